@@ -1,0 +1,95 @@
+"""Events produced by the planning service."""
+
+from datetime import date
+from typing import Literal
+
+from pydantic import Field
+
+from contracts.base import Contract, Event
+
+PRODUCER = "planning"
+
+
+class StructureRef(Contract):
+    name: str = Field(description="Name of the BGE structure.", examples=["BGE Hauts-de-France"])
+    siret: str = Field(description="The structure's SIRET: rows of other providers are skipped.",
+                       examples=["41234567800019"])
+
+
+class AntenneRef(Contract):
+    code: str = Field(description="Antenne code.", examples=["LILLE"])
+    name: str = Field(description="Antenne name.", examples=["Antenne Lille Métropole"])
+
+
+class SiteRef(Contract):
+    code: str = Field(description="Site (lieu d'action) code.", examples=["ARM"])
+    name: str = Field(description="Site name.", examples=["Armentières"])
+    antenne: str = Field(description="Code of the antenne the site belongs to.", examples=["LILLE"])
+    address: str | None = Field(description="Postal address; none for the remote site.",
+                                examples=["12 rue de Lille, 59280 Armentières"])
+    remote: bool = Field(default=False, description="The site stands for 100 % remote appointments.")
+    france_travail_addresses: tuple[str, ...] = Field(
+        description="Exact address strings Prest@ppli uses for this site (REF-01).",
+        examples=[["12 RUE DE LILLE 59280 ARMENTIERES"]],
+    )
+    active: bool = Field(default=True, description="Inactive sites take no new action.")
+
+
+class AdvisorRef(Contract):
+    code: str = Field(description="Advisor (conseiller) login code.", examples=["cdurand"])
+    name: str = Field(description="Advisor's display name.", examples=["Claire DURAND"])
+    sites: tuple[str, ...] = Field(description="Codes of the sites the advisor works at.", examples=[["ARM"]])
+    remote: bool = Field(description="Takes 100 % remote appointments.", examples=[False])
+    active: bool = Field(default=True, description="Inactive advisors get no appointment.")
+
+
+class StepRef(Contract):
+    order: int = Field(ge=1, description="Position in the ODS; 1 is the initial diagnostic interview.",
+                       examples=[1])
+    name: str = Field(description="Étape name.", examples=["Entretien initial de diagnostic"])
+    action_type: str = Field(description="Type d'action of this étape.", examples=["diagnostic"])
+    duration_min: int = Field(gt=0, description="Standard duration in minutes.", examples=[60])
+    nature: Literal["individual", "collective"] = Field(description="Individual or collective.",
+                                                        examples=["individual"])
+
+
+class OdsRef(Contract):
+    code: str = Field(description="ODS code.", examples=["ACR2025"])
+    name: str = Field(description="ODS name.", examples=["Activ'Créa 2025"])
+    special_service: str | None = Field(description="Prestation spéciale, if any.",
+                                        examples=["Activ'Créa 2025"])
+    sites: tuple[str, ...] = Field(description="Sites where the ODS is delivered.", examples=[["ARM", "LIL"]])
+    steps: tuple[StepRef, ...] = Field(description="Ordered étapes.")
+
+
+class ResourceRef(Contract):
+    code: str = Field(description="Ressource code.", examples=["ACR2025-L12"])
+    name: str = Field(description="Ressource name.", examples=["marché Activ'Créa 2025 2025-2028 lot 12"])
+    antenne: str = Field(description="Antenne the ressource belongs to.", examples=["LILLE"])
+    start: date = Field(description="Market start.", examples=["2025-01-01"])
+    end: date = Field(description="Market end.", examples=["2028-12-31"])
+    market_number: str = Field(description="Numéro de marché, checked on import.", examples=["2024-FT-ACR-0042"])
+    lot_number: str = Field(description="Numéro de lot.", examples=["12"])
+    ods: str = Field(description="The one ODS this ressource finances (REF-04).", examples=["ACR2025"])
+    lead_contractor: str = Field(description="'self' when this BGE is mandataire, else the partner's name.",
+                                 examples=["self"])
+    funder: str = Field(description="Financeur.", examples=["France Travail"])
+    active: bool = Field(default=True, description="Inactive ressources take no new action or import.")
+    setting_version: int = Field(ge=1, description="Incremented each time the ressource's settings change.",
+                                 examples=[1])
+
+
+class ReferentialChanged(Event):
+    """The planning referential after a change: a full snapshot, so projections replace theirs."""
+
+    event_type = "ReferentialChanged"
+    producer = PRODUCER
+
+    version: int = Field(ge=1, description="Referential version, incremented on every change (REF-05).",
+                         examples=[3])
+    structure: StructureRef | None = Field(description="The structure, once known.")
+    antennes: tuple[AntenneRef, ...] = Field(description="All antennes.")
+    sites: tuple[SiteRef, ...] = Field(description="All sites with their France Travail addresses.")
+    advisors: tuple[AdvisorRef, ...] = Field(description="All advisors.")
+    ods: tuple[OdsRef, ...] = Field(description="All ODS with their étapes.")
+    resources: tuple[ResourceRef, ...] = Field(description="All ressources.")

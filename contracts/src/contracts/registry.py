@@ -1,0 +1,40 @@
+"""Maps an envelope's ``(type, version)`` to its payload model; upcasts versions still read."""
+
+from collections.abc import Callable
+from typing import Any
+
+from contracts.base import Event
+from contracts.billing import CatalogueChanged
+from contracts.envelope import Envelope
+from contracts.notify import NotificationSetupChanged
+from contracts.planning import ReferentialChanged
+
+EVENT_MODELS: tuple[type[Event], ...] = (ReferentialChanged, CatalogueChanged, NotificationSetupChanged)
+
+_BY_TYPE: dict[tuple[str, int], type[Event]] = {(m.event_type, m.event_version): m for m in EVENT_MODELS}
+
+# (type, old version) -> function turning that payload into the next version's payload.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+
+class UnknownEvent(LookupError):
+    pass
+
+
+def model_for(event_type: str) -> type[Event]:
+    latest = [m for (t, _), m in _BY_TYPE.items() if t == event_type]
+    if not latest:
+        raise UnknownEvent(event_type)
+    return max(latest, key=lambda m: m.event_version)
+
+
+def parse_event(envelope: Envelope) -> Event:
+    """The envelope's payload as the current model of its type, upcast from older versions."""
+    model = model_for(envelope.type)
+    payload, version = dict(envelope.payload), envelope.version
+    while version < model.event_version:
+        payload = UPCASTERS[(envelope.type, version)](payload)
+        version += 1
+    if version != model.event_version:
+        raise UnknownEvent(f"{envelope.type} v{envelope.version}")
+    return model.model_validate(payload)

@@ -1,0 +1,1 @@
+"""Shared mechanisms of every Prestaflow service. Nothing domain-specific lives here."""

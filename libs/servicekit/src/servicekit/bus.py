@@ -1,0 +1,115 @@
+"""The message bus, chosen by ``PRESTAFLOW_BUS``; the only module that imports FastStream.
+
+- ``kafka://host:9092,...``: FastStream + aiokafka, a consumer group per service, offsets
+  committed only after the handler returned (``AckPolicy.NACK_ON_ERROR`` with auto-commit off;
+  FastStream's default acknowledges first and would lose the message on a crash), ``acks=all``
+  and the idempotent producer where the broker supports it.
+- ``memory://``: FastStream's in-memory Kafka broker (``TestKafkaBroker``): publishing runs every
+  subscribed consumer group's handler before it returns, all services in one process.
+"""
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+from contextlib import AsyncExitStack
+from dataclasses import dataclass
+from typing import Any
+
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, TestKafkaBroker
+
+log = logging.getLogger("servicekit.bus")
+
+
+@dataclass(frozen=True)
+class OutgoingMessage:
+    topic: str
+    key: str
+    body: dict[str, Any]
+    headers: dict[str, str]
+
+
+class Bus:
+    def __init__(self, url: str, *, idempotence: bool = True, client_id: str = "prestaflow"):
+        self.url = url
+        self.in_memory = url.startswith("memory://")
+        if not (self.in_memory or url.startswith("kafka://")):
+            raise ValueError(f"PRESTAFLOW_BUS must start with memory:// or kafka://, not {url!r}")
+        self.bootstrap = url.removeprefix("kafka://").rstrip("/")
+        if self.in_memory:
+            self.broker = KafkaBroker(logger=None)
+        else:
+            self.broker = KafkaBroker(
+                self.bootstrap.split(","), acks="all", enable_idempotence=idempotence,
+                client_id=client_id, logger=log,
+            )
+        self._stack: AsyncExitStack | None = None
+        self._topics: set[str] = set()
+
+    def subscribe(self, topic: str, group: str,
+                  consume: Callable[[dict[str, Any], str], Awaitable[None]]) -> None:
+        """Deliver every message of ``topic`` to ``consume``, as consumer group ``group``.
+
+        The offset is committed after ``consume`` returns; if it raises, the message is delivered
+        again (``consume`` is expected to retry and dead-letter on its own: raising means it could
+        not even park the message).
+        """
+        self._topics.add(topic)
+
+        @self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
+                                auto_offset_reset="earliest")
+        async def on_message(body: dict[str, Any]) -> None:
+            await consume(body, topic)
+
+    async def start(self) -> None:
+        self._stack = AsyncExitStack()
+        if self.in_memory:
+            self.broker = await self._stack.enter_async_context(TestKafkaBroker(self.broker))
+            return
+        await self._create_topics()
+        await self.broker.start()
+        self._stack.push_async_callback(self.broker.stop)
+
+    async def stop(self) -> None:
+        if self._stack is not None:
+            await self._stack.aclose()
+            self._stack = None
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        """Publish a batch, waiting for the broker's acknowledgement once for the whole batch."""
+        pending = [
+            await self.broker.publish(m.body, topic=m.topic, key=m.key.encode(), headers=m.headers,
+                                      no_confirm=True)
+            for m in messages
+        ]
+        futures = [p for p in pending if p is not None]
+        if futures:
+            await asyncio.gather(*futures)
+
+    async def ping(self) -> bool:
+        if self.in_memory:
+            return True
+        try:
+            return bool(await self.broker.ping(timeout=2))
+        except Exception:  # noqa: BLE001 - readiness reports any failure as not ready
+            return False
+
+    async def _create_topics(self) -> None:
+        """Create the subscribed topics up front, so consumer groups never wait on auto-creation."""
+        from aiokafka.admin import AIOKafkaAdminClient, NewTopic
+        from aiokafka.errors import TopicAlreadyExistsError
+
+        if not self._topics:
+            return
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap.split(","))
+        await admin.start()
+        try:
+            existing = set(await admin.list_topics())
+            missing = [NewTopic(t, num_partitions=3, replication_factor=1) for t in self._topics - existing]
+            if missing:
+                try:
+                    await admin.create_topics(missing)
+                except TopicAlreadyExistsError:
+                    pass
+        finally:
+            await admin.close()

@@ -1,0 +1,131 @@
+"""The consumer side: envelope in, inbox check, handler, retries, dead letter.
+
+Handlers are plain ``async def verb_noun(event, uow)`` functions that commit through the unit of
+work. The dispatcher records the event id in the inbox inside the same transaction, so a
+redelivered event is acknowledged and skipped. A handler that keeps failing is parked in the
+service's ``dead_letters`` table and on its dead-letter topic, then acknowledged: the partition
+is not blocked, and ``redrive`` runs it again once the cause is fixed.
+"""
+
+import asyncio
+import logging
+import traceback
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+from pydantic import ValidationError
+from sqlalchemy import insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from contracts import Envelope, Event, parse_event
+from contracts.registry import UnknownEvent
+from contracts.topics import dead_letter_topic
+from servicekit import faults
+from servicekit.bus import Bus, OutgoingMessage
+from servicekit.clock import Clock
+from servicekit.metrics import EVENTS_CONSUMED
+from servicekit.tables import KitTables
+from servicekit.uow import UnitOfWork
+
+log = logging.getLogger("servicekit.dispatch")
+
+Handler = Callable[[Any, Any], Awaitable[None]]
+
+
+class EventDispatcher:
+    def __init__(self, service: str, handlers: Mapping[type[Event], Handler],
+                 uow_factory: Callable[[], UnitOfWork], sessions: async_sessionmaker[AsyncSession],
+                 tables: KitTables, bus: Bus | None, clock: Clock, attempts: int = 3,
+                 backoff_seconds: float = 0.2):
+        self.service = service
+        self.handlers = {model.event_type: handler for model, handler in handlers.items()}
+        self.uow_factory = uow_factory
+        self._sessions = sessions
+        self._dead = tables.dead_letters
+        self._bus = bus
+        self._clock = clock
+        self.attempts = attempts
+        self.backoff_seconds = backoff_seconds
+
+    async def __call__(self, body: dict[str, Any], topic: str = "") -> None:
+        try:
+            envelope = Envelope.model_validate(body)
+        except ValidationError as exc:
+            await self._park(body, topic, f"enveloppe invalide : {exc}", attempts=1)
+            return
+        handler = self.handlers.get(envelope.type)
+        if handler is None:
+            return  # another service's concern
+        error = ""
+        for attempt in range(1, self.attempts + 1):
+            try:
+                outcome = await self.handle(envelope, handler)
+                EVENTS_CONSUMED.labels(self.service, envelope.type, outcome).inc()
+                return
+            except (UnknownEvent, ValidationError) as exc:
+                error = f"{type(exc).__name__}: {exc}"
+                break  # a malformed payload will not heal by retrying
+            except Exception as exc:  # noqa: BLE001 - every failure is retried, then parked
+                error = "".join(traceback.format_exception_only(exc)).strip()
+                log.warning("handler failed", extra={"service": self.service, "type": envelope.type,
+                                                     "event_id": str(envelope.event_id), "attempt": attempt})
+                if attempt < self.attempts:
+                    await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
+        EVENTS_CONSUMED.labels(self.service, envelope.type, "dead_letter").inc()
+        await self._park(body, topic, error, attempts=attempt)
+
+    async def handle(self, envelope: Envelope, handler: Handler) -> str:
+        event = parse_event(envelope)
+        async with self.uow_factory() as uow:
+            if await uow.already_processed(envelope.event_id):
+                return "duplicate"
+            uow.record_processed(envelope)
+            uow.caused_by(envelope.correlation_id, str(envelope.event_id))
+            faults.point(f"{self.service}.handle.{envelope.type}")
+            await handler(event, uow)
+            if not uow.committed:
+                await uow.commit()  # nothing to change: still remember the event was seen
+        return "processed"
+
+    async def _park(self, body: dict[str, Any], topic: str, error: str, attempts: int) -> None:
+        event_id, event_type = str(body.get("event_id", "?")), str(body.get("type", "?"))
+        async with self._sessions() as session, session.begin():
+            await session.execute(insert(self._dead).values(
+                event_id=event_id, topic=topic, type=event_type, envelope=body, error=error,
+                attempts=attempts, parked_at=self._clock.now()))
+        log.error("event parked as dead letter", extra={"service": self.service, "event_id": event_id,
+                                                         "type": event_type})
+        if self._bus is not None:
+            await self._bus.publish([OutgoingMessage(
+                dead_letter_topic(self.service), str(body.get("key", event_id)),
+                {"envelope": body, "error": error, "service": self.service}, {"type": event_type})])
+
+    async def dead_letters(self, include_redriven: bool = False) -> list[dict[str, Any]]:
+        query = select(self._dead).order_by(self._dead.c.id)
+        if not include_redriven:
+            query = query.where(self._dead.c.redriven_at.is_(None))
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).mappings().all()
+        return [{"id": r["id"], "event_id": r["event_id"], "type": r["type"], "error": r["error"],
+                 "attempts": r["attempts"], "parked_at": r["parked_at"].isoformat(),
+                 "redriven_at": r["redriven_at"].isoformat() if r["redriven_at"] else None} for r in rows]
+
+    async def redrive(self) -> dict[str, list[Any]]:
+        """Run every parked event again; those that now succeed are marked re-driven."""
+        async with self._sessions() as session:
+            parked = (await session.execute(
+                select(self._dead.c.id, self._dead.c.envelope).where(self._dead.c.redriven_at.is_(None))
+                .order_by(self._dead.c.id))).all()
+        done, failed = [], []
+        for row in parked:
+            try:
+                envelope = Envelope.model_validate(row.envelope)
+                await self.handle(envelope, self.handlers[envelope.type])
+            except Exception as exc:  # noqa: BLE001 - reported to the operator, row stays parked
+                failed.append({"id": row.id, "error": str(exc)})
+                continue
+            async with self._sessions() as session, session.begin():
+                await session.execute(update(self._dead).where(self._dead.c.id == row.id)
+                                      .values(redriven_at=self._clock.now()))
+            done.append(row.id)
+        return {"redriven": done, "failed": failed}

@@ -1,0 +1,59 @@
+"""HTTP apps: a service alone (Kubernetes) or every service in one process (``prestaflow serve``).
+
+Each service's API lives under ``/<service>``, in both cases, so one ingress routes by prefix.
+"""
+
+from collections.abc import Sequence
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Response
+from fastapi.responses import JSONResponse
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from servicekit.bus import Bus
+from servicekit.errors import install_handlers
+from servicekit.runtime import ServiceRuntime, admin_router, event_log_router
+
+
+def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_relays: bool = True) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI):
+        for runtime in runtimes:
+            runtime.subscribe()
+        for runtime in runtimes:
+            await runtime.database.migrate()
+        await bus.start()
+        if run_relays:
+            for runtime in runtimes:
+                runtime.start_relay()
+        try:
+            yield
+        finally:
+            await bus.stop()
+            for runtime in runtimes:
+                await runtime.stop()
+
+    app = FastAPI(title=title, lifespan=lifespan)
+    install_handlers(app)
+    for runtime in runtimes:
+        app.include_router(runtime.router, prefix=f"/{runtime.name}")
+        app.include_router(admin_router(runtime), prefix=f"/{runtime.name}")
+        app.include_router(event_log_router(runtime), prefix=f"/{runtime.name}")
+
+    @app.get("/health/live", tags=["health"])
+    async def live() -> dict[str, str]:
+        return {"status": "ok"}
+
+    @app.get("/health/ready", tags=["health"])
+    async def ready() -> Response:
+        checks = {f"{r.name}.database": await r.database.ping() for r in runtimes}
+        checks["bus"] = await bus.ping()
+        ok = all(checks.values())
+        return JSONResponse({"status": "ok" if ok else "unavailable", "checks": checks},
+                            status_code=200 if ok else 503)
+
+    @app.get("/metrics", tags=["health"])
+    async def metrics() -> Response:
+        return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
+
+    return app

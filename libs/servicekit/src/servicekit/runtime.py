@@ -1,0 +1,119 @@
+"""One service assembled: database, unit of work, outbox relay, consumers, HTTP API.
+
+A service's ``bootstrap.py`` names its concrete parts and returns a :class:`ServiceRuntime`; the
+standalone runner (``python -m <service>``) and the embedded runner (every service in one
+process) both start it the same way.
+"""
+
+import asyncio
+import contextlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import MetaData, select
+
+from contracts import Event
+from servicekit.bus import Bus
+from servicekit.clock import Clock, SystemClock
+from servicekit.db import Database
+from servicekit.dispatch import EventDispatcher, Handler
+from servicekit.outbox import OutboxRelay
+from servicekit.settings import ServiceSettings
+from servicekit.tables import KitTables
+from servicekit.uow import SqlAlchemyUnitOfWork, UnitOfWork
+
+
+@dataclass
+class ServiceRuntime:
+    name: str
+    settings: ServiceSettings
+    bus: Bus
+    database: Database
+    tables: KitTables
+    clock: Clock
+    uow_factory: Callable[[], UnitOfWork]
+    relay: OutboxRelay
+    dispatcher: EventDispatcher
+    subscriptions: tuple[str, ...]
+    router: APIRouter = field(default_factory=APIRouter)
+    _relay_task: asyncio.Task | None = None
+
+    def subscribe(self) -> None:
+        for topic in self.subscriptions:
+            self.bus.subscribe(topic, group=self.name, consume=self.dispatcher)
+
+    def start_relay(self) -> None:
+        self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
+
+    async def stop(self) -> None:
+        if self._relay_task is not None:
+            self._relay_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._relay_task
+            self._relay_task = None
+        await self.database.dispose()
+
+
+def assemble(
+    name: str,
+    settings: ServiceSettings,
+    bus: Bus,
+    metadata: MetaData,
+    tables: KitTables,
+    migrations: Path,
+    handlers: Mapping[type[Event], Handler],
+    subscriptions: tuple[str, ...],
+    uow_class: type[SqlAlchemyUnitOfWork],
+    clock: Clock | None = None,
+) -> ServiceRuntime:
+    """Build a service's runtime from its own parts; shared by every ``bootstrap.py``."""
+    clock = clock or SystemClock()
+    database = Database(name, settings, migrations)
+    relay = OutboxRelay(name, database.sessions, tables, bus, clock, settings.relay_batch_size,
+                        settings.relay_poll_seconds)
+
+    def uow_factory() -> UnitOfWork:
+        return uow_class(database.sessions, tables, name, clock, on_commit=relay.wake)
+
+    dispatcher = EventDispatcher(name, handlers, uow_factory, database.sessions, tables, bus, clock,
+                                 settings.retry_attempts, settings.retry_backoff_seconds)
+    return ServiceRuntime(name, settings, bus, database, tables, clock, uow_factory, relay, dispatcher,
+                          subscriptions)
+
+
+def admin_router(runtime: ServiceRuntime) -> APIRouter:
+    """Operator endpoints every service has: its dead letters and their re-drive."""
+    router = APIRouter(prefix="/admin", tags=["admin"])
+
+    @router.get("/dead-letters")
+    async def list_dead_letters(all: bool = False) -> list[dict[str, Any]]:
+        return await runtime.dispatcher.dead_letters(include_redriven=all)
+
+    @router.post("/dead-letters/redrive")
+    async def redrive_dead_letters() -> dict[str, Any]:
+        return await runtime.dispatcher.redrive()
+
+    @router.post("/outbox/publish")
+    async def publish_outbox() -> dict[str, int]:
+        return {"published": await runtime.relay.publish_pending()}
+
+    return router
+
+
+def event_log_router(runtime: ServiceRuntime) -> APIRouter:
+    """The service's emitted events, in order, from its outbox: what auditors replay."""
+    router = APIRouter(prefix="/admin", tags=["admin"])
+
+    @router.get("/events")
+    async def list_events(after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+        outbox = runtime.tables.outbox
+        async with runtime.database.sessions() as session:
+            rows = (await session.execute(
+                select(outbox.c.id, outbox.c.envelope, outbox.c.published_at)
+                .where(outbox.c.id > after).order_by(outbox.c.id).limit(min(limit, 10_000)))).all()
+        return [{"position": r.id, "published": r.published_at is not None, "envelope": r.envelope} for r in rows]
+
+    return router

@@ -1,0 +1,27 @@
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ServiceSettings(BaseSettings):
+    """Settings every service reads from ``PRESTAFLOW_*`` environment variables."""
+
+    model_config = SettingsConfigDict(env_prefix="PRESTAFLOW_", extra="ignore")
+
+    bus: str = Field(default="memory://", description="memory:// or kafka://host:9092,host2:9092")
+    home: Path = Field(default=Path(".prestaflow"), description="Embedded default's data folder.")
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy async URL; PostgreSQL uses one schema per service. "
+        "Default: one SQLite file per service under home.",
+    )
+    db_schema_prefix: str = Field(default="", description="Prefix of each service's PostgreSQL schema.")
+    kafka_idempotence: bool = Field(default=True, description="Idempotent producer (off for brokers without it).")
+    http_host: str = "127.0.0.1"
+    http_port: int = 8000
+    relay_batch_size: int = 500
+    relay_poll_seconds: float = 0.5
+    retry_attempts: int = 3
+    retry_backoff_seconds: float = 0.2
+    faults_file: Path | None = Field(default=None, description="Test-only fault injection file (JSON).")

@@ -1,0 +1,26 @@
+"""Small SQL helpers that behave the same on PostgreSQL and SQLite."""
+
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table, and_, insert, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert rows whose primary key is new, update the others; never delete.
+
+    Portable on purpose (no dialect ``ON CONFLICT``): referential loads are small, and rows that
+    other tables point at keep their identity.
+    """
+    if not rows:
+        return
+    keys = [c.name for c in table.primary_key.columns]
+    existing = {tuple(r) for r in (await session.execute(select(*[table.c[k] for k in keys]))).all()}
+    new = [r for r in rows if tuple(r[k] for k in keys) not in existing]
+    for row in rows:
+        if tuple(row[k] for k in keys) in existing:
+            await session.execute(update(table).where(and_(*[table.c[k] == row[k] for k in keys]))
+                                  .values({c: v for c, v in row.items() if c not in keys}))
+    if new:
+        await session.execute(insert(table), new)

@@ -1,0 +1,46 @@
+"""Outbox, inbox and dead-letter tables, added to each service's own metadata (and migrations)."""
+
+from dataclasses import dataclass
+
+from sqlalchemy import JSON, Column, DateTime, Index, Integer, MetaData, String, Table, Text
+
+
+@dataclass(frozen=True)
+class KitTables:
+    outbox: Table
+    inbox: Table
+    dead_letters: Table
+
+
+def add_kit_tables(metadata: MetaData) -> KitTables:
+    outbox = Table(
+        "outbox", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False, unique=True),
+        Column("topic", String(200), nullable=False),
+        Column("key", String(200), nullable=False),
+        Column("type", String(100), nullable=False),
+        Column("envelope", JSON, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("published_at", DateTime(timezone=True), nullable=True),
+        Index("ix_outbox_unpublished", "published_at", "id"),
+    )
+    inbox = Table(
+        "inbox", metadata,
+        Column("event_id", String(36), primary_key=True),
+        Column("type", String(100), nullable=False),
+        Column("processed_at", DateTime(timezone=True), nullable=False),
+    )
+    dead_letters = Table(
+        "dead_letters", metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("event_id", String(36), nullable=False),
+        Column("topic", String(200), nullable=False),
+        Column("type", String(100), nullable=False),
+        Column("envelope", JSON, nullable=False),
+        Column("error", Text, nullable=False),
+        Column("attempts", Integer, nullable=False),
+        Column("parked_at", DateTime(timezone=True), nullable=False),
+        Column("redriven_at", DateTime(timezone=True), nullable=True),
+    )
+    return KitTables(outbox, inbox, dead_letters)

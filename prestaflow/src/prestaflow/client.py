@@ -1,0 +1,60 @@
+"""How the command line reaches the services: a deployment's HTTP APIs or the embedded default.
+
+``PRESTAFLOW_URL`` set: every service at ``$PRESTAFLOW_URL/<service>``, or at
+``$PRESTAFLOW_URL_<SERVICE>/<service>`` when a service has its own address. Otherwise every
+service runs in this process on the embedded default (SQLite under ``PRESTAFLOW_HOME``, in-memory
+bus), and each command waits until the events it caused have been consumed.
+"""
+
+import os
+from contextlib import AsyncExitStack
+from typing import Any
+
+import httpx
+
+from servicekit.settings import ServiceSettings
+
+from prestaflow.embedded import Embedded
+
+
+class ServiceUnavailable(Exception):
+    pass
+
+
+class Api:
+    def __init__(self, settings: ServiceSettings | None = None):
+        self.settings = settings or ServiceSettings()
+        self.url = os.environ.get("PRESTAFLOW_URL", "").rstrip("/") or None
+        self.embedded: Embedded | None = None
+        self._stack = AsyncExitStack()
+        self._client: httpx.AsyncClient | None = None
+
+    async def __aenter__(self) -> "Api":
+        if self.url:
+            self._client = await self._stack.enter_async_context(httpx.AsyncClient(timeout=60))
+        else:
+            self.embedded = Embedded(self.settings, background_relays=False)
+            await self._stack.enter_async_context(self.embedded.app.router.lifespan_context(self.embedded.app))
+            self._client = await self._stack.enter_async_context(httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=self.embedded.app), base_url="http://embedded", timeout=60))
+            await self.embedded.settle()  # events a previous command left in an outbox
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        await self._stack.aclose()
+
+    def _address(self, service: str, path: str) -> str:
+        if not self.url:
+            return f"/{service}{path}"
+        base = os.environ.get(f"PRESTAFLOW_URL_{service.upper()}", self.url).rstrip("/")
+        return f"{base}/{service}{path}"
+
+    async def request(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
+        assert self._client is not None
+        try:
+            response = await self._client.request(method, self._address(service, path), **kwargs)
+        except httpx.TransportError as exc:
+            raise ServiceUnavailable(f"Service « {service} » injoignable ({self._address(service, path)}) : {exc}") from exc
+        if self.embedded is not None:
+            await self.embedded.settle()
+        return response

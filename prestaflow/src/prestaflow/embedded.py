@@ -1,0 +1,38 @@
+"""Every service in one process: one bus, one HTTP app with each API under its own prefix."""
+
+from collections.abc import Sequence
+
+from fastapi import FastAPI
+
+from affectation.bootstrap import bootstrap as affectation
+from billing.bootstrap import bootstrap as billing
+from importer.bootstrap import bootstrap as importer
+from notify.bootstrap import bootstrap as notify
+from planning.bootstrap import bootstrap as planning
+from servicekit.bus import Bus
+from servicekit.clock import Clock
+from servicekit.http import build_app
+from servicekit.runtime import ServiceRuntime
+from servicekit.settings import ServiceSettings
+
+BOOTSTRAPS = (planning, importer, affectation, billing, notify)
+SERVICE_NAMES = ("planning", "importer", "affectation", "billing", "notify")
+
+
+class Embedded:
+    def __init__(self, settings: ServiceSettings, *, background_relays: bool, clock: Clock | None = None):
+        self.bus = Bus(settings.bus, idempotence=settings.kafka_idempotence)
+        self.runtimes: Sequence[ServiceRuntime] = [b(self.bus, settings, clock=clock) for b in BOOTSTRAPS]
+        self.app: FastAPI = build_app(self.runtimes, self.bus, "Prestaflow", run_relays=background_relays)
+
+    async def settle(self) -> int:
+        """Publish every outbox until none has anything left; with the in-memory bus, publishing runs
+        the consumers, so afterwards every projection is up to date."""
+        total = 0
+        while True:
+            published = 0
+            for runtime in self.runtimes:
+                published += await runtime.relay.publish_pending()
+            total += published
+            if not published:
+                return total

@@ -1,0 +1,5 @@
+"""Topics affectation listens to, as consumer group ``affectation``; dispatch by type in EVENT_HANDLERS."""
+
+from contracts import topics
+
+SUBSCRIPTIONS = (topics.PLANNING_EVENTS,)

@@ -1,0 +1,5 @@
+from servicekit import migrations
+
+from affectation.adapters.orm import metadata
+
+migrations.run(metadata, "affectation")

@@ -1,0 +1,9 @@
+from servicekit.uow import SqlAlchemyUnitOfWork
+
+from affectation.adapters.repository import SqlReferentialProjection
+
+
+class AffectationUnitOfWork(SqlAlchemyUnitOfWork):
+    async def _open(self) -> None:
+        await super()._open()
+        self.referential = SqlReferentialProjection(self.session)

@@ -1,0 +1,23 @@
+"""The only place that names importer's concrete adapters."""
+
+from pathlib import Path
+
+from servicekit.bus import Bus
+from servicekit.clock import Clock
+from servicekit.runtime import ServiceRuntime, assemble
+
+from importer.adapters import orm
+from importer.config import ImporterSettings
+from importer.entrypoints import api, consumers
+from importer.service_layer.handlers import EVENT_HANDLERS
+from importer.service_layer.unit_of_work import ImporterUnitOfWork
+
+NAME = "importer"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
+    runtime = assemble(NAME, settings or ImporterSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
+                       EVENT_HANDLERS, consumers.SUBSCRIPTIONS, ImporterUnitOfWork, clock)
+    runtime.router = api.build_router(runtime)
+    return runtime

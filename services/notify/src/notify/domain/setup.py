@@ -1,0 +1,96 @@
+"""Templates (modèles) and automatic sending rules (NOT-01, NOT-02). Pure rules, no I/O."""
+
+import hashlib
+import json
+from typing import Literal
+
+from jinja2 import TemplateSyntaxError, meta
+from jinja2.sandbox import SandboxedEnvironment
+from pydantic import BaseModel, ConfigDict, Field
+
+# What a template may refer to; anything else is refused when the template is saved.
+TEMPLATE_FIELDS = ("beneficiary", "action", "order", "structure")
+
+_env = SandboxedEnvironment(autoescape=True)
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Template(Entry):
+    code: str = Field(min_length=1)
+    channel: Literal["email", "sms"]
+    subject: str | None = None
+    body_html: str | None = None
+    body_text: str | None = None
+    active: bool = True
+
+
+class Rule(Entry):
+    ods: str = Field(min_length=1)
+    confirmation: Literal["yes", "no", "any"]
+    template: str
+    delay_days: int = Field(ge=-60, le=60)
+
+    @property
+    def key(self) -> str:
+        return f"{self.ods}|{self.confirmation}|{self.template}|{self.delay_days}"
+
+
+class SetupPart(Entry):
+    templates: tuple[Template, ...] = ()
+    rules: tuple[Rule, ...] = ()
+
+
+def template_problems(t: Template) -> list[str]:
+    msgs = []
+    if t.channel == "email" and not t.subject:
+        msgs.append(f"Modèle « {t.code} » : un e-mail doit avoir un objet.")
+    if t.channel == "sms" and not t.body_text:
+        msgs.append(f"Modèle « {t.code} » : un SMS doit avoir un texte.")
+    for label, source in (("objet", t.subject), ("corps HTML", t.body_html), ("texte", t.body_text)):
+        if not source:
+            continue
+        try:
+            names = meta.find_undeclared_variables(_env.parse(source))
+        except TemplateSyntaxError as exc:
+            msgs.append(f"Modèle « {t.code} » ({label}), ligne {exc.lineno} : syntaxe incorrecte ({exc.message}).")
+            continue
+        msgs += [f"Modèle « {t.code} » ({label}) : champ « {n} » inconnu (champs possibles : "
+                 f"{', '.join(TEMPLATE_FIELDS)})." for n in sorted(names - set(TEMPLATE_FIELDS))]
+    return msgs
+
+
+class NotificationSetup(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 0
+    templates: dict[str, Template] = {}
+    rules: dict[str, Rule] = {}
+
+    def merged_with(self, part: SetupPart) -> "NotificationSetup":
+        merged = self.model_copy(deep=True)
+        merged.templates.update({t.code: t for t in part.templates})
+        merged.rules.update({r.key: r for r in part.rules})
+        return merged
+
+    def problems(self) -> list[str]:
+        msgs = [m for t in self.templates.values() for m in template_problems(t)]
+        msgs += [f"Règle {r.ods} / confirmation {r.confirmation} / J{r.delay_days:+d} : modèle « {r.template} » inconnu."
+                 for r in self.rules.values() if r.template not in self.templates]
+        return msgs
+
+    def digest(self) -> str:
+        content = self.model_dump(mode="json", exclude={"version"})
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def duplicate_codes(part: SetupPart) -> list[str]:
+    seen: set[str] = set()
+    msgs = []
+    for t in part.templates:
+        if t.code in seen:
+            msgs.append(f"Modèle « {t.code} » : code en double dans le fichier.")
+        seen.add(t.code)
+    return msgs

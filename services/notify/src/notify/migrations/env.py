@@ -1,0 +1,5 @@
+from servicekit import migrations
+
+from notify.adapters.orm import metadata
+
+migrations.run(metadata, "notify")

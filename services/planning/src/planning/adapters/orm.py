@@ -1,0 +1,96 @@
+"""Planning's tables. Alembic migrations in ``planning/migrations`` are generated from this metadata."""
+
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, String,
+                        Table, Text, UniqueConstraint)
+
+from servicekit.tables import add_kit_tables
+
+metadata = MetaData()
+kit = add_kit_tables(metadata)
+
+structure = Table(
+    "structure", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("siret", String(14), nullable=False),
+)
+antennes = Table(
+    "antennes", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+sites = Table(
+    "sites", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("antenne_code", String(50), ForeignKey("antennes.code"), nullable=False),
+    Column("address", Text),
+    Column("remote", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+site_ft_addresses = Table(
+    "site_ft_addresses", metadata,
+    Column("site_code", String(50), ForeignKey("sites.code", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("address", Text, nullable=False),
+    Column("normalised", Text, nullable=False, unique=True),
+)
+advisors = Table(
+    "advisors", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("remote", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+advisor_sites = Table(
+    "advisor_sites", metadata,
+    Column("advisor_code", String(50), ForeignKey("advisors.code", ondelete="CASCADE"), primary_key=True),
+    Column("site_code", String(50), ForeignKey("sites.code"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+ods = Table(
+    "ods", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("special_service", String(200)),
+)
+ods_sites = Table(
+    "ods_sites", metadata,
+    Column("ods_code", String(50), ForeignKey("ods.code", ondelete="CASCADE"), primary_key=True),
+    Column("site_code", String(50), ForeignKey("sites.code"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+ods_steps = Table(
+    "ods_steps", metadata,
+    Column("ods_code", String(50), ForeignKey("ods.code", ondelete="CASCADE"), primary_key=True),
+    Column("step_order", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("action_type", String(50), nullable=False),
+    Column("duration_min", Integer, nullable=False),
+    Column("nature", String(20), nullable=False),
+)
+resources = Table(
+    "resources", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("antenne_code", String(50), ForeignKey("antennes.code"), nullable=False),
+    Column("start", Date, nullable=False),
+    Column("end", Date, nullable=False),
+    Column("market_number", String(100), nullable=False),
+    Column("lot_number", String(20), nullable=False),
+    # One column, not a link table: the schema itself says a ressource finances exactly one ODS.
+    Column("ods_code", String(50), ForeignKey("ods.code"), nullable=False),
+    Column("lead_contractor", String(200), nullable=False),
+    Column("funder", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("setting_version", Integer, nullable=False, default=1),
+)
+referential_versions = Table(
+    "referential_versions", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+    UniqueConstraint("digest", "version"),
+)

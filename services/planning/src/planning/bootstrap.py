@@ -1,0 +1,23 @@
+"""The only place that names planning's concrete adapters."""
+
+from pathlib import Path
+
+from servicekit.bus import Bus
+from servicekit.clock import Clock
+from servicekit.runtime import ServiceRuntime, assemble
+
+from planning.adapters import orm
+from planning.config import PlanningSettings
+from planning.entrypoints import api, consumers
+from planning.service_layer.handlers import EVENT_HANDLERS
+from planning.service_layer.unit_of_work import PlanningUnitOfWork
+
+NAME = "planning"
+MIGRATIONS = Path(__file__).parent / "migrations"
+
+
+def bootstrap(bus: Bus, settings: PlanningSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
+    runtime = assemble(NAME, settings or PlanningSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
+                       EVENT_HANDLERS, consumers.SUBSCRIPTIONS, PlanningUnitOfWork, clock)
+    runtime.router = api.build_router(runtime)
+    return runtime
