@@ -143,3 +143,7 @@ def demo(out: Path, samples: Path | None) -> None:
     from prestaflow.demo import run_demo
 
     sys.exit(run_demo(out, samples))
+
+
+if __name__ == "__main__":
+    main()

@@ -30,8 +30,10 @@ class OutgoingMessage:
 
 
 class Bus:
-    def __init__(self, url: str, *, idempotence: bool = True, client_id: str = "prestaflow"):
+    def __init__(self, url: str, *, idempotence: bool = True, client_id: str = "prestaflow", namespace: str = ""):
         self.url = url
+        # Prepended to every topic name: lets several deployments (or test runs) share one cluster.
+        self.namespace = namespace
         self.in_memory = url.startswith("memory://")
         if not (self.in_memory or url.startswith("kafka://")):
             raise ValueError(f"PRESTAFLOW_BUS must start with memory:// or kafka://, not {url!r}")
@@ -54,12 +56,13 @@ class Bus:
         again (``consume`` is expected to retry and dead-letter on its own: raising means it could
         not even park the message).
         """
+        topic = self.namespace + topic
         self._topics.add(topic)
 
         @self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
                                 auto_offset_reset="earliest")
         async def on_message(body: dict[str, Any]) -> None:
-            await consume(body, topic)
+            await consume(body, topic.removeprefix(self.namespace))
 
     async def start(self) -> None:
         self._stack = AsyncExitStack()
@@ -78,7 +81,7 @@ class Bus:
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Publish a batch, waiting for the broker's acknowledgement once for the whole batch."""
         pending = [
-            await self.broker.publish(m.body, topic=m.topic, key=m.key.encode(), headers=m.headers,
+            await self.broker.publish(m.body, topic=self.namespace + m.topic, key=m.key.encode(), headers=m.headers,
                                       no_confirm=True)
             for m in messages
         ]

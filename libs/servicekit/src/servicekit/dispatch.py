@@ -11,7 +11,7 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
 from pydantic import ValidationError
 from sqlalchemy import insert, select, update
@@ -32,18 +32,62 @@ log = logging.getLogger("servicekit.dispatch")
 Handler = Callable[[Any, Any], Awaitable[None]]
 
 
+class DeadLetters(Protocol):
+    async def park(self, body: dict[str, Any], topic: str, error: str, attempts: int) -> None: ...
+
+    async def parked(self, include_redriven: bool = False) -> list[dict[str, Any]]: ...
+
+    async def mark_redriven(self, letter_id: int) -> None: ...
+
+
+class SqlDeadLetters:
+    """Parked events in the service's own ``dead_letters`` table, also copied to its dead-letter topic."""
+
+    def __init__(self, service: str, sessions: async_sessionmaker[AsyncSession], tables: KitTables,
+                 bus: Bus | None, clock: Clock):
+        self.service = service
+        self._sessions = sessions
+        self._table = tables.dead_letters
+        self._bus = bus
+        self._clock = clock
+
+    async def park(self, body: dict[str, Any], topic: str, error: str, attempts: int) -> None:
+        event_id, event_type = str(body.get("event_id", "?")), str(body.get("type", "?"))
+        async with self._sessions() as session, session.begin():
+            await session.execute(insert(self._table).values(
+                event_id=event_id, topic=topic, type=event_type, envelope=body, error=error,
+                attempts=attempts, parked_at=self._clock.now()))
+        log.error("event parked as dead letter", extra={"service": self.service, "event_id": event_id,
+                                                         "type": event_type})
+        if self._bus is not None:
+            await self._bus.publish([OutgoingMessage(
+                dead_letter_topic(self.service), str(body.get("key", event_id)),
+                {"envelope": body, "error": error, "service": self.service}, {"type": event_type})])
+
+    async def parked(self, include_redriven: bool = False) -> list[dict[str, Any]]:
+        query = select(self._table).order_by(self._table.c.id)
+        if not include_redriven:
+            query = query.where(self._table.c.redriven_at.is_(None))
+        async with self._sessions() as session:
+            rows = (await session.execute(query)).mappings().all()
+        return [{"id": r["id"], "event_id": r["event_id"], "type": r["type"], "error": r["error"],
+                 "attempts": r["attempts"], "parked_at": r["parked_at"].isoformat(), "envelope": r["envelope"],
+                 "redriven_at": r["redriven_at"].isoformat() if r["redriven_at"] else None} for r in rows]
+
+    async def mark_redriven(self, letter_id: int) -> None:
+        async with self._sessions() as session, session.begin():
+            await session.execute(update(self._table).where(self._table.c.id == letter_id)
+                                  .values(redriven_at=self._clock.now()))
+
+
 class EventDispatcher:
     def __init__(self, service: str, handlers: Mapping[type[Event], Handler],
-                 uow_factory: Callable[[], UnitOfWork], sessions: async_sessionmaker[AsyncSession],
-                 tables: KitTables, bus: Bus | None, clock: Clock, attempts: int = 3,
+                 uow_factory: Callable[[], UnitOfWork], dead_letters: DeadLetters, attempts: int = 3,
                  backoff_seconds: float = 0.2):
         self.service = service
         self.handlers = {model.event_type: handler for model, handler in handlers.items()}
         self.uow_factory = uow_factory
-        self._sessions = sessions
-        self._dead = tables.dead_letters
-        self._bus = bus
-        self._clock = clock
+        self.dead_letters = dead_letters
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
 
@@ -51,7 +95,7 @@ class EventDispatcher:
         try:
             envelope = Envelope.model_validate(body)
         except ValidationError as exc:
-            await self._park(body, topic, f"enveloppe invalide : {exc}", attempts=1)
+            await self.dead_letters.park(body, topic, f"enveloppe invalide : {exc}", attempts=1)
             return
         handler = self.handlers.get(envelope.type)
         if handler is None:
@@ -72,7 +116,7 @@ class EventDispatcher:
                 if attempt < self.attempts:
                     await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         EVENTS_CONSUMED.labels(self.service, envelope.type, "dead_letter").inc()
-        await self._park(body, topic, error, attempts=attempt)
+        await self.dead_letters.park(body, topic, error, attempts=attempt)
 
     async def handle(self, envelope: Envelope, handler: Handler) -> str:
         event = parse_event(envelope)
@@ -87,45 +131,16 @@ class EventDispatcher:
                 await uow.commit()  # nothing to change: still remember the event was seen
         return "processed"
 
-    async def _park(self, body: dict[str, Any], topic: str, error: str, attempts: int) -> None:
-        event_id, event_type = str(body.get("event_id", "?")), str(body.get("type", "?"))
-        async with self._sessions() as session, session.begin():
-            await session.execute(insert(self._dead).values(
-                event_id=event_id, topic=topic, type=event_type, envelope=body, error=error,
-                attempts=attempts, parked_at=self._clock.now()))
-        log.error("event parked as dead letter", extra={"service": self.service, "event_id": event_id,
-                                                         "type": event_type})
-        if self._bus is not None:
-            await self._bus.publish([OutgoingMessage(
-                dead_letter_topic(self.service), str(body.get("key", event_id)),
-                {"envelope": body, "error": error, "service": self.service}, {"type": event_type})])
-
-    async def dead_letters(self, include_redriven: bool = False) -> list[dict[str, Any]]:
-        query = select(self._dead).order_by(self._dead.c.id)
-        if not include_redriven:
-            query = query.where(self._dead.c.redriven_at.is_(None))
-        async with self._sessions() as session:
-            rows = (await session.execute(query)).mappings().all()
-        return [{"id": r["id"], "event_id": r["event_id"], "type": r["type"], "error": r["error"],
-                 "attempts": r["attempts"], "parked_at": r["parked_at"].isoformat(),
-                 "redriven_at": r["redriven_at"].isoformat() if r["redriven_at"] else None} for r in rows]
-
     async def redrive(self) -> dict[str, list[Any]]:
         """Run every parked event again; those that now succeed are marked re-driven."""
-        async with self._sessions() as session:
-            parked = (await session.execute(
-                select(self._dead.c.id, self._dead.c.envelope).where(self._dead.c.redriven_at.is_(None))
-                .order_by(self._dead.c.id))).all()
         done, failed = [], []
-        for row in parked:
+        for letter in await self.dead_letters.parked():
             try:
-                envelope = Envelope.model_validate(row.envelope)
+                envelope = Envelope.model_validate(letter["envelope"])
                 await self.handle(envelope, self.handlers[envelope.type])
-            except Exception as exc:  # noqa: BLE001 - reported to the operator, row stays parked
-                failed.append({"id": row.id, "error": str(exc)})
+            except Exception as exc:  # noqa: BLE001 - reported to the operator, the letter stays parked
+                failed.append({"id": letter["id"], "error": str(exc)})
                 continue
-            async with self._sessions() as session, session.begin():
-                await session.execute(update(self._dead).where(self._dead.c.id == row.id)
-                                      .values(redriven_at=self._clock.now()))
-            done.append(row.id)
+            await self.dead_letters.mark_redriven(letter["id"])
+            done.append(letter["id"])
         return {"redriven": done, "failed": failed}

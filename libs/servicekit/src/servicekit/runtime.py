@@ -19,7 +19,7 @@ from contracts import Event
 from servicekit.bus import Bus
 from servicekit.clock import Clock, SystemClock
 from servicekit.db import Database
-from servicekit.dispatch import EventDispatcher, Handler
+from servicekit.dispatch import EventDispatcher, Handler, SqlDeadLetters
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import KitTables
@@ -78,8 +78,9 @@ def assemble(
     def uow_factory() -> UnitOfWork:
         return uow_class(database.sessions, tables, name, clock, on_commit=relay.wake)
 
-    dispatcher = EventDispatcher(name, handlers, uow_factory, database.sessions, tables, bus, clock,
-                                 settings.retry_attempts, settings.retry_backoff_seconds)
+    dead_letters = SqlDeadLetters(name, database.sessions, tables, bus, clock)
+    dispatcher = EventDispatcher(name, handlers, uow_factory, dead_letters, settings.retry_attempts,
+                                 settings.retry_backoff_seconds)
     return ServiceRuntime(name, settings, bus, database, tables, clock, uow_factory, relay, dispatcher,
                           subscriptions)
 
@@ -90,7 +91,7 @@ def admin_router(runtime: ServiceRuntime) -> APIRouter:
 
     @router.get("/dead-letters")
     async def list_dead_letters(all: bool = False) -> list[dict[str, Any]]:
-        return await runtime.dispatcher.dead_letters(include_redriven=all)
+        return await runtime.dispatcher.dead_letters.parked(include_redriven=all)
 
     @router.post("/dead-letters/redrive")
     async def redrive_dead_letters() -> dict[str, Any]:

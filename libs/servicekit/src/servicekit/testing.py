@@ -1,0 +1,81 @@
+"""Fakes of servicekit's own abstractions, for services' unit tests."""
+
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from contracts import Envelope, Event
+from servicekit.bus import OutgoingMessage
+from servicekit.clock import Clock, SystemClock
+from servicekit.uow import UnitOfWork
+
+
+class FakeBus:
+    """Records published batches; ``fail_next`` makes the next publish raise, as a broker outage would."""
+
+    def __init__(self) -> None:
+        self.batches: list[list[OutgoingMessage]] = []
+        self.fail_next = 0
+
+    async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        if self.fail_next:
+            self.fail_next -= 1
+            raise ConnectionError("broker unavailable")
+        self.batches.append(list(messages))
+
+    @property
+    def messages(self) -> list[OutgoingMessage]:
+        return [m for batch in self.batches for m in batch]
+
+
+class FakeUnitOfWork(UnitOfWork):
+    """In-memory unit of work: ``events`` and ``processed`` change only on commit."""
+
+    def __init__(self, producer: str = "test", clock: Clock | None = None, **repositories: Any):
+        super().__init__(producer, clock or SystemClock())
+        self.events: list[Envelope] = []
+        self.processed: set[uuid.UUID] = set()
+        self.commits = 0
+        self._staged_events: list[Envelope] = []
+        self._staged_processed: set[uuid.UUID] = set()
+        for name, repository in repositories.items():
+            setattr(self, name, repository)
+
+    async def _close(self) -> None:
+        await self.rollback()
+
+    def emit(self, event: Event, key: str) -> Envelope:
+        envelope = self.envelope(event, key)
+        self._staged_events.append(envelope)
+        return envelope
+
+    async def already_processed(self, event_id: uuid.UUID) -> bool:
+        return event_id in self.processed
+
+    def record_processed(self, envelope: Envelope) -> None:
+        self._staged_processed.add(envelope.event_id)
+
+    async def commit(self) -> None:
+        self.events += self._staged_events
+        self.processed |= self._staged_processed
+        self._staged_events, self._staged_processed = [], set()
+        self.committed = True
+        self.commits += 1
+
+    async def rollback(self) -> None:
+        self._staged_events, self._staged_processed = [], set()
+
+
+class FakeDeadLetters:
+    def __init__(self) -> None:
+        self.letters: list[dict[str, Any]] = []
+
+    async def park(self, body: dict[str, Any], topic: str, error: str, attempts: int) -> None:
+        self.letters.append({"id": len(self.letters) + 1, "envelope": body, "topic": topic, "error": error,
+                             "attempts": attempts, "redriven": False})
+
+    async def parked(self, include_redriven: bool = False) -> list[dict[str, Any]]:
+        return [d for d in self.letters if include_redriven or not d["redriven"]]
+
+    async def mark_redriven(self, letter_id: int) -> None:
+        self.letters[letter_id - 1]["redriven"] = True
