@@ -1,6 +1,11 @@
 """The referential flow with every service in its own process, on a real Kafka-protocol broker and
 the real PostgreSQL, crash and redelivery included (REF-01..REF-05, X-01, X-02)."""
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 from aiokafka import AIOKafkaConsumer
 
@@ -9,6 +14,11 @@ from cluster import SAMPLES, wait_until
 pytestmark = pytest.mark.system
 
 REFERENTIAL = str(SAMPLES / "referentiel.yaml")
+
+
+def embedded_env(cluster) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PRESTAFLOW_")}
+    return env | {"PRESTAFLOW_HOME": str(cluster.workdir / "embedded")}
 
 
 def projection_version(cluster, service: str) -> int:
@@ -29,6 +39,16 @@ def test_ref01_referential_reaches_every_service_through_the_broker(cluster):
     assert {a["address"]: a["site_code"] for a in importer["site_addresses"]}["A DISTANCE"] == "DIST"
     affectation = cluster.get("affectation", "/referential")
     assert {a["code"]: a["sites"] for a in affectation["advisors"]}["kbenamar"] == ["ARM", "LIL"]
+
+    # The embedded default (SQLite, in-memory bus) holds exactly the same projections.
+    shown = cluster.cli("referential", "show", "--json")
+    assert shown.returncode == 0, shown.stderr
+    embedded = subprocess.run([sys.executable, "-m", "prestaflow.cli", "referential", "load", REFERENTIAL],
+                              env=embedded_env(cluster), capture_output=True, text=True)
+    assert embedded.returncode == 0, embedded.stderr
+    embedded = subprocess.run([sys.executable, "-m", "prestaflow.cli", "referential", "show", "--json"],
+                              env=embedded_env(cluster), capture_output=True, text=True)
+    assert json.loads(embedded.stdout) == json.loads(shown.stdout)
 
     again = cluster.cli("referential", "load", REFERENTIAL)
     assert again.returncode == 0 and again.stdout.count("inchangé") == 3
