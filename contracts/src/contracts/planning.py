@@ -3,7 +3,7 @@
 from datetime import date
 from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from contracts.base import Contract, Event
 
@@ -93,3 +93,88 @@ class ReferentialChanged(Event):
     advisors: tuple[AdvisorRef, ...] = Field(description="All advisors.")
     ods: tuple[OdsRef, ...] = Field(description="All ODS with their étapes.")
     resources: tuple[ResourceRef, ...] = Field(description="All ressources.")
+
+
+class ActionFields(Contract):
+    """An action (appointment or workshop in an advisor's agenda) as other services see it."""
+
+    action_id: str = Field(description="Action id.", examples=["5b0e8f52-3c1d-4c55-9f3e-2f0c1b1a9d10"])
+    advisor: str | None = Field(description="Advisor's code; none while the action waits for assignment.",
+                                examples=["cdurand"])
+    action_type: str = Field(description="Type d'action.", examples=["diagnostic"])
+    ods: str | None = Field(description="ODS code (none for an absence).", examples=["ACR2025"])
+    step: int | None = Field(description="Étape order in the ODS; 1 = entretien initial de diagnostic.",
+                             examples=[1])
+    resource: str | None = Field(description="Ressource code.", examples=["ACR2025-L12"])
+    mode: Literal["on_site", "remote"] = Field(description="Sur site or 100 % à distance.", examples=["on_site"])
+    site: str | None = Field(description="Site code (none only for an absence).", examples=["ARM"])
+    starts_at: AwareDatetime = Field(description="Start (UTC).")
+    ends_at: AwareDatetime = Field(description="End (UTC).")
+    nature: Literal["individual", "collective"] = Field(description="Individual or collective.",
+                                                        examples=["individual"])
+    max_participants: int = Field(ge=0, description="Nombre maximum de participants.", examples=[1])
+    to_assign: bool = Field(default=False, description="Created by an import, waiting for an advisor (AFF-01).")
+
+
+class ActionPlanned(Event):
+    """An action was added to an agenda (PLN-01)."""
+
+    event_type = "ActionPlanned"
+    producer = PRODUCER
+
+    action: ActionFields = Field(description="The action as planned.")
+
+
+class ActionChanged(Event):
+    """An action's settings changed (time, advisor, site, capacity...); carries the new state."""
+
+    event_type = "ActionChanged"
+    producer = PRODUCER
+
+    action: ActionFields = Field(description="The action after the change.")
+
+
+class ActionCancelled(Event):
+    """An action was cancelled; its participants are removed with it."""
+
+    event_type = "ActionCancelled"
+    producer = PRODUCER
+
+    action_id: str = Field(description="Action id.")
+    reason: str | None = Field(default=None, description="Why, in the user's words.", examples=["Conseiller absent"])
+
+
+class ParticipantAdded(Event):
+    """A beneficiary joined an action (PLN-05)."""
+
+    event_type = "ParticipantAdded"
+    producer = PRODUCER
+
+    action_id: str = Field(description="Action id.")
+    beneficiary_id: str = Field(description="Beneficiary id (importer's), never a name.",
+                                examples=["b-6f1c2d"])
+    resource: str | None = Field(description="Ressource imputed to this participant.", examples=["ACR2025-L12"])
+    ods: str | None = Field(description="ODS imputed to this participant.", examples=["ACR2025"])
+
+
+class ParticipantRemoved(Event):
+    """A beneficiary left an action (PRC-08): the virtual office must stop showing it."""
+
+    event_type = "ParticipantRemoved"
+    producer = PRODUCER
+
+    action_id: str = Field(description="Action id.")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    reason: str | None = Field(default=None, description="Why.", examples=["Désinscrit de Prest@ppli"])
+
+
+class PresenceValidated(Event):
+    """Presence of a participant at a past action was validated (PLN-08)."""
+
+    event_type = "PresenceValidated"
+    producer = PRODUCER
+
+    action_id: str = Field(description="Action id.")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    presence: Literal["oui", "non", "excusé"] = Field(description="Présence.", examples=["oui"])
+    action_starts_at: AwareDatetime = Field(description="When the action took place.")

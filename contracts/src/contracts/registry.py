@@ -7,9 +7,13 @@ from contracts.base import Event
 from contracts.billing import CatalogueChanged
 from contracts.envelope import Envelope
 from contracts.notify import NotificationSetupChanged
-from contracts.planning import ReferentialChanged
+from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, ParticipantAdded,
+                                ParticipantRemoved, PresenceValidated, ReferentialChanged)
 
-EVENT_MODELS: tuple[type[Event], ...] = (ReferentialChanged, CatalogueChanged, NotificationSetupChanged)
+EVENT_MODELS: tuple[type[Event], ...] = (
+    ReferentialChanged, ActionPlanned, ActionChanged, ActionCancelled, ParticipantAdded, ParticipantRemoved,
+    PresenceValidated, CatalogueChanged, NotificationSetupChanged,
+)
 
 _BY_TYPE: dict[tuple[str, int], type[Event]] = {(m.event_type, m.event_version): m for m in EVENT_MODELS}
 

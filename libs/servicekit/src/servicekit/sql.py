@@ -1,9 +1,10 @@
 """Small SQL helpers that behave the same on PostgreSQL and SQLite."""
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, and_, insert, select, update
+from sqlalchemy import DateTime, Table, TypeDecorator, and_, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -24,3 +25,23 @@ async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, A
                                   .values({c: v for c, v in row.items() if c not in keys}))
     if new:
         await session.execute(insert(table), new)
+
+
+class UtcDateTime(TypeDecorator):
+    """Timezone-aware datetimes stored in UTC on every backend (SQLite keeps no offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: give a timezone")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)

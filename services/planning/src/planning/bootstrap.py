@@ -8,7 +8,7 @@ from servicekit.runtime import ServiceRuntime, assemble
 
 from planning.adapters import orm
 from planning.config import PlanningSettings
-from planning.entrypoints import api, consumers
+from planning.entrypoints import agenda_api, api, consumers
 from planning.service_layer.handlers import EVENT_HANDLERS
 from planning.service_layer.unit_of_work import PlanningUnitOfWork
 
@@ -20,4 +20,5 @@ def bootstrap(bus: Bus, settings: PlanningSettings | None = None, clock: Clock |
     runtime = assemble(NAME, settings or PlanningSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, PlanningUnitOfWork, clock)
     runtime.router = api.build_router(runtime)
+    runtime.router.include_router(agenda_api.build_router(runtime))
     return runtime

@@ -1,8 +1,9 @@
 """Planning's tables. Alembic migrations in ``planning/migrations`` are generated from this metadata."""
 
-from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, ForeignKey, Integer, MetaData, String,
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String,
                         Table, Text, UniqueConstraint)
 
+from servicekit.sql import UtcDateTime
 from servicekit.tables import add_kit_tables
 
 metadata = MetaData()
@@ -93,4 +94,37 @@ referential_versions = Table(
     Column("digest", String(64), nullable=False),
     Column("snapshot", JSON, nullable=False),
     UniqueConstraint("digest", "version"),
+)
+actions = Table(
+    "actions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("advisor_code", String(50), ForeignKey("advisors.code"), nullable=True),
+    Column("action_type", String(50), nullable=False),
+    Column("ods_code", String(50), ForeignKey("ods.code"), nullable=True),
+    Column("step_order", Integer, nullable=True),
+    Column("resource_code", String(50), ForeignKey("resources.code"), nullable=True),
+    Column("mode", String(10), nullable=False),
+    Column("site_code", String(50), ForeignKey("sites.code"), nullable=True),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("nature", String(20), nullable=False),
+    Column("max_participants", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("to_assign", Boolean, nullable=False, default=False),
+    Column("resource_version", Integer, nullable=True),
+    Column("steps_digest", String(200), nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    Index("ix_actions_advisor_start", "advisor_code", "starts_at"),
+    Index("ix_actions_step_start", "step_order", "starts_at"),
+)
+participants = Table(
+    "participants", metadata,
+    Column("action_id", String(36), ForeignKey("actions.id"), primary_key=True),
+    Column("beneficiary_id", String(64), primary_key=True),
+    Column("resource_code", String(50), nullable=True),
+    Column("ods_code", String(50), nullable=True),
+    Column("presence", String(10), nullable=True),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime, nullable=True),
+    Column("removal_reason", Text, nullable=True),
 )

@@ -1,5 +1,6 @@
 from servicekit.uow import SqlAlchemyUnitOfWork
 
+from planning.adapters.agenda_repository import SqlAgendaRepository
 from planning.adapters.repository import ReferentialRepository, SqlReferentialRepository
 
 
@@ -9,3 +10,4 @@ class PlanningUnitOfWork(SqlAlchemyUnitOfWork):
     async def _open(self) -> None:
         await super()._open()
         self.referential = SqlReferentialRepository(self.session)
+        self.agenda = SqlAgendaRepository(self.session)
