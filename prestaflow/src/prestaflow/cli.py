@@ -7,6 +7,7 @@ import asyncio
 import json
 import sys
 from collections.abc import Awaitable, Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +15,7 @@ import click
 
 from servicekit.settings import ServiceSettings
 
+from prestaflow import planning_cli as planning_commands
 from prestaflow import referential as referential_commands
 from prestaflow.client import Api, ServiceUnavailable
 from prestaflow.embedded import SERVICE_NAMES
@@ -29,7 +31,7 @@ def _run(work: Callable[[Api], Awaitable[Any]]) -> Any:
     try:
         return asyncio.run(main())
     except referential_commands.Refused as exc:
-        click.echo("Refusé, rien n'a été chargé :", err=True)
+        click.echo("Refusé, rien n'a été modifié :", err=True)
         for message in exc.messages:
             click.echo(f"  - {message}", err=True)
         sys.exit(REFUSED)
@@ -143,6 +145,137 @@ def demo(out: Path, samples: Path | None) -> None:
     from prestaflow.demo import run_demo
 
     sys.exit(run_demo(out, samples))
+
+
+@main.group()
+def planning() -> None:
+    """Agendas, duplication and the Planification Activ'Créa table (PLN-01..PLN-08)."""
+
+
+day = click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"])
+moment = click.DateTime(formats=["%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M"])
+
+
+@planning.command("plan")
+@click.option("--advisor", required=True, help="advisor's code")
+@click.option("--start", "starts_at", type=moment, required=True, help="'AAAA-MM-JJ HH:MM', Paris time")
+@click.option("--end", "ends_at", type=moment, required=True)
+@click.option("--site", default=None)
+@click.option("--ods", default=None, help="default: the Activ'Créa ODS")
+@click.option("--step", type=int, default=1, show_default=True)
+@click.option("--ressource", "resource", default=None, help="default: the Activ'Créa ODS's ressource")
+@click.option("--remote", is_flag=True, help="100 % à distance")
+@click.option("--max", "max_participants", type=int, default=None)
+@click.option("--absence", is_flag=True)
+@click.option("--json", "as_json", is_flag=True)
+def planning_plan(advisor, starts_at, ends_at, site, ods, step, resource, remote, max_participants, absence, as_json):
+    """Plan one action in an advisor's agenda."""
+    body = {"advisor": advisor, "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "site": site,
+            "ods": ods, "step": None if absence else step, "resource": resource,
+            "mode": "remote" if remote else "on_site", "max_participants": max_participants, "absence": absence}
+    action = _run(lambda api: planning_commands.plan(api, body))
+    _print_json(action) if as_json else click.echo(f"Action planifiée : {planning_commands.describe(action)}")
+
+
+@planning.command("duplicate")
+@click.argument("action_id")
+@click.option("--at", "starts", type=moment, multiple=True, help="start of a copy (repeatable)")
+@click.option("--from", "first_day", type=day, default=None, help="weekly pattern: first day")
+@click.option("--to", "last_day", type=day, default=None, help="weekly pattern: last day")
+@click.option("--weekdays", default="1,2,3,4,5", show_default=True, help="1 = lundi … 7 = dimanche")
+@click.option("--times", default=None, help="start times, e.g. 09:00,10:00")
+@click.option("--json", "as_json", is_flag=True)
+def planning_duplicate(action_id, starts, first_day, last_day, weekdays, times, as_json):
+    """Duplication sans liaison: independent copies at given times or on a weekly pattern."""
+    body: dict = {"starts": [s.isoformat() for s in starts]}
+    if first_day or last_day or times:
+        if not (first_day and last_day and times):
+            raise click.UsageError("--from, --to et --times vont ensemble.")
+        body["weekly"] = {"first_day": first_day.date().isoformat(), "last_day": last_day.date().isoformat(),
+                          "weekdays": [int(d) for d in weekdays.split(",")], "times": times.split(",")}
+    result = _run(lambda api: planning_commands.duplicate(api, action_id, body))
+    if as_json:
+        _print_json(result)
+        return
+    click.echo(f"{len(result['created'])} copie(s) créée(s), {len(result['refused'])} refusée(s).")
+    for refused in result["refused"]:
+        click.echo(f"  refusée {refused['starts_at']} : {' '.join(refused['messages'])}")
+
+
+@planning.command("agenda")
+@click.option("--advisor", multiple=True)
+@click.option("--site", multiple=True)
+@click.option("--from", "first_day", type=day, default=None)
+@click.option("--to", "last_day", type=day, default=None)
+@click.option("--json", "as_json", is_flag=True)
+def planning_agenda(advisor, site, first_day, last_day, as_json):
+    """Agendas of advisors (a team) or sites over a period."""
+    params = {"advisor": list(advisor), "site": list(site)}
+    if first_day:
+        params["from"] = first_day.date().isoformat()
+    if last_day:
+        params["to"] = last_day.date().isoformat()
+    actions = _run(lambda api: planning_commands.agenda(api, params))
+    if as_json:
+        _print_json(actions)
+    else:
+        for action in actions:
+            click.echo(planning_commands.describe(action))
+        click.echo(f"{len(actions)} action(s).")
+
+
+def _table_options(command):
+    for option in reversed([
+        click.option("--from", "first_day", type=day, required=True),
+        click.option("--to", "last_day", type=day, required=True),
+        click.option("--ressource", "resource", default=None),
+        click.option("--site", default=None),
+        click.option("--advisor", default=None),
+    ]):
+        command = option(command)
+    return command
+
+
+@planning.command("table")
+@_table_options
+@click.option("--json", "as_json", is_flag=True)
+def planning_table(first_day, last_day, resource, site, advisor, as_json):
+    """The Planification Activ'Créa table (31 days at most), grouped by site."""
+    params = planning_commands.table_params(first_day.date(), last_day.date(), resource, site, advisor)
+    result = _run(lambda api: planning_commands.table(api, params))
+    if as_json:
+        _print_json(result)
+        return
+    for group in result["sites"]:
+        click.echo(f"{group['name']} ({len(group['actions'])} créneau(x))")
+        for a in group["actions"]:
+            start = datetime.fromisoformat(a["starts_at"])
+            click.echo(f"  {start:%d/%m/%Y %H:%M}  {a['advisor_name'] or 'à affecter':20} "
+                       f"places libres {a['free_places']}/{a['capacity']}")
+
+
+@planning.command("export")
+@_table_options
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="folder for the two files")
+def planning_export(first_day, last_day, resource, site, advisor, out):
+    """Write the France Travail upload file (CSV) and the workbook (XLSX, one sheet per site)."""
+    params = planning_commands.table_params(first_day.date(), last_day.date(), resource, site, advisor)
+    for path in _run(lambda api: planning_commands.export(api, params, out)):
+        click.echo(f"Écrit : {path}")
+
+
+@planning.command("flagged")
+@click.option("--json", "as_json", is_flag=True)
+def planning_flagged(as_json):
+    """Future actions en rouge: planned under settings that have changed since (PLN-06)."""
+    flagged = _run(lambda api: api.request("GET", "planning", "/actions/flagged"))
+    rows = flagged.json()
+    if as_json:
+        _print_json(rows)
+        return
+    for row in rows:
+        click.echo(f"{row['action']['action_id']} : {' '.join(row['reasons'])}")
+    click.echo(f"{len(rows)} action(s) à corriger.")
 
 
 if __name__ == "__main__":

@@ -37,7 +37,7 @@ class Api:
             await self._stack.enter_async_context(self.embedded.app.router.lifespan_context(self.embedded.app))
             self._client = await self._stack.enter_async_context(httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=self.embedded.app), base_url="http://embedded", timeout=60))
-            await self.embedded.settle()  # events a previous command left in an outbox
+            await self.embedded.settle(everything=True)  # events a previous command left in an outbox
         return self
 
     async def __aexit__(self, *exc: Any) -> None:

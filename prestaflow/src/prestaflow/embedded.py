@@ -25,14 +25,17 @@ class Embedded:
         self.runtimes: Sequence[ServiceRuntime] = [b(self.bus, settings, clock=clock) for b in BOOTSTRAPS]
         self.app: FastAPI = build_app(self.runtimes, self.bus, "Prestaflow", run_relays=background_relays)
 
-    async def settle(self) -> int:
-        """Publish every outbox until none has anything left; with the in-memory bus, publishing runs
-        the consumers, so afterwards every projection is up to date."""
+    async def settle(self, everything: bool = False) -> int:
+        """Publish outboxes until none has anything left; with the in-memory bus, publishing runs the
+        consumers, so afterwards every projection is up to date. Only relays woken by a commit are
+        asked, unless ``everything`` (at start: a previous process may have left events behind)."""
         total = 0
         while True:
             published = 0
             for runtime in self.runtimes:
-                published += await runtime.relay.publish_pending()
+                if everything or runtime.relay.woken:
+                    published += await runtime.relay.publish_pending()
             total += published
-            if not published:
+            everything = False
+            if not published and not any(r.relay.woken for r in self.runtimes):
                 return total

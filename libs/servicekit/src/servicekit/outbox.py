@@ -31,6 +31,11 @@ class OutboxRelay:
     def wake(self) -> None:
         self._wake.set()
 
+    @property
+    def woken(self) -> bool:
+        """A commit emitted events since the relay last looked."""
+        return self._wake.is_set()
+
     async def publish_pending(self) -> int:
         """Publish every unpublished row; return how many were published.
 
@@ -40,6 +45,7 @@ class OutboxRelay:
         """
         total = 0
         async with self._lock:
+            self._wake.clear()
             while True:
                 async with self._sessions() as session, session.begin():
                     rows = (await session.execute(

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Protocol
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit.sql import upsert
@@ -19,19 +19,35 @@ class ReferentialRepository(Protocol):
     async def versions(self) -> list[dict]: ...
 
 
+class ReferentialCache:
+    """The last referential read, by version: versions are immutable, so one query tells whether the
+    cached copy is current. Every action checked against the referential would otherwise re-read it."""
+
+    def __init__(self) -> None:
+        self.version: int | None = None
+        self.referential: Referential | None = None
+
+
 class SqlReferentialRepository:
     """Stores the referential in normalised tables and keeps every version's snapshot (REF-05)."""
 
-    def __init__(self, session: AsyncSession):
+    def __init__(self, session: AsyncSession, cache: ReferentialCache | None = None):
         self.session = session
+        self.cache = cache or ReferentialCache()
 
     async def _rows(self, table, *order):
         return (await self.session.execute(select(table).order_by(*order))).mappings().all()
 
     async def get(self) -> Referential:
+        """The current referential; callers must not mutate it (``merged_with`` returns a copy)."""
+        version = (await self.session.execute(select(func.max(orm.referential_versions.c.version)))).scalar() or 0
+        if self.cache.version != version or self.cache.referential is None:
+            self.cache.referential = await self._read(version)
+            self.cache.version = version
+        return self.cache.referential
+
+    async def _read(self, version: int) -> Referential:
         s = self.session
-        version = (await s.execute(select(orm.referential_versions.c.version)
-                                   .order_by(orm.referential_versions.c.version.desc()).limit(1))).scalar()
         structure = (await s.execute(select(orm.structure))).mappings().first()
         addresses, adv_sites, ods_sites, steps = {}, {}, {}, {}
         for r in await self._rows(orm.site_ft_addresses, orm.site_ft_addresses.c.position):

@@ -1,0 +1,76 @@
+"""``prestaflow planning …``: agendas, duplication, the Activ'Créa planning table and its exports."""
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from prestaflow.client import Api
+from prestaflow.referential import Refused
+
+
+def _refuse_unless_ok(response) -> Any:
+    if response.status_code >= 400:
+        try:
+            messages = response.json()["messages"]
+        except (ValueError, KeyError):
+            messages = [f"Erreur {response.status_code} : {response.text[:200]}"]
+        raise Refused(messages)
+    return response.json() if response.headers.get("content-type", "").startswith("application/json") else response
+
+
+async def default_offer(api: Api) -> tuple[str | None, str | None]:
+    """The Activ'Créa ODS and its ressource when the referential has exactly one of each."""
+    ref = _refuse_unless_ok(await api.request("GET", "planning", "/referential"))
+    special = [code for code, o in ref["ods"].items() if o["special_service"]]
+    ods = special[0] if len(special) == 1 else None
+    resources = [code for code, r in ref["resources"].items() if ods in r["ods"] and r["active"]]
+    return ods, resources[0] if len(resources) == 1 else None
+
+
+def describe(action: dict[str, Any]) -> str:
+    start, end = datetime.fromisoformat(action["starts_at"]), datetime.fromisoformat(action["ends_at"])
+    who = action["advisor"] or "à affecter"
+    return (f"{start:%d/%m/%Y %H:%M}–{end:%H:%M}  {action['site'] or '-':5} {who:10} "
+            f"{action['action_type']:14} places libres {action['free_places']}/{action['max_participants']}"
+            f"  [{action['action_id']}]")
+
+
+async def plan(api: Api, body: dict[str, Any]) -> dict[str, Any]:
+    if not body.get("absence") and (body.get("ods") is None or body.get("resource") is None):
+        ods, resource = await default_offer(api)
+        body = body | {"ods": body.get("ods") or ods, "resource": body.get("resource") or resource}
+    return _refuse_unless_ok(await api.request("POST", "planning", "/actions", json=body))
+
+
+async def duplicate(api: Api, action_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return _refuse_unless_ok(await api.request("POST", "planning", f"/actions/{action_id}/duplicate", json=body))
+
+
+async def agenda(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
+    return _refuse_unless_ok(await api.request("GET", "planning", "/actions", params=params))
+
+
+async def table(api: Api, params: dict[str, Any]) -> dict[str, Any]:
+    return _refuse_unless_ok(await api.request("GET", "planning", "/planning-table", params=params))
+
+
+async def export(api: Api, params: dict[str, Any], out: Path) -> list[Path]:
+    """Both PLN-07 exports: the file uploaded to France Travail and the workbook (one sheet per site)."""
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for suffix in ("csv", "xlsx"):
+        response = await api.request("GET", "planning", f"/planning-table/export.{suffix}", params=params)
+        _refuse_unless_ok(response)
+        path = out / f"planification_activcrea_{params['from']}_{params['to']}.{suffix}"
+        path.write_bytes(response.content)
+        written.append(path)
+    return written
+
+
+def table_params(first_day: date, last_day: date, resource: str | None, site: str | None,
+                 advisor: str | None) -> dict[str, Any]:
+    params = {"from": first_day.isoformat(), "to": last_day.isoformat(), "resource": resource, "site": site,
+              "advisor": advisor}
+    return {k: v for k, v in params.items() if v}
