@@ -6,13 +6,18 @@ from typing import Any
 from contracts.base import Event
 from contracts.billing import CatalogueChanged
 from contracts.envelope import Envelope
+from contracts.importer import (BeneficiaryDeactivated, BeneficiaryPurged, BeneficiaryRegistered, InscritsImported,
+                                ParticipantConfirmed, ParticipantNotConfirmed, RegistrationCancelled,
+                                RegistrationRecorded)
 from contracts.notify import NotificationSetupChanged
 from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, ParticipantAdded,
                                 ParticipantRemoved, PresenceValidated, ReferentialChanged)
 
 EVENT_MODELS: tuple[type[Event], ...] = (
     ReferentialChanged, ActionPlanned, ActionChanged, ActionCancelled, ParticipantAdded, ParticipantRemoved,
-    PresenceValidated, CatalogueChanged, NotificationSetupChanged,
+    PresenceValidated, InscritsImported, BeneficiaryRegistered, RegistrationRecorded, ParticipantConfirmed,
+    ParticipantNotConfirmed, RegistrationCancelled, BeneficiaryDeactivated, BeneficiaryPurged, CatalogueChanged,
+    NotificationSetupChanged,
 )
 
 _BY_TYPE: dict[tuple[str, int], type[Event]] = {(m.event_type, m.event_version): m for m in EVENT_MODELS}

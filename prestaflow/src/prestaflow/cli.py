@@ -5,6 +5,7 @@ Exit codes: 0 done, 1 refused input (its messages are printed), 2 usage error.
 
 import asyncio
 import json
+import os
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import datetime
@@ -15,6 +16,7 @@ import click
 
 from servicekit.settings import ServiceSettings
 
+from prestaflow import import_cli as import_commands
 from prestaflow import planning_cli as planning_commands
 from prestaflow import referential as referential_commands
 from prestaflow.client import Api, ServiceUnavailable
@@ -276,6 +278,44 @@ def planning_flagged(as_json):
     for row in rows:
         click.echo(f"{row['action']['action_id']} : {' '.join(row['reasons'])}")
     click.echo(f"{len(rows)} action(s) à corriger.")
+
+
+@main.command("import")
+@click.argument("file", type=click.Path(path_type=Path))
+@click.option("--ressource", "resource", required=True, help="ressource code, e.g. ACR2025-L12")
+@click.option("--partial", is_flag=True, help="import recognised rows and report the others (default: refuse all)")
+@click.option("--liste", "kind", type=click.Choice(["J-10", "J-2"]), default=None,
+              help="default: J-2 when the list was received at most 3 days before its appointments")
+@click.option("--user", default=lambda: os.environ.get("USER", "inconnu"), show_default="$USER")
+@click.option("--json", "as_json", is_flag=True)
+def import_list(file, resource, partial, kind, user, as_json):
+    """Import a Prest@ppli « Liste des inscrits » (J-10 or J-2)."""
+    report = _run(lambda api: import_commands.upload(api, file, resource, partial, kind, user))
+    if as_json:
+        _print_json(report)
+    else:
+        click.echo("\n".join(import_commands.report_lines(report)))
+    if report["status"] == "refused":
+        sys.exit(REFUSED)
+
+
+@main.command("imports")
+@click.option("--json", "as_json", is_flag=True)
+def import_history(as_json):
+    """Import history: file, hash, ressource, user, time, counts, messages (IMP-08)."""
+    history = _run(lambda api: api.request("GET", "importer", "/imports")).json()
+    if as_json:
+        _print_json(history)
+        return
+    for report in history:
+        click.echo(f"{report['imported_at'][:16]}  {report['user']:10} " + import_commands.report_lines(report)[0])
+
+
+@main.command("purge")
+def purge():
+    """Delete the records of beneficiaries not confirmed 5 days ago or more (GDPR; also run daily)."""
+    purged = _run(lambda api: api.request("POST", "importer", "/purge")).json()["purged"]
+    click.echo(f"{len(purged)} dossier(s) supprimé(s).")
 
 
 if __name__ == "__main__":

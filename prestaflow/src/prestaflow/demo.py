@@ -3,6 +3,7 @@
 import asyncio
 import json
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import click
@@ -10,7 +11,7 @@ import yaml
 
 from servicekit.settings import ServiceSettings
 
-from prestaflow import referential
+from prestaflow import planning_cli, referential
 from prestaflow.client import Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
@@ -50,13 +51,50 @@ async def _scenario(out: Path, samples: Path) -> None:
             _say(f"   {line}")
         (out / "referential.json").write_text(json.dumps(view, indent=2, ensure_ascii=False), encoding="utf-8")
 
+        await _plan_week(api, out)
+
         events = []
         for runtime in api.embedded.runtimes:
             events += (await api.request("GET", runtime.name, "/admin/events")).json()
         with (out / "events.jsonl").open("w", encoding="utf-8") as log:
             for entry in sorted(events, key=lambda e: e["envelope"]["occurred_at"]):
                 log.write(json.dumps(entry["envelope"], ensure_ascii=False) + "\n")
-        _say(f"5. Journal des événements : {len(events)} événement(s)")
+        _say(f"7. Journal des événements : {len(events)} événement(s), par type : "
+             + ", ".join(f"{t} {n}" for t, n in sorted(Counter(e["envelope"]["type"] for e in events).items())))
+
+
+# The sample advisors' diagnostic slots for the week of the sample lists (14 and 15 January 2025).
+WEEK = {"from": "2025-01-13", "to": "2025-01-17"}
+FIRST_SLOTS = [
+    {"advisor": "cdurand", "site": "ARM", "start": "09:00", "times": "09:00,10:00,11:00,14:00"},
+    {"advisor": "kbenamar", "site": "LIL", "start": "14:00", "times": "14:00,15:00"},
+    {"advisor": "mpetit", "site": "LIL", "start": "09:00", "times": "09:00,09:30,10:30"},
+    {"advisor": "kbenamar", "site": "DIST", "start": "09:00", "times": "09:00,10:00", "remote": True},
+]
+
+
+async def _plan_week(api: Api, out: Path) -> None:
+    _say("5. Planification des entretiens de diagnostic de la semaine du 13/01/2025 (duplication sans liaison)")
+    for slot in FIRST_SLOTS:
+        first = await planning_cli.plan(api, {
+            "advisor": slot["advisor"], "site": slot["site"], "mode": "remote" if slot.get("remote") else "on_site",
+            "starts_at": f"{WEEK['from']}T{slot['start']}",
+            "ends_at": f"{WEEK['from']}T{int(slot['start'][:2]) + 1:02d}:{slot['start'][3:]}", "step": 1})
+        result = await planning_cli.duplicate(api, first["action_id"], {"weekly": {
+            "first_day": WEEK["from"], "last_day": WEEK["to"], "weekdays": [1, 2, 3, 4, 5],
+            "times": slot["times"].split(",")}})
+        _say(f"   {slot['advisor']} à {slot['site']} : 1 + {len(result['created'])} créneau(x), "
+             f"{len(result['refused'])} copie(s) refusée(s) (déjà occupé)")
+    try:
+        await planning_cli.plan(api, {"advisor": "cdurand", "site": "LIL", "starts_at": "2025-01-13T09:00",
+                                      "ends_at": "2025-01-13T12:00", "step": 1})
+    except referential.Refused as exc:
+        _say("   Refusé (plage de 3 h sur un site où la conseillère ne travaille pas) :")
+        for message in exc.messages:
+            _say(f"   - {message}")
+    _say("6. Exports de la planification Activ'Créa (fichier France Travail et classeur par site)")
+    for path in await planning_cli.export(api, WEEK, out):
+        _say(f"   {path.name}")
 
 
 def run_demo(out: Path, samples: Path | None) -> int:

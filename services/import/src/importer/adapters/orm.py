@@ -1,7 +1,8 @@
 """Importer's tables. Its projection of the referential: what an import checks rows against."""
 
-from sqlalchemy import Boolean, Column, Date, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
+from servicekit.sql import UtcDateTime
 from servicekit.tables import add_kit_tables
 
 metadata = MetaData()
@@ -38,4 +39,75 @@ ref_site_addresses = Table(
     Column("address", Text, nullable=False),
     Column("site_code", String(50), nullable=False),
     Column("remote", Boolean, nullable=False),
+)
+
+import_batches = Table(
+    "import_batches", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("file_name", String(300), nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("resource_code", String(50), nullable=False),
+    Column("user_name", String(200), nullable=False),
+    Column("list_kind", String(5), nullable=False),
+    Column("mode", String(10), nullable=False),
+    Column("status", String(10), nullable=False),  # imported | refused
+    Column("imported_at", UtcDateTime, nullable=False),
+    Column("counts", JSON, nullable=False),
+    Column("messages", JSON, nullable=False),
+    Index("ix_import_batches_sha", "sha256", "resource_code"),
+)
+beneficiaries = Table(
+    "beneficiaries", metadata,
+    Column("id", String(36), primary_key=True),
+    # Identity and contact: nulled when the person is purged (IMP-06, X-04).
+    Column("ft_id", String(8), nullable=True, unique=True),
+    Column("civility", String(3)),
+    Column("last_name", String(200)),
+    Column("first_name", String(200)),
+    Column("birth_date", Date),
+    Column("postcode", String(10)),
+    Column("email", String(320)),
+    Column("phone", String(20)),
+    Column("accepts_email", Boolean, nullable=False, default=True),
+    Column("accepts_sms", Boolean, nullable=False, default=True),
+    Column("created_by_import", Boolean, nullable=False),
+    Column("active", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+    Column("purge_on", Date, nullable=True),
+    Column("purged_at", UtcDateTime, nullable=True),
+)
+beneficiary_keys = Table(
+    "beneficiary_keys", metadata,
+    Column("beneficiary_id", String(36), primary_key=True),
+    Column("key", String(100), nullable=True),  # destroyed (null) on purge
+)
+enrolments = Table(
+    "enrolments", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("beneficiary_id", String(36), nullable=False, index=True),
+    Column("resource_code", String(50), nullable=False),
+    Column("ods_code", String(50), nullable=False),
+    Column("site_code", String(50), nullable=False),
+    Column("order_number", String(100), nullable=True, unique=True),
+    Column("prescriber_name", String(200)),
+    Column("agency_code", String(20)),
+    Column("prescription_date", Date),
+    Column("project", String(100), nullable=False),
+    Column("virtual_office_access", Boolean, nullable=False),
+    Column("created_at", UtcDateTime, nullable=False),
+)
+registrations = Table(
+    "registrations", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("beneficiary_id", String(36), nullable=False, index=True),
+    Column("enrolment_id", String(36), nullable=False, unique=True),
+    Column("resource_code", String(50), nullable=False),
+    Column("site_code", String(50), nullable=False),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("remote", Boolean, nullable=False),
+    # registered (J-10) | confirmed | not_confirmed | cancelled
+    Column("status", String(15), nullable=False),
+    Column("order_number", String(100), nullable=True),
+    Column("batch_id", String(36), nullable=False),
+    Index("ix_registrations_resource_start", "resource_code", "starts_at"),
 )

@@ -38,6 +38,19 @@ class SqlReferentialProjection:
         if rows:
             await s.execute(insert(orm.ref_site_addresses), rows)
 
+    async def import_target(self, resource_code: str):
+        from importer.domain.imports import ImportTarget
+
+        s = self.session
+        resource = (await s.execute(select(orm.ref_resources).where(orm.ref_resources.c.code == resource_code))
+                    ).mappings().first()
+        siret = (await s.execute(select(orm.referential_state.c.structure_siret))).scalar()
+        addresses = {r.normalised: (r.site_code, r.remote) for r in await s.execute(select(orm.ref_site_addresses))}
+        return ImportTarget(
+            resource_code=resource_code, market_number=resource["market_number"] if resource else None,
+            ods_codes=(resource["ods_code"],) if resource and resource["ods_code"] else (),
+            active=bool(resource and resource["active"]), structure_siret=siret, addresses=addresses)
+
     async def snapshot(self) -> dict[str, Any]:
         s = self.session
         state = (await s.execute(select(orm.referential_state))).mappings().first()

@@ -1,19 +1,75 @@
 """Importer's HTTP API (under /importer)."""
 
-from typing import Any
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, File, Form, UploadFile
+from fastapi.responses import JSONResponse
 
+from servicekit.errors import RefusedInput
 from servicekit.runtime import ServiceRuntime
+
+from importer.service_layer import imports
+
+
+def _json(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
 def build_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["importer"])
+    uow = runtime.uow_factory
 
     @router.get("/referential")
     async def get_referential_projection() -> dict[str, Any]:
         """What importer knows of the referential: ressources, ODS and France Travail addresses."""
-        async with runtime.uow_factory() as uow:
-            return await uow.referential.snapshot()
+        async with uow() as u:
+            return await u.referential.snapshot()
+
+    @router.post("/imports")
+    async def upload_list(file: UploadFile = File(description="Prest@ppli « Liste des inscrits » (CSV)"),
+                          resource: str = Form(description="Ressource code", examples=["ACR2025-L12"]),
+                          partial: bool = Form(False, description="Import recognised rows, report the others"),
+                          kind: Literal["J-10", "J-2"] | None = Form(None, description="Default: from the dates"),
+                          user: str = Form("inconnu")) -> JSONResponse:
+        """IMP-01..IMP-08: 200 imported or already imported, 422 refused (nothing imported) with the report."""
+        report = await imports.import_list(imports.ImportList(
+            file.filename or "liste.csv", await file.read(), resource, user, partial, kind), uow())
+        return JSONResponse(report, status_code=422 if report["status"] == "refused" else 200)
+
+    @router.get("/imports")
+    async def import_history(limit: int = 100) -> list[dict[str, Any]]:
+        """IMP-08: file, hash, ressource, user, time, counts and messages of each import."""
+        async with uow() as u:
+            return [imports._report(b) for b in await u.imports.listing(limit)]
+
+    @router.get("/imports/{batch_id}")
+    async def import_detail(batch_id: str) -> dict[str, Any]:
+        async with uow() as u:
+            batch = await u.imports.get(batch_id)
+        if batch is None:
+            raise RefusedInput([f"Import « {batch_id} » introuvable."], status_code=404)
+        return imports._report(batch)
+
+    @router.get("/beneficiaries")
+    async def beneficiaries() -> list[dict[str, Any]]:
+        """Records with their enrolments (staff only: personal data)."""
+        async with uow() as u:
+            people = await u.people.listing()
+        return [_json(p) | {"enrolments": [_json(e) | {"registration": e["registration"] and _json(e["registration"])}
+                                           for e in p["enrolments"]]} for p in people]
+
+    @router.get("/beneficiaries/{beneficiary_id}/key")
+    async def beneficiary_key(beneficiary_id: str) -> dict[str, Any]:
+        """Key of the beneficiary's sealed event fields, for services on the bus; gone once purged."""
+        async with uow() as u:
+            key = await u.people.key(beneficiary_id)
+        if key is None:
+            raise RefusedInput([f"Clé du bénéficiaire « {beneficiary_id} » introuvable ou détruite."], status_code=404)
+        return {"beneficiary_id": beneficiary_id, "key": key}
+
+    @router.post("/purge")
+    async def purge() -> dict[str, Any]:
+        """Purge the records whose 5 days have passed (run daily by the scheduler too)."""
+        return {"purged": await imports.purge_due(uow())}
 
     return router

@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from sqlalchemy import and_, func, insert, select, update
+from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from planning.adapters import orm
@@ -119,3 +119,40 @@ class SqlAgendaRepository:
     async def set_presence(self, action_id: str, beneficiary_id: str, presence: str) -> None:
         await self.session.execute(update(_p).where(_p.c.action_id == action_id, _p.c.beneficiary_id == beneficiary_id)
                                    .values(presence=presence))
+
+
+class SqlRegistrations:
+    """Which action each imported registration joined."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def get(self, registration_id: str) -> dict | None:
+        row = (await self.session.execute(select(orm.registrations).where(
+            orm.registrations.c.registration_id == registration_id))).mappings().first()
+        return dict(row) if row else None
+
+    async def put(self, registration_id: str, beneficiary_id: str, action_id: str) -> None:
+        if await self.get(registration_id):
+            await self.session.execute(update(orm.registrations).where(
+                orm.registrations.c.registration_id == registration_id).values(action_id=action_id))
+        else:
+            await self.session.execute(insert(orm.registrations).values(
+                registration_id=registration_id, beneficiary_id=beneficiary_id, action_id=action_id, confirmed=False))
+
+    async def confirm(self, registration_id: str) -> None:
+        await self.session.execute(update(orm.registrations).where(
+            orm.registrations.c.registration_id == registration_id).values(confirmed=True))
+
+    async def forget_beneficiary(self, beneficiary_id: str) -> None:
+        await self.session.execute(delete(orm.registrations).where(orm.registrations.c.beneficiary_id == beneficiary_id))
+        await self.session.execute(delete(orm.participants).where(
+            orm.participants.c.beneficiary_id == beneficiary_id, orm.participants.c.removed_at.is_not(None)))
+
+    async def free_slot(self, ods: str, site: str, starts_at) -> str | None:
+        """A planned étape-1 action of the ODS at that site and time with a free place."""
+        query = (select(_a.c.id).where(_a.c.ods_code == ods, _a.c.site_code == site, _a.c.step_order == 1,
+                                       _a.c.starts_at == starts_at, _a.c.status == "planned",
+                                       _COUNT < _a.c.max_participants)
+                 .order_by(_a.c.to_assign, _a.c.id).limit(1))
+        return (await self.session.execute(query)).scalar()

@@ -128,3 +128,11 @@ participants = Table(
     Column("removed_at", UtcDateTime, nullable=True),
     Column("removal_reason", Text, nullable=True),
 )
+registrations = Table(
+    "registrations", metadata,
+    # Planning's side of each imported appointment: which action it joined (IMP-05).
+    Column("registration_id", String(36), primary_key=True),
+    Column("beneficiary_id", String(64), nullable=False, index=True),
+    Column("action_id", String(36), ForeignKey("actions.id"), nullable=False),
+    Column("confirmed", Boolean, nullable=False, default=False),
+)

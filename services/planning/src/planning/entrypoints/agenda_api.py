@@ -3,11 +3,12 @@
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from servicekit.runtime import ServiceRuntime
 
+from planning.adapters import exports
 from planning.domain.agenda import Action, ActionDraft, as_aware, paris, weekly_starts
 from planning.service_layer import agenda
 
@@ -148,4 +149,23 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         return await agenda.planning_table(
             agenda.PlanningTableQuery(first_day, last_day, resource, site, advisor), uow())
 
+    @router.get("/planning-table/export.csv")
+    async def export_csv(first_day: date = Query(alias="from"), last_day: date = Query(alias="to"),
+                         resource: str | None = None, site: str | None = None, advisor: str | None = None) -> Response:
+        """PLN-07: the file uploaded to France Travail (PLANNING_FORMAT.md): free slots only."""
+        slots = await agenda.planning_slots(agenda.PlanningTableQuery(first_day, last_day, resource, site, advisor), uow())
+        return Response(exports.france_travail_csv(slots), media_type="text/csv; charset=utf-8", headers={
+            "Content-Disposition": f'attachment; filename="planification_{first_day}_{last_day}.csv"'})
+
+    @router.get("/planning-table/export.xlsx")
+    async def export_xlsx(first_day: date = Query(alias="from"), last_day: date = Query(alias="to"),
+                          resource: str | None = None, site: str | None = None, advisor: str | None = None) -> Response:
+        """PLN-07: the workbook, one sheet per site."""
+        slots = await agenda.planning_slots(agenda.PlanningTableQuery(first_day, last_day, resource, site, advisor), uow())
+        return Response(exports.planning_workbook(slots, first_day, last_day), media_type=XLSX, headers={
+            "Content-Disposition": f'attachment; filename="planification_{first_day}_{last_day}.xlsx"'})
+
     return router
+
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"

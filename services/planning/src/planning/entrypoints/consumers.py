@@ -1,3 +1,5 @@
-"""Topics planning listens to, as consumer group ``planning``. Filled by the import slice."""
+"""Topics planning listens to, as consumer group ``planning``; dispatch by type in EVENT_HANDLERS."""
 
-SUBSCRIPTIONS: tuple[str, ...] = ()
+from contracts import topics
+
+SUBSCRIPTIONS = (topics.IMPORT_EVENTS,)

@@ -8,6 +8,8 @@ from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, Ac
                                 ParticipantRemoved, PresenceValidated)
 from servicekit.errors import RefusedInput
 
+from planning.adapters.exports import PlanningSlot
+
 from planning.domain.agenda import (PARIS, Action, ActionDraft, Presence, as_aware, check_action, draft_of,
                                     duplicate_starts, paris, red_reasons, table_period_problems, when)
 
@@ -234,3 +236,13 @@ async def planning_table(query: PlanningTableQuery, uow) -> dict[str, Any]:
             } for a in actions if a.site == site_code],
         })
     return {"from": query.first_day.isoformat(), "to": query.last_day.isoformat(), "sites": sites}
+
+
+async def planning_slots(query: PlanningTableQuery, uow) -> list[PlanningSlot]:
+    """The planning table as rows for the two PLN-07 exports."""
+    table = await planning_table(query, uow)
+    return [PlanningSlot(site_code=group["site"], site_name=group["name"], ft_address=group["ft_address"],
+                         remote=group["remote"], market_number=a["market_number"], lot_number=a["lot_number"],
+                         starts_at=datetime.fromisoformat(a["starts_at"]), ends_at=datetime.fromisoformat(a["ends_at"]),
+                         advisor_name=a["advisor_name"], free_places=a["free_places"], capacity=a["capacity"])
+            for group in table["sites"] for a in group["actions"]]

@@ -2,9 +2,12 @@
 
 from contracts.planning import (AdvisorRef, AntenneRef, OdsRef, ReferentialChanged, ResourceRef, SiteRef,
                                 StepRef)
+from contracts.importer import (BeneficiaryPurged, ParticipantConfirmed, ParticipantNotConfirmed,
+                                RegistrationCancelled, RegistrationRecorded)
 from servicekit.errors import RefusedInput
 
 from planning.domain.referential import Referential, check_part
+from planning.service_layer import registrations
 from planning.service_layer.commands import LoadReferential
 
 REFERENTIAL_KEY = "referential"
@@ -45,5 +48,10 @@ async def load_referential(cmd: LoadReferential, uow) -> dict:
         return {"changed": True, "version": merged.version}
 
 
-# Events planning reacts to; filled by later slices (imports, assignments).
-EVENT_HANDLERS: dict = {}
+EVENT_HANDLERS = {
+    RegistrationRecorded: registrations.attach_registration,
+    ParticipantConfirmed: registrations.confirm_participant,
+    ParticipantNotConfirmed: registrations.remove_unconfirmed,
+    RegistrationCancelled: registrations.remove_unconfirmed,
+    BeneficiaryPurged: registrations.forget_beneficiary,
+}

@@ -1,6 +1,6 @@
 from servicekit.uow import SqlAlchemyUnitOfWork
 
-from planning.adapters.agenda_repository import SqlAgendaRepository
+from planning.adapters.agenda_repository import SqlAgendaRepository, SqlRegistrations
 from planning.adapters.repository import ReferentialCache, ReferentialRepository, SqlReferentialRepository
 
 
@@ -15,3 +15,4 @@ class PlanningUnitOfWork(SqlAlchemyUnitOfWork):
         await super()._open()
         self.referential = SqlReferentialRepository(self.session, self._referential_cache)
         self.agenda = SqlAgendaRepository(self.session)
+        self.registrations = SqlRegistrations(self.session)
