@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 
+from servicekit.clock import Clock
 from servicekit.settings import ServiceSettings
 
 from prestaflow.embedded import Embedded
@@ -22,8 +23,9 @@ class ServiceUnavailable(Exception):
 
 
 class Api:
-    def __init__(self, settings: ServiceSettings | None = None):
+    def __init__(self, settings: ServiceSettings | None = None, clock: Clock | None = None):
         self.settings = settings or ServiceSettings()
+        self.clock = clock
         self.url = os.environ.get("PRESTAFLOW_URL", "").rstrip("/") or None
         self.embedded: Embedded | None = None
         self._stack = AsyncExitStack()
@@ -33,7 +35,7 @@ class Api:
         if self.url:
             self._client = await self._stack.enter_async_context(httpx.AsyncClient(timeout=60))
         else:
-            self.embedded = Embedded(self.settings, background_relays=False)
+            self.embedded = Embedded(self.settings, background_relays=False, clock=self.clock)
             await self._stack.enter_async_context(self.embedded.app.router.lifespan_context(self.embedded.app))
             self._client = await self._stack.enter_async_context(httpx.AsyncClient(
                 transport=httpx.ASGITransport(app=self.embedded.app), base_url="http://embedded", timeout=60))

@@ -1,3 +1,5 @@
+"""Fixtures of the whole application in-process (embedded runner), on SQLite or the real PostgreSQL."""
+
 import pytest
 
 from prestaflow import referential
