@@ -11,7 +11,7 @@ import yaml
 
 from servicekit.settings import ServiceSettings
 
-from prestaflow import planning_cli, referential
+from prestaflow import import_cli, planning_cli, referential
 from prestaflow.client import Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
@@ -52,6 +52,7 @@ async def _scenario(out: Path, samples: Path) -> None:
         (out / "referential.json").write_text(json.dumps(view, indent=2, ensure_ascii=False), encoding="utf-8")
 
         await _plan_week(api, out)
+        await _import_lists(api, samples, out)
 
         events = []
         for runtime in api.embedded.runtimes:
@@ -59,7 +60,7 @@ async def _scenario(out: Path, samples: Path) -> None:
         with (out / "events.jsonl").open("w", encoding="utf-8") as log:
             for entry in sorted(events, key=lambda e: e["envelope"]["occurred_at"]):
                 log.write(json.dumps(entry["envelope"], ensure_ascii=False) + "\n")
-        _say(f"7. Journal des événements : {len(events)} événement(s), par type : "
+        _say(f"9. Journal des événements : {len(events)} événement(s), par type : "
              + ", ".join(f"{t} {n}" for t, n in sorted(Counter(e["envelope"]["type"] for e in events).items())))
 
 
@@ -68,7 +69,7 @@ WEEK = {"from": "2025-01-13", "to": "2025-01-17"}
 FIRST_SLOTS = [
     {"advisor": "cdurand", "site": "ARM", "start": "09:00", "times": "09:00,10:00,11:00,14:00"},
     {"advisor": "kbenamar", "site": "LIL", "start": "14:00", "times": "14:00,15:00"},
-    {"advisor": "mpetit", "site": "LIL", "start": "09:00", "times": "09:00,09:30,10:30"},
+    {"advisor": "mpetit", "site": "LIL", "start": "09:30", "times": "09:30,10:30,11:30"},
     {"advisor": "kbenamar", "site": "DIST", "start": "09:00", "times": "09:00,10:00", "remote": True},
 ]
 
@@ -95,6 +96,24 @@ async def _plan_week(api: Api, out: Path) -> None:
     _say("6. Exports de la planification Activ'Créa (fichier France Travail et classeur par site)")
     for path in await planning_cli.export(api, WEEK, out):
         _say(f"   {path.name}")
+
+
+async def _import_lists(api: Api, samples: Path, out: Path) -> None:
+    reports = []
+    for step, name in (("7", "liste_inscrits_J-10.csv"), ("8", "liste_inscrits_J-2.csv")):
+        _say(f"{step}. Import de la liste des inscrits {name}")
+        report = await import_cli.upload(api, samples / name, "ACR2025-L12", False, None, "demo")
+        reports.append(report)
+        for line in import_cli.report_lines(report):
+            _say(f"   {line}")
+    (out / "imports.json").write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
+    actions = await planning_cli.agenda(api, {"from": "2025-01-13", "to": "2025-01-17"})
+    booked = [a for a in actions if a["participants"] or a["to_assign"]]
+    _say(f"   Agendas après import : {len(booked)} rendez-vous concernés (« à affecter » : créé par l'import, "
+         "en attente d'un conseiller)")
+    for action in booked:
+        _say(f"     {planning_cli.describe(action)}")
+    (out / "agendas.json").write_text(json.dumps(actions, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def run_demo(out: Path, samples: Path | None) -> int:

@@ -7,7 +7,8 @@ process) both start it the same way.
 
 import asyncio
 import contextlib
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -39,7 +40,10 @@ class ServiceRuntime:
     dispatcher: EventDispatcher
     subscriptions: tuple[str, ...]
     router: APIRouter = field(default_factory=APIRouter)
+    # Jobs the service runs on its own, every so many seconds (e.g. the GDPR purge).
+    periodic: list[tuple[float, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
     _relay_task: asyncio.Task | None = None
+    _jobs: list[asyncio.Task] = field(default_factory=list)
 
     def subscribe(self) -> None:
         for topic in self.subscriptions:
@@ -47,14 +51,28 @@ class ServiceRuntime:
 
     def start_relay(self) -> None:
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
+        self._jobs = [asyncio.create_task(_every(seconds, job, self.name), name=f"{self.name}-job")
+                      for seconds, job in self.periodic]
 
     async def stop(self) -> None:
-        if self._relay_task is not None:
-            self._relay_task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._relay_task
-            self._relay_task = None
+        for task in [self._relay_task, *self._jobs]:
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+        self._relay_task, self._jobs = None, []
         await self.database.dispose()
+
+
+async def _every(seconds: float, job: Callable[[], Awaitable[Any]], service: str) -> None:
+    while True:
+        try:
+            await job()
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            logging.getLogger("servicekit.runtime").exception("periodic job failed", extra={"service": service})
+        await asyncio.sleep(seconds)
 
 
 def assemble(

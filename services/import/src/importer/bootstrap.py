@@ -9,10 +9,12 @@ from servicekit.runtime import ServiceRuntime, assemble
 from importer.adapters import orm
 from importer.config import ImporterSettings
 from importer.entrypoints import api, consumers
+from importer.service_layer import imports
 from importer.service_layer.handlers import EVENT_HANDLERS
 from importer.service_layer.unit_of_work import ImporterUnitOfWork
 
 NAME = "importer"
+PURGE_EVERY_SECONDS = 3600
 MIGRATIONS = Path(__file__).parent / "migrations"
 
 
@@ -20,4 +22,6 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     runtime = assemble(NAME, settings or ImporterSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, ImporterUnitOfWork, clock)
     runtime.router = api.build_router(runtime)
+    # IMP-06: records of unconfirmed beneficiaries are purged once their five days have passed.
+    runtime.periodic.append((PURGE_EVERY_SECONDS, lambda: imports.purge_due(runtime.uow_factory())))
     return runtime

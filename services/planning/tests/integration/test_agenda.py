@@ -205,3 +205,27 @@ async def test_pln05_two_bookings_of_the_last_place_at_once_one_wins(pg_api):
         assert detail["participants"] == 1
         winner = detail["participant_list"][0]["beneficiary_id"]
         await pg_api.request("DELETE", "planning", f"/actions/{action['action_id']}/participants/{winner}")
+
+
+async def test_pln07_exports_through_the_api_read_back(api):
+    import csv
+    import io
+
+    from openpyxl import load_workbook
+
+    taken = await plan(api)
+    await plan(api, advisor="kbenamar", site="LIL", starts_at="2025-01-15T14:00", ends_at="2025-01-15T15:00")
+    await post(api, f"/actions/{taken['action_id']}/participants", {"beneficiary_id": "b-1"})
+    week = {"from": "2025-01-13", "to": "2025-01-19"}
+    response = await api.request("GET", "planning", "/planning-table/export.csv", params=week)
+    assert response.headers["content-disposition"].endswith('planification_2025-01-13_2025-01-19.csv"')
+    rows = list(csv.reader(io.StringIO(response.content.decode("utf-8-sig"), newline=""), delimiter=";"))
+    assert rows[1:] == [["2024-FT-ACR-0042", "12", "45 BOULEVARD DE LA LIBERTE 59000 LILLE", "Présentiel",
+                         "15/01/2025", "14:00", "15:00", "1"]]  # the full slot is not offered
+    book = load_workbook(io.BytesIO((await api.request("GET", "planning", "/planning-table/export.xlsx",
+                                                       params=week)).content))
+    assert book.sheetnames == ["Armentières", "Lille Liberté"]
+    assert book["Armentières"].cell(2, 6).value == 0
+    too_long = await api.request("GET", "planning", "/planning-table/export.csv",
+                                 params={"from": "2025-01-01", "to": "2025-03-01"})
+    assert too_long.status_code == 422

@@ -17,6 +17,7 @@ from contracts.importer import (BeneficiaryDeactivated, BeneficiaryPurged, Benef
 from servicekit import crypto
 
 from importer.domain.imports import PROJECT, check_list, list_kind, purge_day
+from importer.domain.registration_list import PARIS
 from importer.domain.registration_list import (Registration, RegistrationListError, RowError,
                                                parse_registration_list)
 
@@ -45,7 +46,8 @@ class _Run:
 
     def note(self, kind: str, registration: dict, row: int | None, who: str | None) -> None:
         self.differences.append({"row": row, "change": kind, "registration_id": registration["id"],
-                                 "site": registration["site_code"], "starts_at": registration["starts_at"].isoformat(),
+                                 "site": registration["site_code"],
+                                 "starts_at": registration["starts_at"].astimezone(PARIS).isoformat(),
                                  "beneficiary": who})
 
     async def beneficiary(self, reg: Registration) -> dict:
