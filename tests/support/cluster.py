@@ -25,6 +25,7 @@ class Cluster:
     workdir: Path
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    extra_env: dict[str, str] = field(default_factory=dict)
 
     @property
     def faults_file(self) -> Path:
@@ -47,6 +48,7 @@ class Cluster:
             "PRESTAFLOW_URL": self.url("planning"),
         })
         env.update({f"PRESTAFLOW_URL_{s.upper()}": self.url(s) for s in self.ports})
+        env.update(self.extra_env)
         if service:
             env["PRESTAFLOW_HTTP_PORT"] = str(self.ports[service])
         return env

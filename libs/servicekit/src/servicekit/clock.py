@@ -19,3 +19,18 @@ class FixedClock:
 
     def now(self) -> datetime:
         return self.at
+
+
+class FileClock:
+    """Test-only clock for services run as processes: the time written in a file (ISO 8601), or the
+    system time while the file is absent. Set with ``PRESTAFLOW_CLOCK_FILE``."""
+
+    def __init__(self, path: str):
+        self.path = path
+
+    def now(self) -> datetime:
+        try:
+            with open(self.path, encoding="utf-8") as f:
+                return datetime.fromisoformat(f.read().strip())
+        except (OSError, ValueError):
+            return datetime.now(UTC)

@@ -18,7 +18,7 @@ from sqlalchemy import MetaData, select
 
 from contracts import Event
 from servicekit.bus import Bus
-from servicekit.clock import Clock, SystemClock
+from servicekit.clock import Clock, FileClock, SystemClock
 from servicekit.db import Database
 from servicekit.dispatch import EventDispatcher, Handler, SqlDeadLetters
 from servicekit.outbox import OutboxRelay
@@ -88,7 +88,7 @@ def assemble(
     clock: Clock | None = None,
 ) -> ServiceRuntime:
     """Build a service's runtime from its own parts; shared by every ``bootstrap.py``."""
-    clock = clock or SystemClock()
+    clock = clock or (FileClock(str(settings.clock_file)) if settings.clock_file else SystemClock())
     database = Database(name, settings, migrations)
     relay = OutboxRelay(name, database.sessions, tables, bus, clock, settings.relay_batch_size,
                         settings.relay_poll_seconds)

@@ -26,3 +26,4 @@ class ServiceSettings(BaseSettings):
     retry_attempts: int = 3
     retry_backoff_seconds: float = 0.2
     faults_file: Path | None = Field(default=None, description="Test-only fault injection file (JSON).")
+    clock_file: Path | None = Field(default=None, description="Test-only: the services' time, read from this file.")

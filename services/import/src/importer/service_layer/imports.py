@@ -14,7 +14,7 @@ from typing import Any, Literal
 from contracts.importer import (BeneficiaryDeactivated, BeneficiaryPurged, BeneficiaryRegistered, ImportCounts,
                                 InscritsImported, ParticipantConfirmed, ParticipantNotConfirmed,
                                 RegistrationCancelled, RegistrationRecorded)
-from servicekit import crypto
+from servicekit import crypto, faults
 
 from importer.domain.imports import PROJECT, check_list, list_kind, purge_day
 from importer.domain.registration_list import PARIS
@@ -190,7 +190,10 @@ async def import_list(cmd: ImportList, uow) -> dict[str, Any]:
         run = _Run(cmd, uow, kind, target.ods_codes[0], batch_id)
         run.counts.update(read=parsed.rows_read, skipped=checked.skipped, errors=len(checked.row_errors))
         seen: set[str] = set()
-        for reg, site in checked.accepted:
+        halfway = len(checked.accepted) // 2
+        for n, (reg, site) in enumerate(checked.accepted):
+            if n == halfway:
+                faults.point("importer.import.halfway")
             touched = await run.row(reg, site, target.addresses_remote(site))
             if touched:
                 seen.add(touched)

@@ -1,0 +1,129 @@
+"""Imports with every service in its own process on the real broker and PostgreSQL: the sample
+J-10 then J-2 lists, the purge five days later, and an importer killed in the middle of an import
+(IMP-04..IMP-07, X-02, X-04)."""
+
+import json
+import threading
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+from aiokafka import AIOKafkaConsumer
+from sqlalchemy import MetaData, select, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from servicekit.pytest_plugin import PG_URL
+
+from cluster import SAMPLES, SERVICES, wait_until
+from lists import generated_list
+
+pytestmark = pytest.mark.system
+ETIENNE = ("ÉTIENNE", "François", "4567890D", "+33320112233")
+
+
+def participants(cluster) -> int:
+    return sum(a["participants"] for a in cluster.get("planning", "/actions"))
+
+
+def events(cluster, service: str) -> list[dict]:
+    out, after = [], 0
+    while page := cluster.get(service, f"/admin/events?after={after}&limit=10000"):
+        out += [e["envelope"] for e in page]
+        after = page[-1]["position"]
+    return out
+
+
+async def all_database_text(prefix: str) -> str:
+    engine = create_async_engine(PG_URL)
+    chunks = []
+    async with engine.connect() as conn:
+        for service in SERVICES:
+            await conn.execute(text(f'SET search_path TO "{prefix}{service}"'))
+            metadata = MetaData()
+            await conn.run_sync(lambda c: metadata.reflect(c))
+            for table in metadata.sorted_tables:
+                chunks += [json.dumps([str(v) for v in row], ensure_ascii=False)
+                           for row in await conn.execute(select(table))]
+    await engine.dispose()
+    return "\n".join(chunks)
+
+
+async def topic_text(cluster) -> str:
+    consumer = AIOKafkaConsumer(bootstrap_servers=cluster.broker.bootstrap, auto_offset_reset="earliest",
+                                group_id=None, consumer_timeout_ms=2000)
+    await consumer.start()
+    try:
+        topics = [t for t in await consumer.topics() if t.startswith(cluster.broker.namespace + "prestaflow.")]
+        consumer.subscribe(topics)
+        chunks = []
+        while batch := await consumer.getmany(timeout_ms=3000):
+            chunks += [r.value.decode() for records in batch.values() for r in records]
+    finally:
+        await consumer.stop()
+    return "\n".join(chunks)
+
+
+async def test_imp06_sample_lists_confirmation_and_purge_through_the_broker(cluster):
+    clock = cluster.workdir / "clock.txt"
+    clock.write_text("2025-01-12T18:00:00+00:00")
+    cluster.extra_env["PRESTAFLOW_CLOCK_FILE"] = str(clock)
+    cluster.start()
+    assert cluster.cli("referential", "load", str(SAMPLES / "referentiel.yaml")).returncode == 0
+    wait_until(lambda: cluster.get("importer", "/referential")["version"] == 1, what="importer projection")
+
+    j10 = cluster.cli("import", str(SAMPLES / "liste_inscrits_J-10.csv"), "--ressource", "ACR2025-L12", "--json")
+    assert j10.returncode == 0, j10.stderr
+    assert json.loads(j10.stdout)["counts"]["created"] == 6
+    wait_until(lambda: participants(cluster) == 6, what="six appointments attached in planning")
+
+    j2 = cluster.cli("import", str(SAMPLES / "liste_inscrits_J-2.csv"), "--ressource", "ACR2025-L12", "--json")
+    report = json.loads(j2.stdout)
+    assert (report["counts"]["confirmed"], report["counts"]["not_confirmed"]) == (4, 1)
+    wait_until(lambda: participants(cluster) == 5, what="the unconfirmed participant removed")
+    etienne = next(p for p in cluster.get("importer", "/beneficiaries") if p["ft_id"] == "4567890D")
+    assert etienne["purge_on"] == "2025-01-17"
+
+    clock.write_text((datetime(2025, 1, 12, 18, tzinfo=UTC) + timedelta(days=5)).isoformat())
+    purged = httpx.post(cluster.url("importer") + "/importer/purge", timeout=30).json()
+    assert purged == {"purged": [etienne["id"]]}
+    wait_until(lambda: any(e["type"] == "BeneficiaryPurged" for e in events(cluster, "importer")), what="purge event")
+
+    databases = await all_database_text(cluster.schema_prefix)
+    log = await topic_text(cluster)
+    assert "DUPONT" in databases and "BeneficiaryRegistered" in log  # the scans do see data
+    for value in ETIENNE:
+        assert value not in databases, f"{value} left in a database"
+        assert value not in log, f"{value} readable in the event log"
+    assert httpx.get(cluster.url("importer") + f"/importer/beneficiaries/{etienne['id']}/key").status_code == 404
+
+
+def test_imp07_importer_killed_mid_import_then_rerun_registers_everyone_exactly_once(cluster, tmp_path):
+    rows = 5000
+    listing = tmp_path / "liste_5000.csv"
+    listing.write_bytes(generated_list(rows))
+    cluster.start()
+    assert cluster.cli("referential", "load", str(SAMPLES / "referentiel.yaml")).returncode == 0
+    wait_until(lambda: cluster.get("importer", "/referential")["version"] == 1, what="importer projection")
+
+    cluster.set_faults(crash=["importer.import.halfway"])
+    outcome: dict = {}
+    thread = threading.Thread(target=lambda: outcome.update(result=cluster.cli(
+        "import", str(listing), "--ressource", "ACR2025-L12", "--json")))
+    thread.start()
+    assert cluster.wait_exit("importer", timeout=300) == 137  # SIGKILL-like death halfway through
+    thread.join(60)
+    assert outcome["result"].returncode != 0
+    assert cluster.get("planning", "/actions") == []  # nothing of the half import escaped
+
+    cluster.set_faults()
+    cluster.start("importer")
+    assert cluster.get("importer", "/beneficiaries") == []
+    rerun = cluster.cli("import", str(listing), "--ressource", "ACR2025-L12", "--json")
+    assert rerun.returncode == 0, rerun.stderr
+    assert json.loads(rerun.stdout)["counts"]["created"] == rows
+
+    wait_until(lambda: participants(cluster) == rows, timeout=600, interval=2, what="every registration in planning")
+    people = cluster.get("importer", "/beneficiaries")
+    assert len(people) == len({p["ft_id"] for p in people}) == rows
+    added = [e["payload"]["beneficiary_id"] for e in events(cluster, "planning") if e["type"] == "ParticipantAdded"]
+    assert len(added) == len(set(added)) == rows
