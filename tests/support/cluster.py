@@ -46,6 +46,7 @@ class Cluster:
             "PRESTAFLOW_RETRY_BACKOFF_SECONDS": "0.05",
             "PRESTAFLOW_RELAY_POLL_SECONDS": "0.2",
             "PRESTAFLOW_URL": self.url("planning"),
+            "PRESTAFLOW_IMPORTER_URL": self.url("importer"),
         })
         env.update({f"PRESTAFLOW_URL_{s.upper()}": self.url(s) for s in self.ports})
         env.update(self.extra_env)

@@ -31,3 +31,48 @@ class NotificationSetupChanged(Event):
 
     templates: tuple[TemplateRef, ...] = Field(description="All templates.")
     rules: tuple[RuleRef, ...] = Field(description="All sending rules.")
+
+
+MessageChannel = Literal["email", "sms"]
+
+
+class MessageSent(Event):
+    """A message left notify: the provider (SMTP server, SMS gateway) accepted it (NOT-06).
+
+    Ids and codes only: never an address, a number, a name or the text sent.
+    """
+
+    event_type = "MessageSent"
+    producer = PRODUCER
+
+    message_id: str = Field(description="Notify's message id (one per recipient × rule × appointment).")
+    beneficiary_id: str = Field(description="Recipient's beneficiary id.", examples=["b-6f1c2d"])
+    registration_id: str | None = Field(description="Appointment (registration) the message is about, if any.")
+    template: str = Field(description="Template (modèle) code.", examples=["ACR-RAPPEL"])
+    channel: MessageChannel = Field(description="Channel.", examples=["email"])
+    kind: Literal["rule", "system", "manual"] = Field(
+        description="Sending rule (daily 19:00 batch), system message (at once) or sent by hand.", examples=["rule"])
+    attempts: int = Field(ge=1, description="Delivery attempts it took.", examples=[1])
+
+
+class MessageNotSent(Event):
+    """A message that will not go (NOT-03, NOT-05, NOT-06), with the reason's code.
+
+    Reasons: ``no_record``, ``no_address``, ``invalid_address``, ``no_consent``, ``template_inactive``,
+    ``template_unknown``, ``render_failed``, ``rejected`` (permanent failure of the provider),
+    ``gave_up`` (temporary failures until the last attempt), ``appointment_cancelled``,
+    ``appointment_passed``, ``not_needed`` (e.g. the person logged in to the virtual office),
+    ``manual_required`` (GDPR mail to send by hand), ``purged``.
+    """
+
+    event_type = "MessageNotSent"
+    producer = PRODUCER
+
+    message_id: str = Field(description="Notify's message id.")
+    beneficiary_id: str = Field(description="Recipient's beneficiary id.", examples=["b-6f1c2d"])
+    registration_id: str | None = Field(description="Appointment (registration) the message is about, if any.")
+    template: str = Field(description="Template (modèle) code.", examples=["ACR-RAPPEL"])
+    channel: MessageChannel = Field(description="Channel.", examples=["email"])
+    kind: Literal["rule", "system", "manual"] = Field(description="Rule, system or manual message.",
+                                                       examples=["rule"])
+    reason: str = Field(description="Reason code (see the event's description).", examples=["no_consent"])

@@ -178,3 +178,27 @@ class PresenceValidated(Event):
     beneficiary_id: str = Field(description="Beneficiary id.")
     presence: Literal["oui", "non", "excusé"] = Field(description="Présence.", examples=["oui"])
     action_starts_at: AwareDatetime = Field(description="When the action took place.")
+
+
+class AssignmentApplied(Event):
+    """Planning applied an assignment (AFF-03): where the participants are now."""
+
+    event_type = "AssignmentApplied"
+    producer = PRODUCER
+
+    assignment_id: str = Field(description="Assignment id.")
+    action_id: str = Field(description="The appointment that was to assign.")
+    final_action_id: str = Field(description="The action the participants are in now.")
+    duplicate_action_id: str | None = Field(default=None,
+                                            description="The imported action left as a duplicate to delete.")
+
+
+class AssignmentRefused(Event):
+    """Planning could not apply an assignment; the appointment goes back to the worklist with the reason."""
+
+    event_type = "AssignmentRefused"
+    producer = PRODUCER
+
+    assignment_id: str = Field(description="Assignment id.")
+    action_id: str = Field(description="The appointment that was to assign.")
+    messages: tuple[str, ...] = Field(description="Planning's reasons, in French.")

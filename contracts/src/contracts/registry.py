@@ -3,21 +3,23 @@
 from collections.abc import Callable
 from typing import Any
 
+from contracts.affectation import ParticipantAssigned
 from contracts.base import Event
 from contracts.billing import CatalogueChanged
 from contracts.envelope import Envelope
 from contracts.importer import (BeneficiaryDeactivated, BeneficiaryPurged, BeneficiaryRegistered, InscritsImported,
                                 ParticipantConfirmed, ParticipantNotConfirmed, RegistrationCancelled,
                                 RegistrationRecorded)
-from contracts.notify import NotificationSetupChanged
-from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, ParticipantAdded,
-                                ParticipantRemoved, PresenceValidated, ReferentialChanged)
+from contracts.notify import MessageNotSent, MessageSent, NotificationSetupChanged
+from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, AssignmentApplied, AssignmentRefused,
+                                ParticipantAdded, ParticipantRemoved, PresenceValidated, ReferentialChanged)
 
 EVENT_MODELS: tuple[type[Event], ...] = (
     ReferentialChanged, ActionPlanned, ActionChanged, ActionCancelled, ParticipantAdded, ParticipantRemoved,
     PresenceValidated, InscritsImported, BeneficiaryRegistered, RegistrationRecorded, ParticipantConfirmed,
     ParticipantNotConfirmed, RegistrationCancelled, BeneficiaryDeactivated, BeneficiaryPurged, CatalogueChanged,
-    NotificationSetupChanged,
+    NotificationSetupChanged, ParticipantAssigned, AssignmentApplied, AssignmentRefused,
+    MessageSent, MessageNotSent,
 )
 
 _BY_TYPE: dict[tuple[str, int], type[Event]] = {(m.event_type, m.event_version): m for m in EVENT_MODELS}

@@ -124,6 +124,20 @@ def events(service: tuple[str, ...]) -> None:
         click.echo(json.dumps(entry["envelope"], ensure_ascii=False))
 
 
+@main.command("replay")
+@click.option("--service", type=click.Choice(["affectation", "importer", "billing"]), default="affectation",
+              show_default=True)
+def replay_command(service: str) -> None:
+    """Rebuild a service's projections from the event log into a fresh database and compare (embedded)."""
+    from prestaflow.replay import replay
+
+    result = _run(lambda api: replay(api, service))
+    verdict = "identique" if result["identical"] else "DIFFÉRENT"
+    click.echo(f"{service} : {result['applied']} événement(s) rejoué(s) sur {result['events']} : état {verdict}.")
+    if not result["identical"]:
+        sys.exit(REFUSED)
+
+
 @main.command("serve")
 @click.option("--host", default=None, help="default: PRESTAFLOW_HTTP_HOST or 127.0.0.1")
 @click.option("--port", type=int, default=None, help="default: PRESTAFLOW_HTTP_PORT or 8000")

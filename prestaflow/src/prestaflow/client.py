@@ -30,6 +30,7 @@ class Api:
         self.embedded: Embedded | None = None
         self._stack = AsyncExitStack()
         self._client: httpx.AsyncClient | None = None
+        self.transport: httpx.AsyncBaseTransport | None = None  # in-process: the embedded app
 
     async def __aenter__(self) -> "Api":
         if self.url:
@@ -37,8 +38,9 @@ class Api:
         else:
             self.embedded = Embedded(self.settings, background_relays=False, clock=self.clock)
             await self._stack.enter_async_context(self.embedded.app.router.lifespan_context(self.embedded.app))
+            self.transport = httpx.ASGITransport(app=self.embedded.app)
             self._client = await self._stack.enter_async_context(httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=self.embedded.app), base_url="http://embedded", timeout=60))
+                transport=self.transport, base_url="http://embedded", timeout=60))
             await self.embedded.settle(everything=True)  # events a previous command left in an outbox
         return self
 

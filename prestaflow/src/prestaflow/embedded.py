@@ -2,6 +2,7 @@
 
 from collections.abc import Sequence
 
+import httpx
 from fastapi import FastAPI
 
 from affectation.bootstrap import bootstrap as affectation
@@ -24,6 +25,10 @@ class Embedded:
         self.bus = Bus(settings.bus, idempotence=settings.kafka_idempotence, namespace=settings.topic_namespace)
         self.runtimes: Sequence[ServiceRuntime] = [b(self.bus, settings, clock=clock) for b in BOOTSTRAPS]
         self.app: FastAPI = build_app(self.runtimes, self.bus, "Prestaflow", run_relays=background_relays)
+        # Importer serves beneficiaries' keys from this same process.
+        for runtime in self.runtimes:
+            if runtime.key_source is not None and not settings.importer_url:
+                runtime.key_source.transport = httpx.ASGITransport(app=self.app)
 
     async def settle(self, everything: bool = False) -> int:
         """Publish outboxes until none has anything left; with the in-memory bus, publishing runs the

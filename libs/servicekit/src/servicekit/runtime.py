@@ -42,6 +42,7 @@ class ServiceRuntime:
     router: APIRouter = field(default_factory=APIRouter)
     # Jobs the service runs on its own, every so many seconds (e.g. the GDPR purge).
     periodic: list[tuple[float, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
+    key_source: Any = None  # services that read sealed personal data (servicekit.keys)
     _relay_task: asyncio.Task | None = None
     _jobs: list[asyncio.Task] = field(default_factory=list)
 

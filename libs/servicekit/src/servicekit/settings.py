@@ -19,6 +19,7 @@ class ServiceSettings(BaseSettings):
     db_schema_prefix: str = Field(default="", description="Prefix of each service's PostgreSQL schema.")
     topic_namespace: str = Field(default="", description="Prefix of every topic name (shared clusters, tests).")
     kafka_idempotence: bool = Field(default=True, description="Idempotent producer (off for brokers without it).")
+    importer_url: str | None = Field(default=None, description="Where importer's API is (beneficiaries' keys).")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     relay_batch_size: int = 500

@@ -1,7 +1,8 @@
 """Affectation's tables: its projection of sites, advisors and ressources (candidates come from it)."""
 
-from sqlalchemy import Boolean, Column, Integer, MetaData, String, Table
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text
 
+from servicekit.sql import UtcDateTime
 from servicekit.tables import add_kit_tables
 
 metadata = MetaData()
@@ -39,4 +40,57 @@ ref_resources = Table(
     Column("antenne_code", String(50), nullable=False),
     Column("ods_code", String(50), nullable=False),
     Column("active", Boolean, nullable=False),
+)
+ref_ods_sites = Table(
+    "ref_ods_sites", metadata,
+    Column("ods_code", String(50), primary_key=True),
+    Column("site_code", String(50), primary_key=True),
+)
+actions = Table(
+    "actions", metadata,
+    # Projection of planning's actions: the agendas candidates are read from.
+    Column("id", String(36), primary_key=True),
+    Column("advisor_code", String(50), nullable=True, index=True),
+    Column("action_type", String(50), nullable=False),
+    Column("ods_code", String(50)),
+    Column("step_order", Integer),
+    Column("resource_code", String(50)),
+    Column("mode", String(10), nullable=False),
+    Column("site_code", String(50)),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("max_participants", Integer, nullable=False),
+    Column("to_assign", Boolean, nullable=False),
+    Column("status", String(10), nullable=False),
+)
+participants = Table(
+    "participants", metadata,
+    Column("action_id", String(36), primary_key=True),
+    Column("beneficiary_id", String(64), primary_key=True),
+)
+beneficiaries = Table(
+    "beneficiaries", metadata,
+    # Names stay sealed (readable with importer's key, unreadable once the person is purged).
+    Column("id", String(36), primary_key=True),
+    Column("sealed", Text, nullable=False),
+)
+worklist = Table(
+    "worklist", metadata,
+    Column("action_id", String(36), primary_key=True),
+    Column("status", String(10), nullable=False),  # open | pending | assigned | closed
+    Column("assignment_id", String(36), nullable=True),
+    Column("refusal", JSON, nullable=True),
+)
+assignments = Table(
+    "assignments", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("action_id", String(36), nullable=False, index=True),
+    Column("advisor_code", String(50), nullable=False),
+    Column("category", Integer, nullable=False),
+    Column("effect", String(10), nullable=False),
+    Column("target_action_id", String(36)),
+    Column("site_code", String(50)),
+    Column("assigned_by", String(200), nullable=False),
+    Column("assigned_at", UtcDateTime, nullable=False),
+    Column("outcome", String(10), nullable=False),  # pending | applied | refused
 )

@@ -19,7 +19,8 @@ class SqlReferentialProjection:
 
     async def replace(self, event: ReferentialChanged) -> None:
         s = self.session
-        tables = (orm.referential_state, orm.ref_sites, orm.ref_advisors, orm.ref_advisor_sites, orm.ref_resources)
+        tables = (orm.referential_state, orm.ref_sites, orm.ref_advisors, orm.ref_advisor_sites, orm.ref_resources,
+                  orm.ref_ods_sites)
         for table in tables:
             await s.execute(delete(table))
         rows = {
@@ -31,6 +32,7 @@ class SqlReferentialProjection:
             orm.ref_advisor_sites: [{"advisor_code": a.code, "site_code": c} for a in event.advisors for c in a.sites],
             orm.ref_resources: [{"code": r.code, "name": r.name, "antenne_code": r.antenne, "ods_code": r.ods,
                                  "active": r.active} for r in event.resources],
+            orm.ref_ods_sites: [{"ods_code": o.code, "site_code": c} for o in event.ods for c in o.sites],
         }
         for table in tables:
             if rows[table]:

@@ -3,17 +3,41 @@
 from typing import Any
 
 from fastapi import APIRouter
+from pydantic import BaseModel, ConfigDict, Field
 
+from servicekit.keys import HttpKeySource
 from servicekit.runtime import ServiceRuntime
 
+from affectation.service_layer import handlers
 
-def build_router(runtime: ServiceRuntime) -> APIRouter:
+
+class AssignRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    advisor: str = Field(description="Advisor's code.", examples=["cdurand"])
+    target_action_id: str | None = Field(default=None, description="The advisor's slot to join (categories 1, 2).")
+    site: str | None = Field(default=None, description="Site of the new action (category 4).")
+    user: str = Field(default="inconnu", description="Who assigns.")
+
+
+def build_router(runtime: ServiceRuntime, keys: HttpKeySource) -> APIRouter:
     router = APIRouter(tags=["affectation"])
+    uow = runtime.uow_factory
 
     @router.get("/referential")
     async def get_referential_projection() -> dict[str, Any]:
         """What affectation knows of the referential: sites, advisors and ressources."""
-        async with runtime.uow_factory() as uow:
-            return await uow.referential.snapshot()
+        async with uow() as u:
+            return await u.referential.snapshot()
+
+    @router.get("/appointments")
+    async def appointments_to_assign(resource: str | None = None, site: str | None = None) -> list[dict[str, Any]]:
+        """AFF-01/AFF-02: the worklist with ranked candidates (no site: every site)."""
+        return await handlers.worklist(uow(), keys, resource, site)
+
+    @router.post("/appointments/{action_id}/assign")
+    async def assign(action_id: str, request: AssignRequest) -> dict[str, Any]:
+        """AFF-03: 409 when another user assigned it first."""
+        return await handlers.assign(handlers.Assign(action_id, **request.model_dump()), uow(), keys)
 
     return router

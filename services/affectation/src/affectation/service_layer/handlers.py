@@ -1,10 +1,20 @@
-"""Affectation's reactions."""
+"""Affectation's reactions to events (its projections and worklist) and its commands (AFF-01..AFF-03)."""
 
-from contracts.planning import ReferentialChanged
+import uuid
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from contracts.affectation import ParticipantAssigned
+from contracts.importer import BeneficiaryPurged, BeneficiaryRegistered
+from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, AssignmentApplied, AssignmentRefused,
+                                ParticipantAdded, ParticipantRemoved, ReferentialChanged)
+from servicekit.errors import RefusedInput
+
+from affectation.domain.candidates import PARIS, candidates, week_bounds
 
 
 async def record_referential(event: ReferentialChanged, uow) -> None:
-    """Keep affectation's projection of the referential; an older snapshot never overwrites a newer one."""
+    """Keep affectation's projection of the referential; never let an older snapshot win."""
     async with uow:
         if event.version <= await uow.referential.version():
             return
@@ -12,4 +22,162 @@ async def record_referential(event: ReferentialChanged, uow) -> None:
         await uow.commit()
 
 
-EVENT_HANDLERS = {ReferentialChanged: record_referential}
+async def record_action(event: ActionPlanned | ActionChanged, uow) -> None:
+    """Agendas' projection; an action the import created waits in the worklist until assigned."""
+    async with uow:
+        await uow.worklist.put_action(event.action)
+        entry = await uow.worklist.entry(event.action.action_id)
+        if event.action.to_assign and entry is None:
+            await uow.worklist.set_entry(event.action.action_id, "open")
+        elif not event.action.to_assign and entry and entry["status"] in ("open", "pending"):
+            await uow.worklist.set_entry(event.action.action_id, "assigned", entry["assignment_id"])
+        await uow.commit()
+
+
+async def record_cancellation(event: ActionCancelled, uow) -> None:
+    async with uow:
+        await uow.worklist.cancel_action(event.action_id)
+        if await uow.worklist.entry(event.action_id):
+            await uow.worklist.set_entry(event.action_id, "closed")
+        await uow.commit()
+
+
+async def record_participant_added(event: ParticipantAdded, uow) -> None:
+    async with uow:
+        await uow.worklist.add_participant(event.action_id, event.beneficiary_id)
+        await uow.commit()
+
+
+async def record_participant_removed(event: ParticipantRemoved, uow) -> None:
+    """An appointment whose participant left (not confirmed, unregistered) leaves the worklist."""
+    async with uow:
+        await uow.worklist.remove_participant(event.action_id, event.beneficiary_id)
+        entry = await uow.worklist.entry(event.action_id)
+        if entry and entry["status"] == "open" and not await uow.worklist.participants(event.action_id):
+            await uow.worklist.set_entry(event.action_id, "closed")
+        await uow.commit()
+
+
+async def record_beneficiary(event: BeneficiaryRegistered, uow) -> None:
+    async with uow:
+        await uow.worklist.put_beneficiary(event.beneficiary_id, event.sealed)
+        await uow.commit()
+
+
+async def forget_beneficiary(event: BeneficiaryPurged, uow) -> None:
+    async with uow:
+        await uow.worklist.forget_beneficiary(event.beneficiary_id)
+        await uow.commit()
+
+
+async def record_applied(event: AssignmentApplied, uow) -> None:
+    async with uow:
+        await uow.worklist.set_outcome(event.assignment_id, "applied")
+        await uow.worklist.set_entry(event.action_id, "assigned", event.assignment_id)
+        await uow.commit()
+
+
+async def record_refused(event: AssignmentRefused, uow) -> None:
+    """Planning refused: the appointment comes back to the worklist with planning's reason (AFF-03)."""
+    async with uow:
+        await uow.worklist.set_outcome(event.assignment_id, "refused")
+        entry = await uow.worklist.entry(event.action_id)
+        if entry and entry["assignment_id"] == event.assignment_id:
+            await uow.worklist.set_entry(event.action_id, "open", None, list(event.messages))
+        await uow.commit()
+
+
+EVENT_HANDLERS = {
+    ReferentialChanged: record_referential,
+    ActionPlanned: record_action,
+    ActionChanged: record_action,
+    ActionCancelled: record_cancellation,
+    ParticipantAdded: record_participant_added,
+    ParticipantRemoved: record_participant_removed,
+    BeneficiaryRegistered: record_beneficiary,
+    BeneficiaryPurged: forget_beneficiary,
+    AssignmentApplied: record_applied,
+    AssignmentRefused: record_refused,
+}
+
+
+async def worklist(uow, keys, resource: str | None = None, site: str | None = None) -> list[dict[str, Any]]:
+    """AFF-01: appointments to assign with ressource, ODS, names, site, time and ranked candidates."""
+    async with uow:
+        entries = [(s, e) for s, e in await uow.worklist.open_entries()
+                   if (resource is None or e["resource"] == resource) and (site is None or s.site == site)]
+        if not entries:
+            return []
+        advisors = await uow.worklist.advisors()
+        first, _ = week_bounds(min(s.starts_at for s, _ in entries))
+        _, last = week_bounds(max(s.starts_at for s, _ in entries))
+        agenda = await uow.worklist.agenda(first, last)
+        resources, sites = await uow.worklist.resource_names(), await uow.worklist.site_names()
+        rows = []
+        for slot, entry in entries:
+            people = await uow.worklist.participants(slot.id)
+            sealed = await uow.worklist.sealed(people)
+            rows.append((slot, entry, people, sealed, await uow.worklist.allowed_sites(entry["resource"], slot.ods)))
+    result = []
+    for slot, entry, people, sealed, allowed in rows:
+        names = []
+        for beneficiary_id in people:
+            identity = await keys.unseal(beneficiary_id, sealed[beneficiary_id]) if beneficiary_id in sealed else None
+            names.append({"beneficiary_id": beneficiary_id, "last_name": identity and identity["last_name"],
+                          "first_name": identity and identity["first_name"]})
+        result.append({
+            "action_id": slot.id, "status": entry["status"], "refusal": entry["refusal"],
+            "resource": entry["resource"], "resource_name": resources.get(entry["resource"], {}).get("name"),
+            "ods": slot.ods, "site": slot.site, "site_name": sites.get(slot.site), "mode": slot.mode,
+            "starts_at": slot.starts_at.astimezone(PARIS).isoformat(), "beneficiaries": names,
+            "candidates": [asdict(c) | {"starts_at": c.starts_at and c.starts_at.astimezone(PARIS).isoformat()}
+                           for c in candidates(slot, advisors, agenda, allowed)],
+        })
+    return result
+
+
+@dataclass(frozen=True)
+class Assign:
+    action_id: str
+    advisor: str
+    target_action_id: str | None = None
+    site: str | None = None
+    user: str = "inconnu"
+
+
+async def assign(cmd: Assign, uow, keys) -> dict[str, Any]:
+    """AFF-03: choose one of the appointment's candidates; one user wins a race, assigning twice is a no-op."""
+    entries = {e["action_id"]: e for e in await worklist(uow, keys)}
+    async with uow:
+        entry = await uow.worklist.entry(cmd.action_id, lock=True)
+        if entry and entry["status"] in ("pending", "assigned") and entry["assignment_id"]:
+            previous = await uow.worklist.assignment(entry["assignment_id"])
+            if previous and previous["advisor_code"] == cmd.advisor and (
+                    cmd.target_action_id in (None, previous["target_action_id"])):
+                return {"assignment_id": previous["id"], "status": entry["status"], "already": True}
+            raise RefusedInput(["Ce rendez-vous vient d'être affecté par un autre utilisateur : actualisez la liste."],
+                               status_code=409)
+        if cmd.action_id not in entries or entry is None or entry["status"] != "open":
+            raise RefusedInput([f"Rendez-vous « {cmd.action_id} » absent de la liste à affecter."], status_code=404)
+        options = [c for c in entries[cmd.action_id]["candidates"] if c["advisor"] == cmd.advisor
+                   and cmd.target_action_id in (None, c["target_action_id"]) and cmd.site in (None, c["site"])]
+        if not options:
+            raise RefusedInput([f"« {cmd.advisor} » n'est pas un candidat pour ce rendez-vous."])
+        chosen = options[0]
+        assignment_id = str(uuid.uuid4())
+        if not await uow.worklist.claim(cmd.action_id, assignment_id):
+            raise RefusedInput(["Ce rendez-vous vient d'être affecté par un autre utilisateur : actualisez la liste."],
+                               status_code=409)
+        starts_at = entries[cmd.action_id]["starts_at"]
+        await uow.worklist.add_assignment(
+            id=assignment_id, action_id=cmd.action_id, advisor_code=cmd.advisor, category=chosen["category"],
+            effect=chosen["effect"], target_action_id=chosen["target_action_id"], site_code=chosen["site"],
+            assigned_by=cmd.user, assigned_at=uow.clock.now(), outcome="pending")
+        uow.emit(ParticipantAssigned(
+            assignment_id=assignment_id, action_id=cmd.action_id, advisor=cmd.advisor, category=chosen["category"],
+            effect=chosen["effect"], target_action_id=chosen["target_action_id"], site=chosen["site"],
+            starts_at=starts_at, assigned_by=cmd.user), key=cmd.action_id)
+        await uow.commit()
+    return {"assignment_id": assignment_id, "status": "pending", "category": chosen["category"],
+            "label": chosen["label"], "effect": chosen["effect_text"],
+            "duplicate": chosen["category"] in (2, 4)}

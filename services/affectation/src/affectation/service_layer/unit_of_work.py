@@ -1,9 +1,11 @@
 from servicekit.uow import SqlAlchemyUnitOfWork
 
 from affectation.adapters.repository import SqlReferentialProjection
+from affectation.adapters.worklist import SqlWorklist
 
 
 class AffectationUnitOfWork(SqlAlchemyUnitOfWork):
     async def _open(self) -> None:
         await super()._open()
         self.referential = SqlReferentialProjection(self.session)
+        self.worklist = SqlWorklist(self.session)

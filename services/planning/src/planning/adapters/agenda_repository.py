@@ -17,7 +17,7 @@ def _action(row) -> Action:
         resource=row.resource_code, mode=row.mode, site=row.site_code, starts_at=row.starts_at,
         ends_at=row.ends_at, nature=row.nature, max_participants=row.max_participants, status=row.status,
         to_assign=row.to_assign, resource_version=row.resource_version, steps_digest=row.steps_digest,
-        participants=row.participants)
+        participants=row.participants, duplicate_of=row.duplicate_of)
 
 
 def _columns(action: Action) -> dict:
@@ -26,7 +26,7 @@ def _columns(action: Action) -> dict:
             "site_code": action.site, "starts_at": action.starts_at, "ends_at": action.ends_at,
             "nature": action.nature, "max_participants": action.max_participants, "status": action.status,
             "to_assign": action.to_assign, "resource_version": action.resource_version,
-            "steps_digest": action.steps_digest}
+            "steps_digest": action.steps_digest, "duplicate_of": action.duplicate_of}
 
 
 class SqlAgendaRepository:
@@ -139,6 +139,10 @@ class SqlRegistrations:
         else:
             await self.session.execute(insert(orm.registrations).values(
                 registration_id=registration_id, beneficiary_id=beneficiary_id, action_id=action_id, confirmed=False))
+
+    async def repoint(self, from_action: str, to_action: str) -> None:
+        await self.session.execute(update(orm.registrations).where(orm.registrations.c.action_id == from_action)
+                                   .values(action_id=to_action))
 
     async def confirm(self, registration_id: str) -> None:
         await self.session.execute(update(orm.registrations).where(

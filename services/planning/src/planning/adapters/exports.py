@@ -8,6 +8,7 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
 PARIS = ZoneInfo("Europe/Paris")
@@ -55,11 +56,15 @@ def france_travail_csv(slots: Sequence[PlanningSlot]) -> bytes:
 
 
 def safe_sheet_titles(names: Sequence[str]) -> list[str]:
-    """Excel's rules: 31 characters at most, none of : \\ / ? * [ ], unique (case-insensitively)."""
+    """Excel's rules: 31 characters at most, none of : \\ / ? * [ ], no apostrophe at either end,
+    not the reserved "History", unique (case-insensitively)."""
     titles: list[str] = []
     taken: set[str] = set()
     for name in names:
-        base = (name.translate(FORBIDDEN_IN_TITLES).strip() or "Site")[:31]
+        cleaned = ILLEGAL_CHARACTERS_RE.sub("", name).translate(FORBIDDEN_IN_TITLES).strip(" '")
+        base = cleaned[:31].rstrip(" '") or "Site"
+        if base.casefold() == "history":
+            base = "Site History"
         title, n = base, 2
         while title.casefold() in taken:
             suffix = f" ({n})"
@@ -70,7 +75,10 @@ def safe_sheet_titles(names: Sequence[str]) -> list[str]:
 
 
 def _text(cell, value: str | None) -> None:
-    """User text is never evaluated: a value starting like a formula stays a string cell."""
+    """User text is never evaluated: a value starting like a formula stays a string cell (same visible
+    text, no quote prefix). Control characters XML cannot hold are dropped instead of failing the export."""
+    if isinstance(value, str):
+        value = ILLEGAL_CHARACTERS_RE.sub("", value)
     cell.value = value
     if isinstance(value, str) and value.startswith(FORMULA_STARTS):
         cell.data_type = "s"
@@ -106,8 +114,10 @@ def planning_workbook(slots: Sequence[PlanningSlot], period_start: date, period_
         for i, width in enumerate(widths, start=1):
             sheet.column_dimensions[get_column_letter(i)].width = width + 2
         sheet.freeze_panes = "A2"
-    if not sites:
-        workbook.create_sheet("Aucun créneau").append(SHEET_HEADER)
+    if not sites:  # a workbook needs one sheet: an empty period still gives a readable file
+        empty = workbook.create_sheet("Aucun créneau")
+        empty.append(SHEET_HEADER)
+        empty.freeze_panes = "A2"
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()

@@ -114,6 +114,7 @@ actions = Table(
     Column("resource_version", Integer, nullable=True),
     Column("steps_digest", String(200), nullable=True),
     Column("cancel_reason", Text, nullable=True),
+    Column("duplicate_of", String(36), nullable=True),
     Index("ix_actions_advisor_start", "advisor_code", "starts_at"),
     Index("ix_actions_step_start", "step_order", "starts_at"),
 )

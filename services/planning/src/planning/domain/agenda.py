@@ -68,6 +68,7 @@ class Action:
     resource_version: int | None = None  # the ressource's setting_version when planned (PLN-06)
     steps_digest: str | None = None  # the ODS's étapes when planned (PLN-06)
     participants: int = 0  # active participants, for capacity
+    duplicate_of: str | None = None  # an imported action left empty by an assignment: to delete (AFF-02)
 
     @property
     def free_places(self) -> int:

@@ -72,7 +72,8 @@ def action_json(action: Action) -> dict[str, Any]:
     """An action as users read it: times in Europe/Paris."""
     return agenda.action_fields(action).model_dump(mode="json") | {
         "starts_at": paris(action.starts_at).isoformat(), "ends_at": paris(action.ends_at).isoformat(),
-        "status": action.status, "participants": action.participants, "free_places": action.free_places}
+        "status": action.status, "participants": action.participants, "free_places": action.free_places,
+        "duplicate_of": action.duplicate_of}
 
 
 def build_router(runtime: ServiceRuntime) -> APIRouter:

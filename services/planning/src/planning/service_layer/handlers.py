@@ -2,12 +2,13 @@
 
 from contracts.planning import (AdvisorRef, AntenneRef, OdsRef, ReferentialChanged, ResourceRef, SiteRef,
                                 StepRef)
+from contracts.affectation import ParticipantAssigned
 from contracts.importer import (BeneficiaryPurged, ParticipantConfirmed, ParticipantNotConfirmed,
                                 RegistrationCancelled, RegistrationRecorded)
 from servicekit.errors import RefusedInput
 
 from planning.domain.referential import Referential, check_part
-from planning.service_layer import registrations
+from planning.service_layer import assignments, registrations
 from planning.service_layer.commands import LoadReferential
 
 REFERENTIAL_KEY = "referential"
@@ -54,4 +55,5 @@ EVENT_HANDLERS = {
     ParticipantNotConfirmed: registrations.remove_unconfirmed,
     RegistrationCancelled: registrations.remove_unconfirmed,
     BeneficiaryPurged: registrations.forget_beneficiary,
+    ParticipantAssigned: assignments.apply_assignment,
 }

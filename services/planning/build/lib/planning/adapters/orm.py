@@ -1,0 +1,139 @@
+"""Planning's tables. Alembic migrations in ``planning/migrations`` are generated from this metadata."""
+
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String,
+                        Table, Text, UniqueConstraint)
+
+from servicekit.sql import UtcDateTime
+from servicekit.tables import add_kit_tables
+
+metadata = MetaData()
+kit = add_kit_tables(metadata)
+
+structure = Table(
+    "structure", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("siret", String(14), nullable=False),
+)
+antennes = Table(
+    "antennes", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+)
+sites = Table(
+    "sites", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("antenne_code", String(50), ForeignKey("antennes.code"), nullable=False),
+    Column("address", Text),
+    Column("remote", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+site_ft_addresses = Table(
+    "site_ft_addresses", metadata,
+    Column("site_code", String(50), ForeignKey("sites.code", ondelete="CASCADE"), primary_key=True),
+    Column("position", Integer, primary_key=True),
+    Column("address", Text, nullable=False),
+    Column("normalised", Text, nullable=False, unique=True),
+)
+advisors = Table(
+    "advisors", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("email", String(320)),
+    Column("remote", Boolean, nullable=False, default=False),
+    Column("active", Boolean, nullable=False, default=True),
+)
+advisor_sites = Table(
+    "advisor_sites", metadata,
+    Column("advisor_code", String(50), ForeignKey("advisors.code", ondelete="CASCADE"), primary_key=True),
+    Column("site_code", String(50), ForeignKey("sites.code"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+ods = Table(
+    "ods", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("special_service", String(200)),
+)
+ods_sites = Table(
+    "ods_sites", metadata,
+    Column("ods_code", String(50), ForeignKey("ods.code", ondelete="CASCADE"), primary_key=True),
+    Column("site_code", String(50), ForeignKey("sites.code"), primary_key=True),
+    Column("position", Integer, nullable=False),
+)
+ods_steps = Table(
+    "ods_steps", metadata,
+    Column("ods_code", String(50), ForeignKey("ods.code", ondelete="CASCADE"), primary_key=True),
+    Column("step_order", Integer, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("action_type", String(50), nullable=False),
+    Column("duration_min", Integer, nullable=False),
+    Column("nature", String(20), nullable=False),
+)
+resources = Table(
+    "resources", metadata,
+    Column("code", String(50), primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("antenne_code", String(50), ForeignKey("antennes.code"), nullable=False),
+    Column("start", Date, nullable=False),
+    Column("end", Date, nullable=False),
+    Column("market_number", String(100), nullable=False),
+    Column("lot_number", String(20), nullable=False),
+    # One column, not a link table: the schema itself says a ressource finances exactly one ODS.
+    Column("ods_code", String(50), ForeignKey("ods.code"), nullable=False),
+    Column("lead_contractor", String(200), nullable=False),
+    Column("funder", String(200), nullable=False),
+    Column("active", Boolean, nullable=False, default=True),
+    Column("setting_version", Integer, nullable=False, default=1),
+)
+referential_versions = Table(
+    "referential_versions", metadata,
+    Column("version", Integer, primary_key=True),
+    Column("changed_at", DateTime(timezone=True), nullable=False),
+    Column("digest", String(64), nullable=False),
+    Column("snapshot", JSON, nullable=False),
+    UniqueConstraint("digest", "version"),
+)
+actions = Table(
+    "actions", metadata,
+    Column("id", String(36), primary_key=True),
+    Column("advisor_code", String(50), ForeignKey("advisors.code"), nullable=True),
+    Column("action_type", String(50), nullable=False),
+    Column("ods_code", String(50), ForeignKey("ods.code"), nullable=True),
+    Column("step_order", Integer, nullable=True),
+    Column("resource_code", String(50), ForeignKey("resources.code"), nullable=True),
+    Column("mode", String(10), nullable=False),
+    Column("site_code", String(50), ForeignKey("sites.code"), nullable=True),
+    Column("starts_at", UtcDateTime, nullable=False),
+    Column("ends_at", UtcDateTime, nullable=False),
+    Column("nature", String(20), nullable=False),
+    Column("max_participants", Integer, nullable=False),
+    Column("status", String(10), nullable=False),
+    Column("to_assign", Boolean, nullable=False, default=False),
+    Column("resource_version", Integer, nullable=True),
+    Column("steps_digest", String(200), nullable=True),
+    Column("cancel_reason", Text, nullable=True),
+    Column("duplicate_of", String(36), nullable=True),
+    Index("ix_actions_advisor_start", "advisor_code", "starts_at"),
+    Index("ix_actions_step_start", "step_order", "starts_at"),
+)
+participants = Table(
+    "participants", metadata,
+    Column("action_id", String(36), ForeignKey("actions.id"), primary_key=True),
+    Column("beneficiary_id", String(64), primary_key=True),
+    Column("resource_code", String(50), nullable=True),
+    Column("ods_code", String(50), nullable=True),
+    Column("presence", String(10), nullable=True),
+    Column("added_at", UtcDateTime, nullable=False),
+    Column("removed_at", UtcDateTime, nullable=True),
+    Column("removal_reason", Text, nullable=True),
+)
+registrations = Table(
+    "registrations", metadata,
+    # Planning's side of each imported appointment: which action it joined (IMP-05).
+    Column("registration_id", String(36), primary_key=True),
+    Column("beneficiary_id", String(64), nullable=False, index=True),
+    Column("action_id", String(36), ForeignKey("actions.id"), nullable=False),
+    Column("confirmed", Boolean, nullable=False, default=False),
+)

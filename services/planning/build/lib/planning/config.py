@@ -1,0 +1,5 @@
+from servicekit.settings import ServiceSettings
+
+
+class PlanningSettings(ServiceSettings):
+    pass

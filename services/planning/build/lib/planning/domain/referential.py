@@ -1,0 +1,205 @@
+"""The planning referential (REF-01..REF-05): antennes, sites, advisors, ODS, ressources.
+
+Pure rules, no I/O. A load merges entries into the current referential by code (entries absent
+from the load are kept as they are), then the merged whole is checked.
+"""
+
+import hashlib
+import json
+import re
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from contracts.planning import StructureRef
+from servicekit.text import normalise_label
+
+
+class Entry(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Structure(Entry):
+    name: str = Field(min_length=1)
+    siret: str
+
+    @field_validator("siret", mode="before")
+    @classmethod
+    def _siret_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+
+class Antenne(Entry):
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+
+
+class Site(Entry):
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    antenne: str
+    address: str | None = None
+    remote: bool = False
+    france_travail_addresses: tuple[str, ...] = ()
+    active: bool = True
+
+
+class Advisor(Entry):
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    email: str | None = None
+    sites: tuple[str, ...] = ()
+    remote: bool = False
+    active: bool = True
+
+
+class Step(Entry):
+    order: int = Field(ge=1)
+    name: str = Field(min_length=1)
+    action_type: str = Field(min_length=1)
+    duration_min: int = Field(gt=0)
+    nature: Literal["individual", "collective"] = "individual"
+
+
+class Ods(Entry):
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    special_service: str | None = None
+    sites: tuple[str, ...] = ()
+    steps: tuple[Step, ...] = ()
+
+
+class Resource(Entry):
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    antenne: str
+    start: date
+    end: date
+    market_number: str = Field(min_length=1)
+    lot_number: str
+    ods: tuple[str, ...] = Field(description="Exactly one ODS for an Activ'Créa ressource (REF-04).")
+    lead_contractor: str = "self"
+    funder: str = "France Travail"
+    active: bool = True
+    setting_version: int = 1
+
+    @field_validator("ods", mode="before")
+    @classmethod
+    def _one_or_many(cls, value: object) -> object:
+        return (value,) if isinstance(value, str) else value
+
+    @field_validator("lot_number", mode="before")
+    @classmethod
+    def _lot_text(cls, value: object) -> object:
+        return str(value) if isinstance(value, int) else value
+
+    def same_settings(self, other: "Resource") -> bool:
+        return self.model_dump(exclude={"setting_version"}) == other.model_dump(exclude={"setting_version"})
+
+
+class ReferentialPart(Entry):
+    """What a load sends to planning: any subset of the referential."""
+
+    structure: Structure | None = None
+    antennes: tuple[Antenne, ...] = ()
+    sites: tuple[Site, ...] = ()
+    advisors: tuple[Advisor, ...] = ()
+    ods: tuple[Ods, ...] = ()
+    resources: tuple[Resource, ...] = ()
+
+
+def normalise_address(address: str) -> str:
+    """Compare France Travail addresses ignoring case, accents, repeated spaces and a trailing dot."""
+    return normalise_label(address)
+
+
+KINDS = {"antennes": "Antenne", "sites": "Site", "advisors": "Conseiller", "ods": "ODS", "resources": "Ressource"}
+
+
+def _duplicates(part: ReferentialPart) -> list[str]:
+    messages = []
+    for kind, label in KINDS.items():
+        seen: set[str] = set()
+        for entry in getattr(part, kind):
+            if entry.code in seen:
+                messages.append(f"{label} « {entry.code} » : code en double dans le fichier.")
+            seen.add(entry.code)
+    return messages
+
+
+class Referential(BaseModel):
+    """The whole referential at one version."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    version: int = 0
+    structure: Structure | None = None
+    antennes: dict[str, Antenne] = {}
+    sites: dict[str, Site] = {}
+    advisors: dict[str, Advisor] = {}
+    ods: dict[str, Ods] = {}
+    resources: dict[str, Resource] = {}
+
+    def merged_with(self, part: ReferentialPart) -> "Referential":
+        merged = self.model_copy(deep=True)
+        if part.structure is not None:
+            merged.structure = part.structure
+        for kind in ("antennes", "sites", "advisors", "ods"):
+            getattr(merged, kind).update({e.code: e for e in getattr(part, kind)})
+        for resource in part.resources:
+            old = self.resources.get(resource.code)
+            version = 1 if old is None else old.setting_version + (0 if old.same_settings(resource) else 1)
+            merged.resources[resource.code] = resource.model_copy(update={"setting_version": version})
+        return merged
+
+    def problems(self) -> list[str]:
+        """Every rule the referential breaks, in French, each naming the entry."""
+        msgs = []
+        if self.structure and not re.fullmatch(r"\d{14}", self.structure.siret):
+            msgs.append(f"Structure : SIRET « {self.structure.siret} » incorrect (14 chiffres attendus).")
+        for site in self.sites.values():
+            if site.antenne not in self.antennes:
+                msgs.append(f"Site « {site.code} » : antenne « {site.antenne} » inconnue.")
+            if not site.france_travail_addresses:
+                msgs.append(f"Site « {site.code} » : au moins une adresse dans fichiers France Travail est attendue.")
+        owners: dict[str, str] = {}
+        for site in self.sites.values():
+            for address in site.france_travail_addresses:
+                other = owners.setdefault(normalise_address(address), site.code)
+                if other != site.code:
+                    msgs.append(f"Adresse France Travail « {address} » déclarée pour deux sites : "
+                                f"« {other} » et « {site.code} ».")
+        for advisor in self.advisors.values():
+            msgs += [f"Conseiller « {advisor.code} » : site « {s} » inconnu."
+                     for s in advisor.sites if s not in self.sites]
+        for ods in self.ods.values():
+            msgs += [f"ODS « {ods.code} » : site « {s} » inconnu." for s in ods.sites if s not in self.sites]
+            orders = [step.order for step in ods.steps]
+            if sorted(orders) != list(range(1, len(orders) + 1)):
+                msgs.append(f"ODS « {ods.code} » : étapes numérotées {orders}, attendu 1, 2, 3… sans trou "
+                            "ni doublon (l'étape 1 est l'entretien initial de diagnostic).")
+        for res in self.resources.values():
+            if res.antenne not in self.antennes:
+                msgs.append(f"Ressource « {res.code} » : antenne « {res.antenne} » inconnue.")
+            if len(res.ods) != 1:
+                msgs.append(f"Ressource « {res.code} » : une ressource Activ'Créa est liée à exactement une ODS "
+                            f"(trouvé : {', '.join(res.ods) or 'aucune'}). L'import en dépend.")
+            msgs += [f"Ressource « {res.code} » : ODS « {o} » inconnue." for o in res.ods if o not in self.ods]
+            if res.start > res.end:
+                msgs.append(f"Ressource « {res.code} » : début {res.start:%d/%m/%Y} après la fin {res.end:%d/%m/%Y}.")
+        return msgs
+
+    def digest(self) -> str:
+        content = self.model_dump(mode="json", exclude={"version"})
+        return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+    def structure_ref(self) -> StructureRef | None:
+        return StructureRef(**self.structure.model_dump()) if self.structure else None
+
+
+def check_part(current: Referential, part: ReferentialPart) -> tuple[Referential, list[str]]:
+    """The referential after ``part`` and why it is refused (empty when accepted)."""
+    problems = _duplicates(part)
+    merged = current.merged_with(part)
+    return merged, problems + merged.problems()

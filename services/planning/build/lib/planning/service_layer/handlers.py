@@ -1,0 +1,59 @@
+"""Planning's reactions: one plain async function per command or event."""
+
+from contracts.planning import (AdvisorRef, AntenneRef, OdsRef, ReferentialChanged, ResourceRef, SiteRef,
+                                StepRef)
+from contracts.affectation import ParticipantAssigned
+from contracts.importer import (BeneficiaryPurged, ParticipantConfirmed, ParticipantNotConfirmed,
+                                RegistrationCancelled, RegistrationRecorded)
+from servicekit.errors import RefusedInput
+
+from planning.domain.referential import Referential, check_part
+from planning.service_layer import assignments, registrations
+from planning.service_layer.commands import LoadReferential
+
+REFERENTIAL_KEY = "referential"
+
+
+def referential_changed(ref: Referential) -> ReferentialChanged:
+    return ReferentialChanged(
+        version=ref.version,
+        structure=ref.structure_ref(),
+        antennes=tuple(AntenneRef(code=a.code, name=a.name) for a in ref.antennes.values()),
+        sites=tuple(SiteRef(**s.model_dump()) for s in ref.sites.values()),
+        advisors=tuple(AdvisorRef(**a.model_dump(exclude={"email"})) for a in ref.advisors.values()),
+        ods=tuple(OdsRef(code=o.code, name=o.name, special_service=o.special_service, sites=o.sites,
+                         steps=tuple(StepRef(**st.model_dump()) for st in o.steps)) for o in ref.ods.values()),
+        resources=tuple(ResourceRef(**r.model_dump(exclude={"ods"}), ods=r.ods[0])
+                        for r in ref.resources.values()),
+    )
+
+
+async def load_referential(cmd: LoadReferential, uow) -> dict:
+    """Merge a referential part; refuse it whole if the result breaks a rule (REF-01..REF-05).
+
+    Loading what is already there changes nothing and emits nothing.
+    """
+    async with uow:
+        current = await uow.referential.get()
+        merged, problems = check_part(current, cmd.part)
+        if problems:
+            raise RefusedInput(problems)
+        if merged.digest() == current.digest():
+            return {"changed": False, "version": current.version}
+        merged.version = current.version + 1
+        if cmd.dry_run:
+            return {"changed": True, "version": merged.version, "dry_run": True}
+        await uow.referential.save(merged, uow.clock.now())
+        uow.emit(referential_changed(merged), key=REFERENTIAL_KEY)
+        await uow.commit()
+        return {"changed": True, "version": merged.version}
+
+
+EVENT_HANDLERS = {
+    RegistrationRecorded: registrations.attach_registration,
+    ParticipantConfirmed: registrations.confirm_participant,
+    ParticipantNotConfirmed: registrations.remove_unconfirmed,
+    RegistrationCancelled: registrations.remove_unconfirmed,
+    BeneficiaryPurged: registrations.forget_beneficiary,
+    ParticipantAssigned: assignments.apply_assignment,
+}

@@ -1,0 +1,18 @@
+from servicekit.uow import SqlAlchemyUnitOfWork
+
+from planning.adapters.agenda_repository import SqlAgendaRepository, SqlRegistrations
+from planning.adapters.repository import ReferentialCache, ReferentialRepository, SqlReferentialRepository
+
+
+class PlanningUnitOfWork(SqlAlchemyUnitOfWork):
+    referential: ReferentialRepository
+
+    def __init__(self, *args, referential_cache: ReferentialCache, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._referential_cache = referential_cache
+
+    async def _open(self) -> None:
+        await super()._open()
+        self.referential = SqlReferentialRepository(self.session, self._referential_cache)
+        self.agenda = SqlAgendaRepository(self.session)
+        self.registrations = SqlRegistrations(self.session)
