@@ -1,5 +1,0 @@
-from servicekit.settings import ServiceSettings
-
-
-class PlanningSettings(ServiceSettings):
-    pass

@@ -1,5 +1,0 @@
-"""Topics planning listens to, as consumer group ``planning``; dispatch by type in EVENT_HANDLERS."""
-
-from contracts import topics
-
-SUBSCRIPTIONS = (topics.IMPORT_EVENTS, topics.AFFECTATION_EVENTS)
