@@ -16,6 +16,7 @@ import click
 
 from servicekit.settings import ServiceSettings
 
+from prestaflow import affectation_cli as affectation_commands
 from prestaflow import import_cli as import_commands
 from prestaflow import planning_cli as planning_commands
 from prestaflow import referential as referential_commands
@@ -330,6 +331,33 @@ def purge():
     """Delete the records of beneficiaries not confirmed 5 days ago or more (GDPR; also run daily)."""
     purged = _run(lambda api: api.request("POST", "importer", "/purge")).json()["purged"]
     click.echo(f"{len(purged)} dossier(s) supprimé(s).")
+
+
+@main.group()
+def affectation() -> None:
+    """Imported appointments waiting for an advisor (AFF-01..AFF-03)."""
+
+
+@affectation.command("list")
+@click.option("--ressource", "resource", default=None)
+@click.option("--site", default=None, help="default: every site")
+@click.option("--json", "as_json", is_flag=True)
+def affectation_list(resource, site, as_json):
+    """The worklist, each appointment with its ranked candidates."""
+    rows = _run(lambda api: affectation_commands.worklist(api, resource, site))
+    _print_json(rows) if as_json else click.echo("\n".join(affectation_commands.worklist_lines(rows)))
+
+
+@affectation.command("assign")
+@click.argument("appointment")
+@click.argument("advisor")
+@click.option("--action", "target", default=None, help="the advisor's slot to join (categories 1 and 2)")
+@click.option("--site", default=None, help="site of the new action (category 4)")
+@click.option("--user", default=lambda: os.environ.get("USER", "inconnu"), show_default="$USER")
+def affectation_assign(appointment, advisor, target, site, user):
+    """Give APPOINTMENT (its action id) to ADVISOR, as one of its candidates."""
+    result = _run(lambda api: affectation_commands.assign(api, appointment, advisor, target, site, user))
+    click.echo(f"Affecté ({result.get('label', 'déjà fait')}) : {result.get('effect', '')}".rstrip(" :"))
 
 
 if __name__ == "__main__":

@@ -11,7 +11,7 @@ import yaml
 
 from servicekit.settings import ServiceSettings
 
-from prestaflow import import_cli, planning_cli, referential
+from prestaflow import affectation_cli, import_cli, planning_cli, referential
 from prestaflow.client import Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
@@ -53,6 +53,7 @@ async def _scenario(out: Path, samples: Path) -> None:
 
         await _plan_week(api, out)
         await _import_lists(api, samples, out)
+        await _assign(api, out)
 
         events = []
         for runtime in api.embedded.runtimes:
@@ -60,7 +61,7 @@ async def _scenario(out: Path, samples: Path) -> None:
         with (out / "events.jsonl").open("w", encoding="utf-8") as log:
             for entry in sorted(events, key=lambda e: e["envelope"]["occurred_at"]):
                 log.write(json.dumps(entry["envelope"], ensure_ascii=False) + "\n")
-        _say(f"9. Journal des événements : {len(events)} événement(s), par type : "
+        _say(f"10. Journal des événements : {len(events)} événement(s), par type : "
              + ", ".join(f"{t} {n}" for t, n in sorted(Counter(e["envelope"]["type"] for e in events).items())))
 
 
@@ -113,6 +114,26 @@ async def _import_lists(api: Api, samples: Path, out: Path) -> None:
          "en attente d'un conseiller)")
     for action in booked:
         _say(f"     {planning_cli.describe(action)}")
+    (out / "agendas.json").write_text(json.dumps(actions, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+async def _assign(api: Api, out: Path) -> None:
+    _say("9. Affectation des rendez-vous créés par l'import (premier candidat de chaque rendez-vous)")
+    rows = await affectation_cli.worklist(api, None, None)
+    for line in affectation_cli.worklist_lines(rows):
+        _say(f"   {line}")
+    for row in rows:
+        best = row["candidates"][0]
+        result = await affectation_cli.assign(api, row["action_id"], best["advisor"], best["target_action_id"],
+                                              best["site"], "demo")
+        _say(f"   → {best['advisor_name']} : {result['effect']}")
+    left = await affectation_cli.worklist(api, None, None)
+    _say(f"   Reste à affecter : {len(left)}")
+    actions = await planning_cli.agenda(api, {"from": "2025-01-13", "to": "2025-01-17"})
+    _say("   Agendas : rendez-vous avec un participant")
+    for action in actions:
+        if action["participants"]:
+            _say(f"     {planning_cli.describe(action)}")
     (out / "agendas.json").write_text(json.dumps(actions, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
