@@ -22,11 +22,20 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
+# Libraries whose debug output carries SQL parameters or message bodies, i.e. personal data.
+LEAKY = ("aiosqlite", "asyncpg", "sqlalchemy.engine", "aiokafka", "faststream", "httpx", "httpcore",
+         "uvicorn.access", "aiosmtplib", "mail.log")
+
+
+def silence_leaky_libraries() -> None:
+    for name in LEAKY:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure(level: str = "INFO") -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(JsonFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
-    for noisy in ("aiokafka", "uvicorn.access"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    silence_leaky_libraries()
