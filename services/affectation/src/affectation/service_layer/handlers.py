@@ -9,17 +9,13 @@ from contracts.importer import BeneficiaryPurged, BeneficiaryRegistered
 from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, AssignmentApplied, AssignmentRefused,
                                 ParticipantAdded, ParticipantRemoved, ReferentialChanged)
 from servicekit.errors import RefusedInput
+from servicekit.versioned import snapshot_projection
 
 from affectation.domain.candidates import PARIS, candidates, week_bounds
 
 
-async def record_referential(event: ReferentialChanged, uow) -> None:
-    """Keep affectation's projection of the referential; never let an older snapshot win."""
-    async with uow:
-        if event.version <= await uow.referential.version():
-            return
-        await uow.referential.replace(event)
-        await uow.commit()
+# Affectation's copy of sites, advisors (with their sites), ODS sites and ressources.
+record_referential = snapshot_projection("referential")
 
 
 async def record_action(event: ActionPlanned | ActionChanged, uow) -> None:

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from contracts.billing import CatalogueChanged, LegalEntityRef, TariffRef
 from contracts.planning import ReferentialChanged
-from servicekit.errors import RefusedInput
+from servicekit.versioned import load_versioned, snapshot_projection
 
 from billing.domain.catalogue import Catalogue, CataloguePart, duplicate_codes
 
@@ -30,30 +30,15 @@ def catalogue_changed(cat: Catalogue) -> CatalogueChanged:
 
 async def load_catalogue(cmd: LoadCatalogue, uow) -> dict:
     """Merge legal entities, buyers and tariffs (BIL-01, BIL-02); refuse the whole part on any problem."""
-    async with uow:
-        current = await uow.catalogue.get()
+    def merge(current: Catalogue) -> tuple[Catalogue, list[str]]:
         merged = current.merged_with(cmd.part)
-        problems = duplicate_codes(cmd.part) + merged.problems()
-        if problems:
-            raise RefusedInput(problems)
-        if merged.digest() == current.digest():
-            return {"changed": False, "version": current.version}
-        merged.version = current.version + 1
-        if cmd.dry_run:
-            return {"changed": True, "version": merged.version, "dry_run": True}
-        await uow.catalogue.save(merged, uow.clock.now())
-        uow.emit(catalogue_changed(merged), key="catalogue")
-        await uow.commit()
-        return {"changed": True, "version": merged.version}
+        return merged, duplicate_codes(cmd.part) + merged.problems()
+
+    return await load_versioned(uow, lambda u: u.catalogue, merge, catalogue_changed, "catalogue", cmd.dry_run)
 
 
-async def record_referential(event: ReferentialChanged, uow) -> None:
-    """Keep billing's projection of ressources and sites; never let an older snapshot win."""
-    async with uow:
-        if event.version <= await uow.referential.version():
-            return
-        await uow.referential.replace(event)
-        await uow.commit()
+# Billing's copy of ressources (market, lot, mandataire) and sites (address for invoices).
+record_referential = snapshot_projection("referential")
 
 
 EVENT_HANDLERS = {ReferentialChanged: record_referential}

@@ -1,15 +1,9 @@
-"""Importer's reactions."""
+"""Importer's reactions to events."""
 
 from contracts.planning import ReferentialChanged
+from servicekit.versioned import snapshot_projection
 
-
-async def record_referential(event: ReferentialChanged, uow) -> None:
-    """Keep importer's projection of the referential; an older snapshot never overwrites a newer one."""
-    async with uow:
-        if event.version <= await uow.referential.version():
-            return
-        await uow.referential.replace(event)
-        await uow.commit()
-
+# Importer's copy of ressources, ODS and France Travail addresses: what an import checks rows against.
+record_referential = snapshot_projection("referential")
 
 EVENT_HANDLERS = {ReferentialChanged: record_referential}

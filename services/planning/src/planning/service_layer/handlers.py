@@ -5,7 +5,7 @@ from contracts.planning import (AdvisorRef, AntenneRef, OdsRef, ReferentialChang
 from contracts.affectation import ParticipantAssigned
 from contracts.importer import (BeneficiaryPurged, ParticipantConfirmed, ParticipantNotConfirmed,
                                 RegistrationCancelled, RegistrationRecorded)
-from servicekit.errors import RefusedInput
+from servicekit.versioned import load_versioned
 
 from planning.domain.referential import Referential, check_part
 from planning.service_layer import assignments, registrations
@@ -33,20 +33,8 @@ async def load_referential(cmd: LoadReferential, uow) -> dict:
 
     Loading what is already there changes nothing and emits nothing.
     """
-    async with uow:
-        current = await uow.referential.get()
-        merged, problems = check_part(current, cmd.part)
-        if problems:
-            raise RefusedInput(problems)
-        if merged.digest() == current.digest():
-            return {"changed": False, "version": current.version}
-        merged.version = current.version + 1
-        if cmd.dry_run:
-            return {"changed": True, "version": merged.version, "dry_run": True}
-        await uow.referential.save(merged, uow.clock.now())
-        uow.emit(referential_changed(merged), key=REFERENTIAL_KEY)
-        await uow.commit()
-        return {"changed": True, "version": merged.version}
+    return await load_versioned(uow, lambda u: u.referential, lambda current: check_part(current, cmd.part),
+                                referential_changed, REFERENTIAL_KEY, cmd.dry_run)
 
 
 EVENT_HANDLERS = {
