@@ -30,6 +30,15 @@ def _resolve(schema: dict[str, Any], root: dict[str, Any]) -> dict[str, Any]:
     return schema
 
 
+def _alternative(schema: dict[str, Any], root: dict[str, Any], key: str) -> dict[str, Any]:
+    """``schema`` itself, or the alternative of its ``anyOf`` (e.g. ``Model | None``) that has ``key``."""
+    for alt in schema.get("anyOf", ()):
+        alt = _resolve(alt, root)
+        if key in alt:
+            return alt
+    return schema
+
+
 def _types(schema: dict[str, Any], root: dict[str, Any]) -> set[str]:
     schema = _resolve(schema, root)
     if "anyOf" in schema:
@@ -56,20 +65,24 @@ def incompatibilities(old: dict[str, Any], new: dict[str, Any], path: str = "",
     old_types, new_types = _types(old, old_root), _types(new, new_root)
     if "any" not in old_types and not new_types <= old_types:
         problems.append(f"{path or '/'}: type {sorted(old_types)} became {sorted(new_types)}")
-    old_props, new_props = old.get("properties", {}), new.get("properties", {})
+    # An optional nested model or list (``X | None``) is an anyOf: compare the alternative with the shape.
+    old_obj, new_obj = _alternative(old, old_root, "properties"), _alternative(new, new_root, "properties")
+    old_props, new_props = old_obj.get("properties", {}), new_obj.get("properties", {})
     for name, sub in old_props.items():
         if name not in new_props:
             problems.append(f"{path}/{name}: field removed")
         else:
             problems.extend(incompatibilities(sub, new_props[name], f"{path}/{name}", old_root, new_root))
-    for name in set(new.get("required", [])) - set(old.get("required", [])):
+    for name in set(new_obj.get("required", [])) - set(old_obj.get("required", [])):
         problems.append(f"{path}/{name}: field became required" if name in old_props
                         else f"{path}/{name}: new required field")
     for key in ("items",):
-        if key in old and key in new:
-            problems.extend(incompatibilities(old[key], new[key], f"{path}[]", old_root, new_root))
-    if "enum" in old and "enum" in new and set(new["enum"]) - set(old["enum"]):
-        problems.append(f"{path}: new enum values {sorted(set(new['enum']) - set(old['enum']))}")
+        old_arr, new_arr = _alternative(old, old_root, key), _alternative(new, new_root, key)
+        if key in old_arr and key in new_arr:
+            problems.extend(incompatibilities(old_arr[key], new_arr[key], f"{path}[]", old_root, new_root))
+    old_enum, new_enum = _alternative(old, old_root, "enum"), _alternative(new, new_root, "enum")
+    if "enum" in old_enum and "enum" in new_enum and set(new_enum["enum"]) - set(old_enum["enum"]):
+        problems.append(f"{path}: new enum values {sorted(set(new_enum['enum']) - set(old_enum['enum']))}")
     return problems
 
 

@@ -146,7 +146,9 @@ class Catalogue(BaseModel):
                 msgs.append(f"{t.label()} : financeur « {t.funder} » inconnu.")
             if t.end is not None and t.end < t.start:
                 msgs.append(f"{t.label()} : fin {t.end:%d/%m/%Y} avant le début.")
-        ordered = sorted(self.tariffs.values(), key=lambda t: (t.key[:5], t.start))
+        # None (no ODS, no type d'action, no site) sorts before any code instead of failing to compare.
+        ordered = sorted(self.tariffs.values(),
+                         key=lambda t: (tuple((k is not None, k or "") for k in t.key[:5]), t.start))
         for before, after in zip(ordered, ordered[1:], strict=False):
             if before.key[:5] == after.key[:5] and (before.end is None or before.end >= after.start):
                 msgs.append(f"{after.label()} : chevauche le tarif précédent (qui finit "
