@@ -26,6 +26,26 @@ class HttpKeySource:
         response.raise_for_status()
         return response.json()["key"]
 
+    async def keys(self, beneficiary_ids: list[str]) -> dict[str, str]:
+        """Several keys in one request; purged people are missing from the answer."""
+        if not beneficiary_ids:
+            return {}
+        async with httpx.AsyncClient(base_url=self.base_url, transport=self.transport, timeout=30) as client:
+            response = await client.post("/importer/beneficiaries/keys", json=sorted(set(beneficiary_ids)))
+        response.raise_for_status()
+        return response.json()
+
+    async def unseal_many(self, sealed: dict[str, str]) -> dict[str, dict[str, Any] | None]:
+        """Each beneficiary's sealed fields, or ``None`` for a purged person."""
+        keys = await self.keys(list(sealed))
+        opened: dict[str, dict[str, Any] | None] = {}
+        for beneficiary_id, token in sealed.items():
+            try:
+                opened[beneficiary_id] = unseal(keys.get(beneficiary_id), token)
+            except KeyDestroyed:
+                opened[beneficiary_id] = None
+        return opened
+
     async def unseal(self, beneficiary_id: str, token: str) -> dict[str, Any] | None:
         """The sealed fields, or ``None`` when the person was purged."""
         try:

@@ -97,11 +97,13 @@ EVENT_HANDLERS = {
 }
 
 
-async def worklist(uow, keys, resource: str | None = None, site: str | None = None) -> list[dict[str, Any]]:
+async def worklist(uow, keys, resource: str | None = None, site: str | None = None,
+                   only: str | None = None, with_names: bool = True) -> list[dict[str, Any]]:
     """AFF-01: appointments to assign with ressource, ODS, names, site, time and ranked candidates."""
     async with uow:
         entries = [(s, e) for s, e in await uow.worklist.open_entries()
-                   if (resource is None or e["resource"] == resource) and (site is None or s.site == site)]
+                   if (resource is None or e["resource"] == resource) and (site is None or s.site == site)
+                   and (only is None or s.id == only)]
         if not entries:
             return []
         advisors = await uow.worklist.advisors()
@@ -109,25 +111,21 @@ async def worklist(uow, keys, resource: str | None = None, site: str | None = No
         _, last = week_bounds(max(s.starts_at for s, _ in entries))
         agenda = await uow.worklist.agenda(first, last)
         resources, sites = await uow.worklist.resource_names(), await uow.worklist.site_names()
-        rows = []
-        for slot, entry in entries:
-            people = await uow.worklist.participants(slot.id)
-            sealed = await uow.worklist.sealed(people)
-            rows.append((slot, entry, people, sealed, await uow.worklist.allowed_sites(entry["resource"], slot.ods)))
+        people = {s.id: await uow.worklist.participants(s.id) for s, _ in entries}
+        sealed = await uow.worklist.sealed([b for ids in people.values() for b in ids]) if with_names else {}
+        allowed = {key: await uow.worklist.allowed_sites(*key) for key in {(e["resource"], s.ods) for s, e in entries}}
+    identities = await keys.unseal_many(sealed) if sealed else {}
     result = []
-    for slot, entry, people, sealed, allowed in rows:
-        names = []
-        for beneficiary_id in people:
-            identity = await keys.unseal(beneficiary_id, sealed[beneficiary_id]) if beneficiary_id in sealed else None
-            names.append({"beneficiary_id": beneficiary_id, "last_name": identity and identity["last_name"],
-                          "first_name": identity and identity["first_name"]})
+    for slot, entry in entries:
+        names = [{"beneficiary_id": b, "last_name": (identities.get(b) or {}).get("last_name"),
+                  "first_name": (identities.get(b) or {}).get("first_name")} for b in people[slot.id]]
         result.append({
             "action_id": slot.id, "status": entry["status"], "refusal": entry["refusal"],
             "resource": entry["resource"], "resource_name": resources.get(entry["resource"], {}).get("name"),
             "ods": slot.ods, "site": slot.site, "site_name": sites.get(slot.site), "mode": slot.mode,
             "starts_at": slot.starts_at.astimezone(PARIS).isoformat(), "beneficiaries": names,
             "candidates": [asdict(c) | {"starts_at": c.starts_at and c.starts_at.astimezone(PARIS).isoformat()}
-                           for c in candidates(slot, advisors, agenda, allowed)],
+                           for c in candidates(slot, advisors, agenda, allowed[(entry["resource"], slot.ods)])],
         })
     return result
 
@@ -143,7 +141,7 @@ class Assign:
 
 async def assign(cmd: Assign, uow, keys) -> dict[str, Any]:
     """AFF-03: choose one of the appointment's candidates; one user wins a race, assigning twice is a no-op."""
-    entries = {e["action_id"]: e for e in await worklist(uow, keys)}
+    entries = {e["action_id"]: e for e in await worklist(uow, keys, only=cmd.action_id, with_names=False)}
     async with uow:
         entry = await uow.worklist.entry(cmd.action_id, lock=True)
         if entry and entry["status"] in ("pending", "assigned") and entry["assignment_id"]:

@@ -46,6 +46,11 @@ class SqlPeople:
     async def key(self, beneficiary_id: str) -> str | None:
         return (await self.session.execute(select(_k.c.key).where(_k.c.beneficiary_id == beneficiary_id))).scalar()
 
+    async def keys(self, beneficiary_ids: list[str]) -> dict[str, str]:
+        rows = await self.session.execute(select(_k).where(_k.c.beneficiary_id.in_(beneficiary_ids),
+                                                           _k.c.key.is_not(None)))
+        return {r.beneficiary_id: r.key for r in rows}
+
     async def enrolment_by_order(self, order_number: str) -> dict[str, Any] | None:
         return await self._one(select(_e).where(_e.c.order_number == order_number))
 

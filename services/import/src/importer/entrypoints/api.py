@@ -58,6 +58,12 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         return [_json(p) | {"enrolments": [_json(e) | {"registration": e["registration"] and _json(e["registration"])}
                                            for e in p["enrolments"]]} for p in people]
 
+    @router.post("/beneficiaries/keys")
+    async def beneficiary_keys(beneficiary_ids: list[str]) -> dict[str, str]:
+        """Keys of several beneficiaries at once (purged ones are absent)."""
+        async with uow() as u:
+            return await u.people.keys(beneficiary_ids[:10_000])
+
     @router.get("/beneficiaries/{beneficiary_id}/key")
     async def beneficiary_key(beneficiary_id: str) -> dict[str, Any]:
         """Key of the beneficiary's sealed event fields, for services on the bus; gone once purged."""
