@@ -211,3 +211,16 @@ async def test_desinscrit_row_removes_the_participant(api):
     slot = next(a for a in (await api.request("GET", "planning", "/actions")).json()
                 if a["starts_at"] == "2025-01-14T09:00:00+01:00")
     assert slot["participants"] == 0
+
+
+async def test_imp06_an_appointment_moved_between_j10_and_j2_follows_in_planning(api):
+    await upload(api, J10.name, J10.read_bytes())
+    moved = J2.read_bytes().decode("cp1252").replace("14/01/2025 09:00;12 RUE DE LILLE", "14/01/2025 11:00;12 RUE DE LILLE")
+    status, report = await upload(api, "j2-moved.csv", moved.encode("cp1252"))
+    changes = [(d["change"], d["beneficiary"], d["starts_at"][:16]) for d in report["differences"]
+               if d["beneficiary"] == "DUPONT Léa"]
+    assert changes == [("déplacé", "DUPONT Léa", "2025-01-14T11:00"), ("confirmé", "DUPONT Léa", "2025-01-14T11:00")]
+    slots = {a["starts_at"][:16]: a for a in (await api.request("GET", "planning", "/actions")).json()
+             if a["site"] == "ARM"}
+    assert slots["2025-01-14T09:00"]["participants"] == 0
+    assert slots["2025-01-14T11:00"]["participants"] == 1
