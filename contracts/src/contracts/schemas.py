@@ -101,12 +101,25 @@ def check(directory: Path = SCHEMA_DIR) -> list[str]:
             problems.append(f"{published.name}: out of date, run `make schemas`")
     for name in sorted(set(current) - {p.name for p in directory.glob("*.json")}):
         problems.append(f"{name}: not published yet, run `make schemas`")
+    if directory == SCHEMA_DIR and (not ASYNCAPI.exists() or ASYNCAPI.read_text(encoding="utf-8") != _asyncapi_text()):
+        problems.append("asyncapi.json: out of date, run `make schemas`")
     return problems
+
+
+ASYNCAPI = SCHEMA_DIR.parent / "asyncapi.json"
+
+
+def _asyncapi_text() -> str:
+    from contracts.asyncapi import document
+
+    return json.dumps(document(), indent=2, ensure_ascii=False, sort_keys=True) + "\n"
 
 
 def write(directory: Path = SCHEMA_DIR) -> list[Path]:
     directory.mkdir(parents=True, exist_ok=True)
-    written = []
+    if directory == SCHEMA_DIR:
+        ASYNCAPI.write_text(_asyncapi_text(), encoding="utf-8")
+    written = [ASYNCAPI] if directory == SCHEMA_DIR else []
     for name, schema in current_schemas().items():
         path = directory / name
         path.write_text(json.dumps(schema, indent=2, ensure_ascii=False, sort_keys=True) + "\n", encoding="utf-8")
