@@ -40,7 +40,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
     async def import_history(limit: int = 100) -> list[dict[str, Any]]:
         """IMP-08: file, hash, ressource, user, time, counts and messages of each import."""
         async with uow() as u:
-            return [imports._report(b) for b in await u.imports.listing(limit)]
+            return [imports.report_of(b) for b in await u.imports.listing(limit)]
 
     @router.get("/imports/{batch_id}")
     async def import_detail(batch_id: str) -> dict[str, Any]:
@@ -48,7 +48,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
             batch = await u.imports.get(batch_id)
         if batch is None:
             raise RefusedInput([f"Import « {batch_id} » introuvable."], status_code=404)
-        return imports._report(batch)
+        return imports.report_of(batch)
 
     @router.get("/beneficiaries")
     async def beneficiaries() -> list[dict[str, Any]]:

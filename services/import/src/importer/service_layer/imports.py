@@ -173,7 +173,7 @@ async def import_list(cmd: ImportList, uow) -> dict[str, Any]:
         uow.caused_by(f"import-{batch_id}", None)
         previous = await uow.imports.find(sha256, cmd.resource)
         if previous:
-            return _report(previous) | {"status": "already_imported", "messages": [{
+            return report_of(previous) | {"status": "already_imported", "messages": [{
                 "row": None, "field": None,
                 "message": f"Fichier déjà importé le {previous['imported_at']:%d/%m/%Y à %H:%M} (même contenu, même "
                            "ressource) : rien n'a changé."}]}
@@ -213,7 +213,7 @@ async def import_list(cmd: ImportList, uow) -> dict[str, Any]:
                                   list_kind=kind, counts=counts), key=batch_id)
         await uow.commit()
         log.info("list imported", extra={"correlation_id": f"import-{batch_id}", "count": parsed.rows_read})
-        return _report(await _history_row(uow, batch_id)) | {"differences": run.differences}
+        return report_of(await _history_row(uow, batch_id)) | {"differences": run.differences}
 
 
 async def _history_row(uow, batch_id: str) -> dict[str, Any]:
@@ -230,10 +230,10 @@ async def _refuse(uow, cmd: ImportList, batch_id: str, sha256: str, kind: str, p
                imported_at=uow.clock.now(), counts=counts, messages=_messages(errors, problems))
     await uow.imports.add(**row)
     await uow.commit()
-    return _report(row)
+    return report_of(row)
 
 
-def _report(batch: dict[str, Any]) -> dict[str, Any]:
+def report_of(batch: dict[str, Any]) -> dict[str, Any]:
     return {"batch_id": batch["id"], "status": batch["status"], "file_name": batch["file_name"],
             "sha256": batch["sha256"], "resource": batch["resource_code"], "user": batch["user_name"],
             "list_kind": batch["list_kind"], "mode": batch["mode"], "imported_at": batch["imported_at"].isoformat(),

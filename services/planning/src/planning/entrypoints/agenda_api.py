@@ -105,7 +105,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
     @router.get("/actions/{action_id}")
     async def get_action(action_id: str) -> dict[str, Any]:
         async with uow() as u:
-            action = await agenda._get(u, action_id)
+            action = await agenda.existing_action(u, action_id)
             participants = await u.agenda.participants(action_id)
         return action_json(action) | {"participant_list": [
             {"beneficiary_id": p["beneficiary_id"], "resource": p["resource_code"], "ods": p["ods_code"],

@@ -27,7 +27,7 @@ def action_fields(action: Action) -> ActionFields:
                         max_participants=action.max_participants, to_assign=action.to_assign)
 
 
-async def _checked(draft: ActionDraft, uow, action_id: str | None = None) -> Action:
+async def checked_action(draft: ActionDraft, uow, action_id: str | None = None) -> Action:
     ref = await uow.referential.get()
     busy = []
     if draft.advisor:
@@ -39,7 +39,7 @@ async def _checked(draft: ActionDraft, uow, action_id: str | None = None) -> Act
     return checked.action
 
 
-async def _get(uow, action_id: str, lock: bool = False) -> Action:
+async def existing_action(uow, action_id: str, lock: bool = False) -> Action:
     action = await uow.agenda.get(action_id, lock=lock)
     if action is None:
         raise NotFound(f"Action « {action_id} » introuvable.")
@@ -48,7 +48,7 @@ async def _get(uow, action_id: str, lock: bool = False) -> Action:
 
 async def plan_action(draft: ActionDraft, uow) -> Action:
     async with uow:
-        action = await _checked(draft, uow)
+        action = await checked_action(draft, uow)
         await uow.agenda.add(action)
         uow.emit(ActionPlanned(action=action_fields(action)), key=action.id)
         await uow.commit()
@@ -65,10 +65,10 @@ async def change_action(cmd: ChangeAction, uow) -> Action:
     """Re-check the whole action with the changes against today's referential; this also clears a red
     flag (PLN-06) by recording the current ressource and étapes."""
     async with uow:
-        current = await _get(uow, cmd.action_id, lock=True)
+        current = await existing_action(uow, cmd.action_id, lock=True)
         if current.status == "cancelled":
             raise RefusedInput([f"Action du {when(current.starts_at)} annulée : elle ne se modifie plus."])
-        action = await _checked(draft_of(current, **cmd.changes), uow, action_id=current.id)
+        action = await checked_action(draft_of(current, **cmd.changes), uow, action_id=current.id)
         action.participants = current.participants
         if action.max_participants < current.participants:
             raise RefusedInput([f"Nombre maximum de participants {action.max_participants} : "
@@ -81,7 +81,7 @@ async def change_action(cmd: ChangeAction, uow) -> Action:
 
 async def cancel_action(action_id: str, reason: str | None, uow) -> Action:
     async with uow:
-        action = await _get(uow, action_id, lock=True)
+        action = await existing_action(uow, action_id, lock=True)
         if action.status == "cancelled":
             return action
         for p in await uow.agenda.participants(action_id):
@@ -99,7 +99,7 @@ async def duplicate_action(action_id: str, starts: list[datetime], uow) -> dict[
     """Duplication sans liaison (PLN-04): independent copies, each checked alone; one bad copy does not
     stop the others."""
     async with uow:
-        original = await _get(uow, action_id)
+        original = await existing_action(uow, action_id)
     created, refused = [], []
     for starts_at, ends_at in duplicate_starts(original, starts):
         try:
@@ -122,7 +122,7 @@ async def add_participant(cmd: AddParticipant, uow) -> dict[str, Any]:
     """Join an action within its capacity (the action's row is locked); by default the participant is
     imputed the action's ressource and ODS, or another ODS whose étapes include the action's (PLN-05)."""
     async with uow:
-        action = await _get(uow, cmd.action_id, lock=True)
+        action = await existing_action(uow, cmd.action_id, lock=True)
         current = await uow.agenda.participant(action.id, cmd.beneficiary_id)
         if current and current["removed_at"] is None:
             return {"added": False, "free_places": action.free_places}
@@ -155,7 +155,7 @@ async def add_participant(cmd: AddParticipant, uow) -> dict[str, Any]:
 async def remove_participant(action_id: str, beneficiary_id: str, reason: str | None, uow) -> dict[str, Any]:
     """PRC-08: recorded (not deleted) and announced, so the virtual office stops showing it."""
     async with uow:
-        await _get(uow, action_id, lock=True)
+        await existing_action(uow, action_id, lock=True)
         current = await uow.agenda.participant(action_id, beneficiary_id)
         if current is None or current["removed_at"] is not None:
             return {"removed": False}
@@ -168,7 +168,7 @@ async def remove_participant(action_id: str, beneficiary_id: str, reason: str | 
 async def validate_presence(action_id: str, beneficiary_id: str, presence: Presence, uow) -> dict[str, Any]:
     """PLN-08: only for an action that has ended, only for a current participant."""
     async with uow:
-        action = await _get(uow, action_id)
+        action = await existing_action(uow, action_id)
         if action.ends_at > uow.clock.now():
             raise RefusedInput([f"Action du {when(action.starts_at)} pas encore terminée : la présence se valide "
                                 "après l'action."])

@@ -9,7 +9,7 @@ from contracts.planning import (ActionChanged, ActionPlanned, AssignmentApplied,
 from servicekit.errors import RefusedInput
 
 from planning.domain.agenda import draft_of, when
-from planning.service_layer.agenda import _checked, _get, action_fields
+from planning.service_layer.agenda import action_fields, checked_action, existing_action
 
 
 async def _move_participants(uow, source, target, participants: list[dict]) -> None:
@@ -26,23 +26,23 @@ async def _move_participants(uow, source, target, participants: list[dict]) -> N
 
 async def _plan(event: ParticipantAssigned, uow):
     """Check everything before writing anything; raises RefusedInput with planning's reasons."""
-    imported = await _get(uow, event.action_id, lock=True)
+    imported = await existing_action(uow, event.action_id, lock=True)
     if imported.status != "planned" or not imported.to_assign:
         raise RefusedInput([f"Le rendez-vous du {when(imported.starts_at)} n'est plus à affecter "
                             "(déjà affecté ou annulé)."])
     participants = await uow.agenda.participants(imported.id)
     if event.effect == "move":
-        moved = await _checked(draft_of(imported, advisor=event.advisor, to_assign=False), uow, action_id=imported.id)
+        moved = await checked_action(draft_of(imported, advisor=event.advisor, to_assign=False), uow, action_id=imported.id)
         return imported, participants, replace(moved, participants=imported.participants, to_assign=False), None
     if event.effect == "join":
-        target = await _get(uow, event.target_action_id or "", lock=True)
+        target = await existing_action(uow, event.target_action_id or "", lock=True)
         if target.status != "planned" or target.advisor != event.advisor:
             raise RefusedInput([f"L'action choisie n'est plus dans l'agenda de « {event.advisor} »."])
         if target.free_places < len(participants):
             raise RefusedInput([f"Action du {when(target.starts_at)} complète : {target.participants} place(s) sur "
                                 f"{target.max_participants} déjà prise(s)."])
         return imported, participants, None, target
-    created = await _checked(draft_of(imported, advisor=event.advisor, site=event.site, to_assign=False), uow,
+    created = await checked_action(draft_of(imported, advisor=event.advisor, site=event.site, to_assign=False), uow,
                              action_id=str(uuid.uuid4()))
     return imported, participants, None, created
 
