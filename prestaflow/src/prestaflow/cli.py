@@ -328,7 +328,7 @@ def import_history(as_json):
 
 @main.command("purge")
 def purge():
-    """Delete the records of beneficiaries not confirmed 5 days ago or more (GDPR; also run daily)."""
+    """Delete the records of beneficiaries not confirmed 5 days ago or more (GDPR; the import service also runs it every hour)."""
     purged = _run(lambda api: api.request("POST", "importer", "/purge")).json()["purged"]
     click.echo(f"{len(purged)} dossier(s) supprimé(s).")
 

@@ -30,7 +30,8 @@ class OutgoingMessage:
 
 
 class Bus:
-    def __init__(self, url: str, *, idempotence: bool = True, client_id: str = "prestaflow", namespace: str = ""):
+    def __init__(self, url: str, *, idempotence: bool = True, client_id: str = "prestaflow", namespace: str = "",
+                 partitions: int = 3, replication: int = 1):
         self.url = url
         # Prepended to every topic name: lets several deployments (or test runs) share one cluster.
         self.namespace = namespace
@@ -47,6 +48,11 @@ class Bus:
             )
         self._stack: AsyncExitStack | None = None
         self._topics: set[str] = set()
+        self.partitions, self.replication = partitions, replication
+
+    def declare(self, *topics: str) -> None:
+        """Topics this process publishes to: created at start like the subscribed ones."""
+        self._topics.update(self.namespace + t for t in topics)
 
     def subscribe(self, topic: str, group: str,
                   consume: Callable[[dict[str, Any], str], Awaitable[None]]) -> None:
@@ -108,7 +114,8 @@ class Bus:
         await admin.start()
         try:
             existing = set(await admin.list_topics())
-            missing = [NewTopic(t, num_partitions=3, replication_factor=1) for t in self._topics - existing]
+            missing = [NewTopic(t, num_partitions=self.partitions, replication_factor=self.replication)
+                       for t in self._topics - existing]
             if missing:
                 try:
                     await admin.create_topics(missing)

@@ -39,10 +39,18 @@ class Database:
         """Bring the service's schema to the latest Alembic revision."""
         async with self.engine.connect() as conn:
             if self.is_postgres:
+                # Replicas starting together migrate one at a time (the lock is released on disconnect).
+                await conn.execute(text("SELECT pg_advisory_lock(hashtext(:name))"), {"name": f"migrate:{self.schema}"})
                 await conn.execute(text(f'CREATE SCHEMA IF NOT EXISTS "{self.schema}"'))
                 await conn.commit()
-            await conn.run_sync(self._upgrade)
-            await conn.commit()
+            try:
+                await conn.run_sync(self._upgrade)
+                await conn.commit()
+            finally:
+                if self.is_postgres:
+                    await conn.execute(text("SELECT pg_advisory_unlock(hashtext(:name))"),
+                                       {"name": f"migrate:{self.schema}"})
+                    await conn.commit()
 
     def _upgrade(self, connection: Connection) -> None:
         config = Config()

@@ -17,6 +17,7 @@ from fastapi import APIRouter, FastAPI
 from sqlalchemy import MetaData, select
 
 from contracts import Event
+from contracts.topics import BY_PRODUCER, dead_letter_topic
 from servicekit.bus import Bus
 from servicekit.clock import Clock, FileClock, SystemClock
 from servicekit.db import Database
@@ -47,6 +48,7 @@ class ServiceRuntime:
     _jobs: list[asyncio.Task] = field(default_factory=list)
 
     def subscribe(self) -> None:
+        self.bus.declare(BY_PRODUCER[self.name], dead_letter_topic(self.name))
         for topic in self.subscriptions:
             self.bus.subscribe(topic, group=self.name, consume=self.dispatcher)
 

@@ -18,6 +18,8 @@ class ServiceSettings(BaseSettings):
     )
     db_schema_prefix: str = Field(default="", description="Prefix of each service's PostgreSQL schema.")
     topic_namespace: str = Field(default="", description="Prefix of every topic name (shared clusters, tests).")
+    kafka_partitions: int = Field(default=3, description="Partitions of the topics a service creates.")
+    kafka_replication: int = Field(default=1, description="Replication factor of the topics a service creates.")
     kafka_idempotence: bool = Field(default=True, description="Idempotent producer (off for brokers without it).")
     importer_url: str | None = Field(default=None, description="Where importer's API is (beneficiaries' keys).")
     http_host: str = "127.0.0.1"

@@ -75,7 +75,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
 
     @router.post("/purge")
     async def purge() -> dict[str, Any]:
-        """Purge the records whose 5 days have passed (run daily by the scheduler too)."""
+        """Purge the records whose 5 days have passed (the service also runs it every hour)."""
         return {"purged": await imports.purge_due(uow())}
 
     return router

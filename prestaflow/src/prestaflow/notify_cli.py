@@ -1,0 +1,219 @@
+"""``prestaflow notify …``: templates, sending rules, the outbox, the GDPR mail by hand (NOT-01..NOT-06).
+
+``register(main)`` adds the ``notify`` group to the command line; ``write_demo_messages`` writes the
+e-mails notify would send as .eml files (for the demo).
+"""
+
+import asyncio
+import json
+import sys
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from prestaflow.client import Api, ServiceUnavailable
+from prestaflow.referential import Refused
+
+REFUSED = 1
+STATUSES = ("scheduled", "sending", "sent", "not_sent", "cancelled", "manual")
+
+
+def _run(work: Callable[[Api], Awaitable[Any]]) -> Any:
+    async def main() -> Any:
+        async with Api() as api:
+            return await work(api)
+
+    try:
+        return asyncio.run(main())
+    except Refused as exc:
+        click.echo("Refusé, rien n'a été modifié :", err=True)
+        for message in exc.messages:
+            click.echo(f"  - {message}", err=True)
+        sys.exit(REFUSED)
+    except ServiceUnavailable as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(REFUSED)
+
+
+def _print_json(data: Any) -> None:
+    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
+
+
+async def call(api: Api, method: str, path: str, **kwargs: Any) -> Any:
+    """Notify's answer, or Refused with its French messages."""
+    response = await api.request(method, "notify", path, **kwargs)
+    if response.status_code >= 400:
+        try:
+            messages = list(response.json()["messages"])
+        except (ValueError, KeyError, TypeError):
+            messages = [f"Erreur {response.status_code} : {response.text[:200]}"]
+        raise Refused(messages)
+    return response.json()
+
+
+def _when(iso: str | None) -> str:
+    return f"{datetime.fromisoformat(iso):%d/%m/%Y %H:%M}" if iso else "-"
+
+
+def template_lines(templates: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for t in templates:
+        state = "actif" if t["active"] else "INACTIF"
+        uses = f"{t['rules']} règle(s), {t['messages']} envoi(s)"
+        flags = (" · système" if t["system"] else "") + (" · texte par défaut" if t["default_body"] else "")
+        lines.append(f"{t['code']:20} {t['channel']:5} {state:8} {uses:28} {t['subject'] or ''}{flags}")
+    lines.append(f"{len(templates)} modèle(s).")
+    return lines
+
+
+def rule_lines(rules: list[dict[str, Any]]) -> list[str]:
+    confirmation = {"yes": "oui", "no": "non", "any": "toutes"}
+    lines = []
+    for r in rules:
+        delay = "à l'import" if r["delay_days"] == 0 else f"J{r['delay_days']:+d}"
+        flag = f"  ⚠ {r['message']}" if r["flagged"] else ""
+        lines.append(f"{r['ods']:10} confirmation {confirmation[r['confirmation']]:7} {r['template']:20} "
+                     f"{delay:11} 19:00{flag}")
+    lines.append(f"{len(rules)} règle(s) ; {sum(r['flagged'] for r in rules)} en rouge (modèle inactif).")
+    return lines
+
+
+def outbox_lines(messages: list[dict[str, Any]]) -> list[str]:
+    lines = []
+    for m in messages:
+        reason = f"  {m['reason']}" if m["reason"] else ""
+        lines.append(f"{_when(m['due_at'])}  {m['status_label']:20} {m['template']:18} {m['channel']:5} "
+                     f"{m['beneficiary_id']}{reason}")
+    lines.append(f"{len(messages)} message(s).")
+    return lines
+
+
+def register(main: click.Group) -> None:
+    """Add ``prestaflow notify …`` to the command line."""
+    main.add_command(notify)
+
+
+@click.group()
+def notify() -> None:
+    """E-mails and SMS: templates, sending rules, the outbox (NOT-01..NOT-06)."""
+
+
+@notify.group("templates", invoke_without_command=True)
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def templates(ctx: click.Context, as_json: bool) -> None:
+    """List the templates (modèles); subcommands show, preview, activate, deactivate, delete."""
+    if ctx.invoked_subcommand is not None:
+        return
+    rows = _run(lambda api: call(api, "GET", "/templates"))
+    _print_json(rows) if as_json else click.echo("\n".join(template_lines(rows)))
+
+
+@templates.command("show")
+@click.argument("code")
+def templates_show(code: str) -> None:
+    """A template with its subject and bodies (a French default where it has none)."""
+    _print_json(_run(lambda api: call(api, "GET", f"/templates/{code}")))
+
+
+@templates.command("preview")
+@click.argument("code")
+@click.option("--html", "with_html", is_flag=True, help="print the HTML part too")
+def templates_preview(code: str, with_html: bool) -> None:
+    """The template rendered with sample data."""
+    preview = _run(lambda api: call(api, "POST", f"/templates/{code}/preview"))
+    if preview["subject"] is not None:
+        click.echo(f"Objet : {preview['subject']}\n")
+    click.echo(preview["text"])
+    if with_html and preview["html"]:
+        click.echo(preview["html"])
+
+
+@templates.command("activate")
+@click.argument("code")
+def templates_activate(code: str) -> None:
+    result = _run(lambda api: call(api, "POST", f"/templates/{code}/activate"))
+    click.echo(f"Modèle « {code} » actif (version {result['version']}).")
+
+
+@templates.command("deactivate")
+@click.argument("code")
+def templates_deactivate(code: str) -> None:
+    """Deactivate a template: its rules are flagged and send nothing."""
+    result = _run(lambda api: call(api, "POST", f"/templates/{code}/deactivate"))
+    click.echo(f"Modèle « {code} » inactif (version {result['version']}).")
+
+
+@templates.command("delete")
+@click.argument("code")
+def templates_delete(code: str) -> None:
+    """Delete a template no rule and no sending uses (otherwise: deactivate it)."""
+    _run(lambda api: call(api, "DELETE", f"/templates/{code}"))
+    click.echo(f"Modèle « {code} » supprimé.")
+
+
+@notify.command("rules")
+@click.option("--json", "as_json", is_flag=True)
+def rules(as_json: bool) -> None:
+    """Automatic sending rules; those whose template is inactive are flagged."""
+    rows = _run(lambda api: call(api, "GET", "/rules"))
+    _print_json(rows) if as_json else click.echo("\n".join(rule_lines(rows)))
+
+
+@notify.command("outbox")
+@click.option("--status", multiple=True, type=click.Choice(STATUSES), help="only these statuses (repeatable)")
+@click.option("--beneficiary", default=None, help="only this beneficiary's messages")
+@click.option("--send", is_flag=True, help="send what is due now first")
+@click.option("--json", "as_json", is_flag=True)
+def outbox(status: tuple[str, ...], beneficiary: str | None, send: bool, as_json: bool) -> None:
+    """Messages: scheduled, sent, not sent with the reason, cancelled, to send by hand."""
+    async def work(api: Api) -> tuple[dict[str, int] | None, list[dict[str, Any]]]:
+        sent = await call(api, "POST", "/outbox/send") if send else None
+        params: dict[str, Any] = {"status": list(status)}
+        if beneficiary:
+            params["beneficiary_id"] = beneficiary
+        return sent, await call(api, "GET", "/outbox", params=params)
+
+    sent, rows = _run(work)
+    if as_json:
+        _print_json({"sent": sent, "messages": rows} if send else rows)
+        return
+    if sent is not None:
+        click.echo(f"Envoi : {sent['sent']} envoyé(s), {sent['not_sent']} non envoyé(s), {sent['cancelled']} "
+                   f"annulé(s), {sent['retry']} à réessayer.")
+    click.echo("\n".join(outbox_lines(rows)))
+
+
+@notify.command("send-gdpr")
+@click.argument("beneficiary_id")
+def send_gdpr(beneficiary_id: str) -> None:
+    """Send the GDPR information mail by hand (NOT-05), e.g. when the civilité is missing."""
+    result = _run(lambda api: call(api, "POST", f"/beneficiaries/{beneficiary_id}/gdpr"))
+    async def status(api: Api) -> dict[str, Any]:
+        return await call(api, "GET", f"/messages/{result['message_id']}")
+
+    message = _run(status)
+    if message["status"] == "sent":
+        click.echo(f"Mail RGPD envoyé ({_when(message['sent_at'])}).")
+    else:
+        click.echo(f"Mail RGPD {message['status_label']} : {message['reason'] or 'nouvel essai prévu'}.")
+        if message["status"] == "not_sent":
+            sys.exit(REFUSED)
+
+
+async def write_demo_messages(api: Api, out: Path) -> list[Path]:
+    """Write every e-mail notify has sent or would send (scheduled) as an .eml file in ``out``."""
+    out.mkdir(parents=True, exist_ok=True)
+    messages = await call(api, "GET", "/outbox", params={"status": ["scheduled", "sending", "sent"]})
+    paths = []
+    for n, message in enumerate((m for m in messages if m["channel"] == "email"), start=1):
+        response = await api.request("GET", "notify", f"/messages/{message['message_id']}/eml")
+        if response.status_code != 200:
+            continue  # e.g. no longer applicable: nothing would be sent
+        path = out / f"{n:02d}-{message['template']}-{message['message_id'][:8]}.eml"
+        path.write_bytes(response.content)
+        paths.append(path)
+    return paths
