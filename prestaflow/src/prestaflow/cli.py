@@ -304,8 +304,9 @@ def planning_flagged(as_json):
 @click.option("--user", default=lambda: os.environ.get("USER", "inconnu"), show_default="$USER")
 @click.option("--json", "as_json", is_flag=True)
 def import_list(file, resource, partial, kind, user, as_json):
-    """Import a Prest@ppli « Liste des inscrits » (J-10 or J-2)."""
-    report = _run(lambda api: import_commands.upload(api, file, resource, partial, kind, user))
+    """Import a Prest@ppli « Liste des inscrits » (J-10 or J-2); a progress bar on a terminal."""
+    with import_commands.ProgressBar(enabled=sys.stderr.isatty() and not as_json) as bar:
+        report = _run(lambda api: import_commands.upload(api, file, resource, partial, kind, user, bar.update))
     if as_json:
         _print_json(report)
     else:

@@ -53,12 +53,13 @@ class Api:
         base = os.environ.get(f"PRESTAFLOW_URL_{service.upper()}", self.url).rstrip("/")
         return f"{base}/{service}{path}"
 
-    async def request(self, method: str, service: str, path: str, **kwargs: Any) -> httpx.Response:
+    async def request(self, method: str, service: str, path: str, settle: bool = True,
+                      **kwargs: Any) -> httpx.Response:
         assert self._client is not None
         try:
             response = await self._client.request(method, self._address(service, path), **kwargs)
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"Service « {service} » injoignable ({self._address(service, path)}) : {exc}") from exc
-        if self.embedded is not None:
+        if self.embedded is not None and settle:
             await self.embedded.settle()
         return response

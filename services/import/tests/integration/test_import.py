@@ -224,3 +224,18 @@ async def test_imp06_an_appointment_moved_between_j10_and_j2_follows_in_planning
              if a["site"] == "ARM"}
     assert slots["2025-01-14T09:00"]["participants"] == 0
     assert slots["2025-01-14T11:00"]["participants"] == 1
+
+
+async def test_imp08_an_upload_reports_its_progress_while_the_import_runs(api, tmp_path):
+    from lists import generated_list
+
+    from prestaflow.import_cli import upload as upload_list
+
+    listing = tmp_path / "liste.csv"
+    listing.write_bytes(generated_list(400))
+    seen: list[tuple[int, int]] = []
+    report = await upload_list(api, listing, "ACR2025-L12", False, None, "test", lambda d, t: seen.append((d, t)))
+    assert report["counts"]["created"] == 400
+    assert seen and all(total == 400 and 0 <= done < total for done, total in seen)
+    assert [d for d, _ in seen] == sorted(d for d, _ in seen)
+    assert (await api.request("GET", "importer", "/imports/progress/whatever")).status_code == 404

@@ -30,11 +30,21 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
                           resource: str = Form(description="Ressource code", examples=["ACR2025-L12"]),
                           partial: bool = Form(False, description="Import recognised rows, report the others"),
                           kind: Literal["J-10", "J-2"] | None = Form(None, description="Default: from the dates"),
-                          user: str = Form("inconnu")) -> JSONResponse:
+                          user: str = Form("inconnu"),
+                          upload_id: str | None = Form(None, description="Id to follow the progress with")
+                          ) -> JSONResponse:
         """IMP-01..IMP-08: 200 imported or already imported, 422 refused (nothing imported) with the report."""
         report = await imports.import_list(imports.ImportList(
-            file.filename or "liste.csv", await file.read(), resource, user, partial, kind), uow())
+            file.filename or "liste.csv", await file.read(), resource, user, partial, kind, upload_id), uow())
         return JSONResponse(report, status_code=422 if report["status"] == "refused" else 200)
+
+    @router.get("/imports/progress/{upload_id}")
+    async def import_progress(upload_id: str) -> dict[str, int]:
+        """Rows applied so far by an import under way; 404 once it is over (or not started)."""
+        if upload_id not in imports.PROGRESS:
+            raise RefusedInput(["Aucun import en cours sous cet identifiant."], status_code=404)
+        done, total = imports.PROGRESS[upload_id]
+        return {"done": done, "total": total}
 
     @router.get("/imports")
     async def import_history(limit: int = 100) -> list[dict[str, Any]]:

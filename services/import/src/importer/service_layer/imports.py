@@ -33,6 +33,11 @@ class ImportList:
     user: str = "inconnu"
     partial: bool = False
     kind: Literal["J-10", "J-2"] | None = None
+    upload_id: str | None = None  # lets the uploader follow the progress
+
+
+# Rows applied so far by the imports running in this process, by upload id: (done, total).
+PROGRESS: dict[str, tuple[int, int]] = {}
 
 
 class _Run:
@@ -167,6 +172,13 @@ def _messages(errors: list[RowError], problems: list[str]) -> list[dict[str, Any
 
 async def import_list(cmd: ImportList, uow) -> dict[str, Any]:
     """Import one list; returns the report. ``status`` is ``imported``, ``refused`` or ``already_imported``."""
+    try:
+        return await _import_list(cmd, uow)
+    finally:
+        PROGRESS.pop(cmd.upload_id or "", None)
+
+
+async def _import_list(cmd: ImportList, uow) -> dict[str, Any]:
     sha256 = hashlib.sha256(cmd.data).hexdigest()
     batch_id = str(uuid.uuid4())
     async with uow:
@@ -190,10 +202,12 @@ async def import_list(cmd: ImportList, uow) -> dict[str, Any]:
         run = _Run(cmd, uow, kind, target.ods_codes[0], batch_id)
         run.counts.update(read=parsed.rows_read, skipped=checked.skipped, errors=len(checked.row_errors))
         seen: set[str] = set()
-        halfway = len(checked.accepted) // 2
+        halfway, total = len(checked.accepted) // 2, len(checked.accepted)
         for n, (reg, site) in enumerate(checked.accepted):
             if n == halfway:
                 faults.point("importer.import.halfway")
+            if cmd.upload_id:
+                PROGRESS[cmd.upload_id] = (n, total)
             touched = await run.row(reg, site, target.addresses_remote(site))
             if touched:
                 seen.add(touched)
