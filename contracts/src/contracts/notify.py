@@ -61,8 +61,9 @@ class MessageNotSent(Event):
     Reasons: ``no_record``, ``no_address``, ``invalid_address``, ``no_consent``, ``template_inactive``,
     ``template_unknown``, ``render_failed``, ``rejected`` (permanent failure of the provider),
     ``gave_up`` (temporary failures until the last attempt), ``appointment_cancelled``,
-    ``appointment_passed``, ``not_needed`` (e.g. the person logged in to the virtual office),
-    ``manual_required`` (GDPR mail to send by hand), ``purged``.
+    ``not_confirmed`` (not confirmed at J-2), ``appointment_passed``, ``not_needed`` (the person
+    logged in to the virtual office, or the confirmation changed), ``manual_required`` (GDPR mail
+    to send by hand), ``purged``.
     """
 
     event_type = "MessageNotSent"

@@ -4,12 +4,11 @@ import hashlib
 import json
 from typing import Literal
 
-from jinja2 import TemplateSyntaxError, meta
+from jinja2 import TemplateSyntaxError, meta, nodes
 from jinja2.sandbox import SandboxedEnvironment
 from pydantic import BaseModel, ConfigDict, Field
 
-# What a template may refer to; anything else is refused when the template is saved.
-TEMPLATE_FIELDS = ("beneficiary", "action", "order", "structure")
+from notify.domain.fields import FIELDS, TEMPLATE_FIELDS
 
 _env = SandboxedEnvironment(autoescape=True)
 
@@ -59,7 +58,39 @@ def template_problems(t: Template) -> list[str]:
             continue
         msgs += [f"Modèle « {t.code} » ({label}) : champ « {n} » inconnu (champs possibles : "
                  f"{', '.join(TEMPLATE_FIELDS)})." for n in sorted(names - set(TEMPLATE_FIELDS))]
+        msgs += [f"Modèle « {t.code} » ({label}) : {problem}" for problem in field_problems(source)]
     return msgs
+
+
+def field_problems(source: str) -> list[str]:
+    """Fields of the four objects that do not exist, e.g. ``beneficiary.nom``, each named."""
+    tree = _env.parse(source)
+    used: set[str] = set()
+    problems: list[str] = []
+    inner: set[int] = set()
+    for node in tree.find_all((nodes.Getattr, nodes.Getitem)):
+        target = node.node
+        if not (isinstance(target, nodes.Name) and target.name in FIELDS):
+            continue
+        inner.add(id(target))
+        if isinstance(node, nodes.Getattr):
+            name = node.attr
+        elif isinstance(node.arg, nodes.Const) and isinstance(node.arg.value, str):
+            name = node.arg.value
+        else:
+            problems.append(f"« {target.name}[…] » : nommez le champ (par exemple {target.name}."
+                            f"{next(iter(FIELDS[target.name]))}).")
+            continue
+        if name not in FIELDS[target.name] and f"{target.name}.{name}" not in used:
+            used.add(f"{target.name}.{name}")
+            problems.append(f"champ « {target.name}.{name} » inconnu (champs possibles de {target.name} : "
+                            f"{', '.join(FIELDS[target.name])}).")
+    for node in tree.find_all(nodes.Name):
+        if node.ctx == "load" and node.name in FIELDS and id(node) not in inner and node.name not in used:
+            used.add(node.name)
+            problems.append(f"« {node.name} » seul n'est pas un champ : écrivez par exemple "
+                            f"{node.name}.{next(iter(FIELDS[node.name]))}.")
+    return problems
 
 
 class NotificationSetup(BaseModel):
@@ -77,13 +108,18 @@ class NotificationSetup(BaseModel):
 
     def problems(self) -> list[str]:
         msgs = [m for t in self.templates.values() for m in template_problems(t)]
-        msgs += [f"Règle {r.ods} / confirmation {r.confirmation} / J{r.delay_days:+d} : modèle « {r.template} » inconnu."
-                 for r in self.rules.values() if r.template not in self.templates]
+        known = set(self.templates) | set(SYSTEM_CODES)
+        msgs += [f"Règle {r.ods} / confirmation {r.confirmation} / J{r.delay_days:+d} : "
+                 f"modèle « {r.template} » inconnu." for r in self.rules.values() if r.template not in known]
         return msgs
 
     def digest(self) -> str:
         content = self.model_dump(mode="json", exclude={"version"})
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+# Codes of the built-in system templates (MBV access and reminder, GDPR information): see defaults.py.
+SYSTEM_CODES = ("SYS-MBV-ACCES", "SYS-MBV-RELANCE", "SYS-RGPD")
 
 
 def duplicate_codes(part: SetupPart) -> list[str]:

@@ -1,29 +1,264 @@
-"""Notify's HTTP API (under /notify)."""
+"""Notify's HTTP API (under /notify): templates, rules, the outbox, a beneficiary's messages."""
 
-from typing import Any
+from datetime import datetime
+from typing import Any, Literal
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body, Query, Response
+from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from servicekit.errors import RefusedInput
 from servicekit.runtime import ServiceRuntime
 
-from notify.domain.setup import SetupPart
+from notify.adapters.email import build_mime
+from notify.config import NotifySettings
+from notify.domain.defaults import SYSTEM_TEMPLATES, templates_of, with_bodies
+from notify.domain.fields import FIELDS
+from notify.domain.messages import STATUS_LABELS, Stop
+from notify.domain.rendering import PARIS, RenderError, render, sample_context
+from notify.domain.setup import Rule, SetupPart, Template, template_problems
 from notify.service_layer import handlers
+from notify.service_layer.delivery import Postman, decide_message, links, sent_copy
 
 
-def build_router(runtime: ServiceRuntime) -> APIRouter:
+class TemplateIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel: Literal["email", "sms"]
+    subject: str | None = None
+    body_html: str | None = None
+    body_text: str | None = None
+    active: bool = True
+
+
+class Login(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    at: AwareDatetime | None = None
+
+
+def _paris(moment: datetime | None) -> str | None:
+    return moment.astimezone(PARIS).isoformat() if moment else None
+
+
+def message_view(m: dict[str, Any]) -> dict[str, Any]:
+    """A message without personal data: ids, template, channel, times, status and reason."""
+    return {"message_id": m["id"], "beneficiary_id": m["beneficiary_id"], "registration_id": m["registration_id"],
+            "kind": m["kind"], "purpose": m["purpose"], "template": m["template_code"], "channel": m["channel"],
+            "rule": m["rule_key"], "status": m["status"], "status_label": STATUS_LABELS.get(m["status"], m["status"]),
+            "due_at": _paris(m["due_at"]), "next_attempt_at": _paris(m["next_attempt_at"]),
+            "sent_at": _paris(m["sent_at"]), "attempts": m["attempts"], "reason_code": m["reason_code"],
+            "reason": m["reason"]}
+
+
+def _attempt_view(a: dict[str, Any]) -> dict[str, Any]:
+    return {"attempt": a["attempt"], "at": _paris(a["at"]), "outcome": a["outcome"], "answer": a["answer"]}
+
+
+def _preview(template: Template, settings: NotifySettings, structure: str | None) -> dict[str, Any]:
+    filled, default_body = with_bodies(template)
+    try:
+        rendered = render(filled, sample_context(links(settings), structure or "BGE Hauts-de-France"))
+    except RenderError as exc:
+        raise RefusedInput([str(exc)]) from exc
+    return {"code": template.code, "channel": template.channel, "subject": rendered.subject, "text": rendered.text,
+            "html": rendered.html, "default_body": default_body}
+
+
+def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySettings) -> APIRouter:
     router = APIRouter(tags=["notify"])
+    uow = runtime.uow_factory
 
     @router.put("/setup")
     async def put_setup(part: SetupPart, dry_run: bool = False) -> dict[str, Any]:
         """Merge templates and sending rules; 422 with French messages if refused."""
-        return await handlers.load_setup(handlers.LoadSetup(part, dry_run), runtime.uow_factory())
+        return await handlers.load_setup(handlers.LoadSetup(part, dry_run), uow())
 
     @router.get("/setup")
     async def get_setup() -> dict[str, Any]:
-        async with runtime.uow_factory() as uow:
-            setup = await uow.setup.get()
+        async with uow() as u:
+            setup = await u.setup.get()
         return {"version": setup.version,
                 "templates": [t.model_dump() for t in setup.templates.values()],
                 "rules": [r.model_dump() for r in setup.rules.values()]}
+
+    # --- Templates (NOT-01) ---
+
+    @router.get("/templates")
+    async def list_templates() -> list[dict[str, Any]]:
+        """Every template, with what uses it; a used one cannot be deleted, only deactivated."""
+        async with uow() as u:
+            setup = await u.setup.get()
+            usage = await u.messages.template_usage()
+        out = []
+        for code, t in sorted(templates_of(setup).items()):
+            rules = sum(1 for r in setup.rules.values() if r.template == code)
+            out.append({"code": code, "channel": t.channel, "subject": t.subject, "active": t.active,
+                        "system": code in SYSTEM_TEMPLATES, "default_body": with_bodies(t)[1], "rules": rules,
+                        "messages": usage.get(code, 0),
+                        "deletable": code not in SYSTEM_TEMPLATES and not rules and not usage.get(code)})
+        return out
+
+    @router.get("/templates/fields")
+    async def template_fields() -> dict[str, dict[str, str]]:
+        """The fields a template may use, with their meaning."""
+        return FIELDS
+
+    @router.post("/templates/preview")
+    async def preview_draft(template: Template) -> dict[str, Any]:
+        """Check a template and render it with sample data, without saving it."""
+        problems = template_problems(template)
+        if problems:
+            raise RefusedInput(problems)
+        async with uow() as u:
+            structure = ((await u.referential.get()).get("structure") or {}).get("name")
+        return _preview(template, settings, structure)
+
+    @router.get("/templates/{code}")
+    async def get_template(code: str) -> dict[str, Any]:
+        async with uow() as u:
+            template = templates_of(await u.setup.get()).get(code)
+        if template is None:
+            raise RefusedInput([f"Modèle « {code} » inconnu."], status_code=404)
+        filled, default_body = with_bodies(template)
+        return filled.model_dump() | {"system": code in SYSTEM_TEMPLATES, "default_body": default_body}
+
+    @router.put("/templates/{code}")
+    async def put_template(code: str, template: TemplateIn) -> dict[str, Any]:
+        """Create or replace a template; an unknown field is refused, named (NOT-01)."""
+        return await handlers.save_template(Template(code=code, **template.model_dump()), uow())
+
+    @router.post("/templates/{code}/preview")
+    async def preview_template(code: str) -> dict[str, Any]:
+        """The saved template rendered with sample data."""
+        async with uow() as u:
+            template = templates_of(await u.setup.get()).get(code)
+            structure = ((await u.referential.get()).get("structure") or {}).get("name")
+        if template is None:
+            raise RefusedInput([f"Modèle « {code} » inconnu."], status_code=404)
+        return _preview(template, settings, structure)
+
+    @router.post("/templates/{code}/activate")
+    async def activate_template(code: str) -> dict[str, Any]:
+        return await handlers.set_template_active(code, True, uow())
+
+    @router.post("/templates/{code}/deactivate")
+    async def deactivate_template(code: str) -> dict[str, Any]:
+        return await handlers.set_template_active(code, False, uow())
+
+    @router.delete("/templates/{code}")
+    async def delete_template(code: str) -> dict[str, Any]:
+        """Refused (409) while a rule or a sending uses it: deactivate it instead."""
+        return await handlers.delete_template(code, uow())
+
+    # --- Rules (NOT-02) ---
+
+    @router.get("/rules")
+    async def list_rules() -> list[dict[str, Any]]:
+        """Sending rules; those whose template is inactive (or unknown) are flagged: they send nothing."""
+        async with uow() as u:
+            setup = await u.setup.get()
+        templates = templates_of(setup)
+        out = []
+        for rule in sorted(setup.rules.values(), key=lambda r: (r.ods, r.delay_days, r.confirmation, r.template)):
+            template = templates.get(rule.template)
+            active = bool(template and template.active)
+            out.append(rule.model_dump() | {
+                "key": rule.key, "template_active": active, "flagged": not active,
+                "message": None if active else f"Modèle « {rule.template} » inactif : cette règle n'envoie rien."})
+        return out
+
+    @router.post("/rules")
+    async def add_rule(rule: Rule) -> dict[str, Any]:
+        return await handlers.add_rule(rule, uow())
+
+    @router.delete("/rules")
+    async def delete_rule(ods: str, confirmation: Literal["yes", "no", "any"], template: str,
+                          delay_days: int) -> dict[str, Any]:
+        return await handlers.delete_rule(Rule(ods=ods, confirmation=confirmation, template=template,
+                                               delay_days=delay_days), uow())
+
+    # --- Outbox and messages (NOT-03..NOT-06) ---
+
+    @router.get("/outbox")
+    async def outbox(status: list[str] = Query(default=[]), beneficiary_id: str | None = None,
+                     limit: int = 1000) -> list[dict[str, Any]]:
+        """Messages (scheduled, sent, not sent with the reason, cancelled, to send by hand)."""
+        async with uow() as u:
+            rows = await u.messages.listing(status, beneficiary_id, limit=min(limit, 10_000))
+        return [message_view(m) for m in rows]
+
+    @router.post("/outbox/send")
+    async def send_due() -> dict[str, int]:
+        """Send what is due now (the background job does the same every few seconds)."""
+        return await postman.send_due()
+
+    @router.get("/messages/{message_id}")
+    async def message_detail(message_id: str) -> dict[str, Any]:
+        """A message with every delivery attempt and the server's answer (NOT-06)."""
+        async with uow() as u:
+            message = await u.messages.get(message_id)
+            if message is None:
+                raise RefusedInput([f"Message « {message_id} » introuvable."], status_code=404)
+            attempts = await u.messages.attempts(message_id)
+        return message_view(message) | {"recipient": message["recipient"], "subject": message["subject"],
+                                         "delivery": [_attempt_view(a) for a in attempts]}
+
+    @router.get("/messages/{message_id}/eml", response_class=Response)
+    async def message_eml(message_id: str) -> Response:
+        """The e-mail as sent, or as it would be sent now (ignoring its time), in MIME (.eml)."""
+        async with uow() as u:
+            message = await u.messages.get(message_id)
+        if message is None:
+            raise RefusedInput([f"Message « {message_id} » introuvable."], status_code=404)
+        await postman.unseal_contacts([message["beneficiary_id"]])
+        async with uow() as u:
+            if message["status"] == "sent" and message["body_text"] is not None:
+                outgoing = sent_copy(message)
+            else:
+                outgoing = await decide_message(u, message, links(settings), u.clock.now(), check_time=False)
+        if isinstance(outgoing, Stop):
+            raise RefusedInput([outgoing.reason], status_code=409)
+        if outgoing.channel != "email":
+            raise RefusedInput(["Ce message est un SMS."], status_code=409)
+        return Response(build_mime(outgoing, settings.mail_from, settings.mail_reply_to).as_bytes(),
+                        media_type="message/rfc822")
+
+    # --- A beneficiary's record (NOT-03, NOT-04, NOT-05) ---
+
+    @router.get("/beneficiaries/{beneficiary_id}/messages")
+    async def beneficiary_messages(beneficiary_id: str) -> dict[str, Any]:
+        """What was sent to the person, what was not and why, and whether the GDPR mail is still to send."""
+        await postman.unseal_contacts([beneficiary_id])
+        async with uow() as u:
+            contact = await u.contacts.get(beneficiary_id)
+            messages = await u.messages.of_beneficiary(beneficiary_id)
+            attempts = await u.messages.attempts_of([m["id"] for m in messages])
+            login = await u.logins.get(beneficiary_id)
+        gdpr = next((m for m in messages if m["purpose"] == "gdpr"), None)
+        not_due = "pas encore dû (aucune présence validée)"
+        return {
+            "beneficiary_id": beneficiary_id, "record": contact is not None,
+            "email_known": bool(contact and contact["email"]), "phone_known": bool(contact and contact["phone"]),
+            "accepts_email": bool(contact and contact["accepts_email"]),
+            "accepts_sms": bool(contact and contact["accepts_sms"]),
+            "virtual_office_login": _paris(login["last_at"]) if login else None,
+            "gdpr": {"status": gdpr["status"] if gdpr else "not_due",
+                     "label": STATUS_LABELS.get(gdpr["status"], "") if gdpr else not_due,
+                     "manual_required": bool(gdpr and gdpr["status"] in ("manual", "not_sent"))},
+            "messages": [message_view(m) | {"delivery": [_attempt_view(a) for a in attempts[m["id"]]]}
+                         for m in messages],
+        }
+
+    @router.post("/beneficiaries/{beneficiary_id}/virtual-office-logins")
+    async def record_login(beneficiary_id: str, login: Login = Body(default_factory=Login)) -> dict[str, Any]:
+        """The virtual office (MBV) reports a login: the J-7 reminder is then not needed (NOT-04)."""
+        return await handlers.record_login(beneficiary_id, login.at, uow())
+
+    @router.post("/beneficiaries/{beneficiary_id}/gdpr")
+    async def send_gdpr(beneficiary_id: str) -> dict[str, Any]:
+        """Send the GDPR information mail by hand (NOT-05)."""
+        await postman.unseal_contacts([beneficiary_id])
+        result = await handlers.send_gdpr_by_hand(beneficiary_id, uow())
+        return result | {"sent": await postman.send_due()}
 
     return router

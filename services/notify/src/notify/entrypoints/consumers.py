@@ -1,3 +1,5 @@
-"""Topics notify listens to, as consumer group ``notify``. Filled by the notifications slice."""
+"""Topics notify listens to, as consumer group ``notify``; dispatch by type in EVENT_HANDLERS."""
 
-SUBSCRIPTIONS: tuple[str, ...] = ()
+from contracts import topics
+
+SUBSCRIPTIONS = (topics.IMPORT_EVENTS, topics.PLANNING_EVENTS)

@@ -1,11 +1,32 @@
-"""Notify's reactions: one plain async function per command or event."""
+"""Notify's reactions: one plain async function per command or event.
 
+Events build notify's projections (contacts, appointments, actions) and compute the messages they
+call for (NOT-02, NOT-04, NOT-05): each message is written once per recipient × rule × appointment
+(its ``dedup_key``), with the time it is due. Sending is not done here: the postman
+(``delivery.py``) sends what is due, so a redelivered event never sends anything twice.
+"""
+
+import uuid
 from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from contracts.notify import NotificationSetupChanged, RuleRef, TemplateRef
+from contracts.importer import (BeneficiaryPurged, BeneficiaryRegistered, ParticipantConfirmed,
+                                ParticipantNotConfirmed, RegistrationCancelled, RegistrationRecorded)
+from contracts.notify import MessageNotSent, NotificationSetupChanged, RuleRef, TemplateRef
+from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, ActionPlanned, ParticipantAdded,
+                                ParticipantRemoved, PresenceValidated, ReferentialChanged)
 from servicekit.errors import RefusedInput
+from servicekit.versioned import load_versioned
 
-from notify.domain.setup import NotificationSetup, SetupPart, duplicate_codes
+from notify.domain.defaults import GDPR, MBV_ACCESS, MBV_REMINDER, templates_of
+from notify.domain.messages import LIVE, PENDING, REASONS, dedup_key, rule_confirmation
+from notify.domain.schedule import reminder_due_at, rule_due_at
+from notify.domain.setup import SYSTEM_CODES, NotificationSetup, Rule, SetupPart, Template, duplicate_codes
+
+SETUP_KEY = "notification-setup"
+APPOINTMENT_PURPOSES = ("rule", "mbv_reminder")  # the virtual-office access mail is about the person
+MESSAGE_IDS = uuid.UUID("0b1e6c1e-5a8f-4d0e-9a43-6f1d2c3b4a50")
 
 
 @dataclass(frozen=True)
@@ -24,22 +45,392 @@ def setup_changed(setup: NotificationSetup) -> NotificationSetupChanged:
 
 async def load_setup(cmd: LoadSetup, uow) -> dict:
     """Merge templates and rules (NOT-01, NOT-02); refuse the whole part on any problem."""
+    def merge(current: NotificationSetup) -> tuple[NotificationSetup, list[str]]:
+        merged = current.merged_with(cmd.part)
+        return merged, duplicate_codes(cmd.part) + merged.problems()
+
+    return await load_versioned(uow, lambda u: u.setup, merge, setup_changed, SETUP_KEY, cmd.dry_run)
+
+
+# --- Template and rule commands (NOT-01, NOT-02) ------------------------------------------------
+
+
+async def save_template(template: Template, uow) -> dict:
+    """Create or replace one template; a field that does not exist is refused, named."""
+    return await load_setup(LoadSetup(SetupPart(templates=(template,))), uow)
+
+
+async def set_template_active(code: str, active: bool, uow) -> dict:
+    async with uow:
+        template = templates_of(await uow.setup.get()).get(code)
+    if template is None:
+        raise RefusedInput([f"Modèle « {code} » inconnu."], status_code=404)
+    return await save_template(template.model_copy(update={"active": active}), uow)
+
+
+async def _remove(uow, current: NotificationSetup, remaining: NotificationSetup, removal) -> dict:
+    remaining.version = current.version + 1
+    await removal()
+    await uow.setup.save(remaining, uow.clock.now())
+    uow.emit(setup_changed(remaining), key=SETUP_KEY)
+    await uow.commit()
+    return {"changed": True, "version": remaining.version}
+
+
+async def delete_template(code: str, uow) -> dict:
+    """A template used by a rule or by any message cannot be deleted, only deactivated (NOT-01)."""
     async with uow:
         current = await uow.setup.get()
-        merged = current.merged_with(cmd.part)
-        problems = duplicate_codes(cmd.part) + merged.problems()
-        if problems:
-            raise RefusedInput(problems)
-        if merged.digest() == current.digest():
-            return {"changed": False, "version": current.version}
-        merged.version = current.version + 1
-        if cmd.dry_run:
-            return {"changed": True, "version": merged.version, "dry_run": True}
-        await uow.setup.save(merged, uow.clock.now())
-        uow.emit(setup_changed(merged), key="notification-setup")
+        if code in SYSTEM_CODES:
+            raise RefusedInput([f"Modèle système « {code} » : il ne peut pas être supprimé ; désactivez-le."],
+                               status_code=409)
+        if code not in current.templates:
+            raise RefusedInput([f"Modèle « {code} » inconnu."], status_code=404)
+        rules = [r for r in current.rules.values() if r.template == code]
+        sent = (await uow.messages.template_usage()).get(code, 0)
+        if rules or sent:
+            uses = ([f"{len(rules)} règle(s) d'envoi automatique"] if rules else []) + (
+                [f"{sent} envoi(s)"] if sent else [])
+            raise RefusedInput([f"Modèle « {code} » utilisé par {' et '.join(uses)} : il ne peut pas être "
+                                "supprimé ; désactivez-le."], status_code=409)
+        remaining = current.model_copy(deep=True)
+        del remaining.templates[code]
+        return await _remove(uow, current, remaining, lambda: uow.setup.delete_template(code))
+
+
+async def add_rule(rule: Rule, uow) -> dict:
+    return await load_setup(LoadSetup(SetupPart(rules=(rule,))), uow)
+
+
+async def delete_rule(rule: Rule, uow) -> dict:
+    async with uow:
+        current = await uow.setup.get()
+        if rule.key not in current.rules:
+            raise RefusedInput([f"Règle {rule.ods} / confirmation {rule.confirmation} / modèle {rule.template} / "
+                                f"J{rule.delay_days:+d} inconnue."], status_code=404)
+        remaining = current.model_copy(deep=True)
+        del remaining.rules[rule.key]
+        return await _remove(uow, current, remaining, lambda: uow.setup.delete_rule(rule.key))
+
+
+# --- Helpers over messages -------------------------------------------------------------------
+
+
+def message_id(key: str) -> str:
+    """Deterministic, so that replaying the log rebuilds the same messages (X-01)."""
+    return str(uuid.uuid5(MESSAGE_IDS, key))
+
+
+async def _add_message(uow, *, beneficiary_id: str, purpose: str, kind: str, template_code: str, due_at: datetime,
+                       registration_id: str | None = None, rule: Rule | None = None) -> dict | None:
+    """A scheduled message, unless this recipient × rule × appointment already has one (NOT-06)."""
+    now = uow.clock.now()
+    key = dedup_key(beneficiary_id, purpose, registration_id, rule.key if rule else None)
+    template = templates_of(await uow.setup.get()).get(template_code)
+    row = {"id": message_id(key), "dedup_key": key, "beneficiary_id": beneficiary_id,
+           "registration_id": registration_id, "kind": kind, "purpose": purpose,
+           "rule_key": rule.key if rule else None, "delay_days": rule.delay_days if rule else None,
+           "template_code": template_code, "channel": template.channel if template else "email",
+           "status": "scheduled", "due_at": due_at, "next_attempt_at": None, "claimed_at": None, "attempts": 0,
+           "reason_code": None, "reason": None, "created_at": now, "updated_at": now, "sent_at": None}
+    return row if await uow.messages.add(row) else None
+
+
+def not_sent_event(message: dict[str, Any], code: str) -> MessageNotSent:
+    return MessageNotSent(message_id=message["id"], beneficiary_id=message["beneficiary_id"],
+                          registration_id=message["registration_id"], template=message["template_code"],
+                          channel=message["channel"], kind=message["kind"], reason=code)
+
+
+async def stop_message(uow, message: dict[str, Any], status: str, code: str, reason: str) -> None:
+    await uow.messages.update(message["id"], status=status, reason_code=code, reason=reason,
+                              updated_at=uow.clock.now(), next_attempt_at=None, claimed_at=None)
+    uow.emit(not_sent_event(message, code), key=message["beneficiary_id"])
+
+
+async def _stop_pending(uow, registration_id: str, code: str, reason: str | None = None,
+                        keep=lambda m: False) -> None:
+    for message in await uow.messages.of_registration(registration_id, PENDING):
+        if message["purpose"] in APPOINTMENT_PURPOSES and not keep(message):
+            await stop_message(uow, message, "cancelled", code, reason or REASONS[code])
+
+
+async def _schedule_rules(uow, appointment: dict[str, Any], confirmation: str) -> None:
+    """Messages of the rules for this ODS and confirmation (NOT-02), each due in its 19:00 batch."""
+    now = uow.clock.now()
+    setup = await uow.setup.get()
+    for rule in setup.rules.values():
+        if rule.delay_days <= 0 and appointment["starts_at"] <= now:
+            continue  # a message to prepare an appointment already past
+        if rule.ods == appointment["ods"] and rule.confirmation == confirmation:
+            await _add_message(uow, beneficiary_id=appointment["beneficiary_id"], purpose="rule", kind="rule",
+                               template_code=rule.template, registration_id=appointment["registration_id"],
+                               rule=rule, due_at=rule_due_at(rule.delay_days, appointment["starts_at"], now))
+
+
+async def _reschedule(uow, appointment: dict[str, Any]) -> None:
+    """The appointment moved: pending messages follow it (delay 0 stays on its import day)."""
+    now = uow.clock.now()
+    for message in await uow.messages.of_registration(appointment["registration_id"], ("scheduled",)):
+        if message["purpose"] == "rule" and message["delay_days"]:
+            due = rule_due_at(message["delay_days"], appointment["starts_at"], now)
+        elif message["purpose"] == "mbv_reminder":
+            due = reminder_due_at(appointment["starts_at"])
+        else:
+            continue
+        await uow.messages.update(message["id"], due_at=due, updated_at=now)
+
+
+async def _move_appointment(uow, appointment: dict[str, Any], starts_at: datetime, site: str | None,
+                            remote: bool | None = None) -> None:
+    changes: dict[str, Any] = {}
+    if appointment["starts_at"] != starts_at:
+        changes["starts_at"] = starts_at
+    if site and site != appointment["site"]:
+        changes["site"] = site
+    if remote is not None and remote != appointment["remote"]:
+        changes["remote"] = remote
+    if changes:
+        await uow.appointments.update(appointment["registration_id"], **changes)
+        appointment |= changes
+        if "starts_at" in changes:
+            await _reschedule(uow, appointment)
+
+
+# --- Event handlers ---------------------------------------------------------------------------
+
+
+async def update_referential(event: ReferentialChanged, uow) -> None:
+    """What messages show of the referential: structure name, sites, ODS names."""
+    async with uow:
+        current = await uow.referential.get()
+        if event.version > current["version"]:
+            await uow.referential.put(event.version, {
+                "structure": {"name": event.structure.name} if event.structure else None,
+                "sites": {s.code: {"name": s.name, "address": s.address, "remote": s.remote} for s in event.sites},
+                "ods": {o.code: o.name for o in event.ods}})
         await uow.commit()
-        return {"changed": True, "version": merged.version}
 
 
-# Events notify reacts to; filled by the notifications slice.
-EVENT_HANDLERS: dict = {}
+async def record_contact(event: BeneficiaryRegistered, uow) -> None:
+    """Keep the contact as received: consents in clear, identity still sealed with the person's key.
+
+    The postman unseals it with the key importer serves (``delivery.unseal_contacts``) before anything
+    is sent, outside this consumer: the handler never waits on importer, and importer's relay (which
+    may be publishing this very event) is never waited on from inside its own publication.
+    """
+    async with uow:
+        row = {"beneficiary_id": event.beneficiary_id, "sealed": event.sealed, "accepts_email": event.accepts_email,
+               "accepts_sms": event.accepts_sms, "updated_at": uow.clock.now()}
+        await uow.contacts.put(row)  # a known contact keeps its readable fields until the new ones are unsealed
+        await uow.commit()
+
+
+async def schedule_registration(event: RegistrationRecorded, uow) -> None:
+    """NOT-04 at import: virtual-office access mail at once, the J-7 reminder, and the rules for any
+    confirmation (e.g. the presentation mail in the 19:00 batch)."""
+    async with uow:
+        now = uow.clock.now()
+        appointment = await uow.appointments.get(event.registration_id)
+        if appointment is None:
+            appointment = {
+                "registration_id": event.registration_id, "beneficiary_id": event.beneficiary_id,
+                "enrolment_id": event.enrolment_id, "ods": event.ods, "resource": event.resource, "site": event.site,
+                "starts_at": event.starts_at, "remote": event.remote, "order_number": event.order_number,
+                "status": "registered", "cancelled": False, "action_id": None, "recorded_at": now}
+            for action in await uow.actions.joined_by(event.beneficiary_id):  # planning was quicker
+                if action["starts_at"] == event.starts_at and not await uow.appointments.of_action(action["action_id"]):
+                    appointment["action_id"] = action["action_id"]
+            await uow.appointments.add(appointment)
+        else:
+            if event.order_number and event.order_number != appointment["order_number"]:
+                await uow.appointments.update(event.registration_id, order_number=event.order_number)
+                appointment["order_number"] = event.order_number
+            await _move_appointment(uow, appointment, event.starts_at, event.site, event.remote)
+        live = appointment["status"] in LIVE and not appointment["cancelled"]
+        if live and appointment["starts_at"] > now:  # a list of appointments already past prepares nothing
+            await _add_message(uow, beneficiary_id=event.beneficiary_id, purpose="mbv_access", kind="system",
+                               template_code=MBV_ACCESS, registration_id=event.registration_id, due_at=now)
+            reminder = reminder_due_at(event.starts_at)
+            if reminder > now:
+                await _add_message(uow, beneficiary_id=event.beneficiary_id, purpose="mbv_reminder", kind="system",
+                                   template_code=MBV_REMINDER, registration_id=event.registration_id, due_at=reminder)
+        if live:
+            await _schedule_rules(uow, appointment, "any")
+        await uow.commit()
+
+
+async def confirm_registration(event: ParticipantConfirmed, uow) -> None:
+    """J-2 with an order number: the rules for confirmed appointments (e.g. the reminder)."""
+    async with uow:
+        appointment = await uow.appointments.get(event.registration_id)
+        if appointment is not None:
+            await uow.appointments.update(event.registration_id, status="confirmed", order_number=event.order_number)
+            appointment |= {"status": "confirmed", "order_number": event.order_number}
+            await _stop_pending(uow, event.registration_id, "not_needed", REASONS["confirmation_changed"],
+                                keep=lambda m: rule_confirmation(m) != "no")
+            await _schedule_rules(uow, appointment, "yes")
+        await uow.commit()
+
+
+async def cancel_unconfirmed(event: ParticipantNotConfirmed, uow) -> None:
+    """J-2 without an order number: the appointment is cancelled; the rules for unconfirmed
+    appointments (the cancellation mail) replace what was pending."""
+    async with uow:
+        appointment = await uow.appointments.get(event.registration_id)
+        if appointment is not None:
+            await uow.appointments.update(event.registration_id, status="not_confirmed")
+            appointment["status"] = "not_confirmed"
+            await _stop_pending(uow, event.registration_id, "not_confirmed")
+            await _schedule_rules(uow, appointment, "no")
+        await uow.commit()
+
+
+async def cancel_registration(event: RegistrationCancelled, uow) -> None:
+    """A Désinscrit row: nothing more is sent about this appointment."""
+    async with uow:
+        if await uow.appointments.get(event.registration_id):
+            await uow.appointments.update(event.registration_id, cancelled=True)
+            await _stop_pending(uow, event.registration_id, "appointment_cancelled")
+        await uow.commit()
+
+
+def _action_row(action: ActionFields, cancelled: bool = False) -> dict[str, Any]:
+    return {"action_id": action.action_id, "site": action.site, "starts_at": action.starts_at,
+            "ends_at": action.ends_at, "mode": action.mode, "cancelled": cancelled}
+
+
+async def record_action(event: ActionPlanned, uow) -> None:
+    async with uow:
+        await uow.actions.put(_action_row(event.action))
+        await uow.commit()
+
+
+async def move_action(event: ActionChanged, uow) -> None:
+    """A moved action reschedules the pending messages of its participants' appointments."""
+    async with uow:
+        await uow.actions.put(_action_row(event.action))
+        for appointment in await uow.appointments.of_action(event.action.action_id):
+            if await uow.actions.is_participant(event.action.action_id, appointment["beneficiary_id"]):
+                await _move_appointment(uow, appointment, event.action.starts_at, event.action.site,
+                                        event.action.mode == "remote")
+        await uow.commit()
+
+
+async def cancel_action(event: ActionCancelled, uow) -> None:
+    """A cancelled action cancels the pending messages of the appointments it held."""
+    async with uow:
+        action = await uow.actions.get(event.action_id)
+        if action:
+            await uow.actions.put(action | {"cancelled": True})
+        for appointment in await uow.appointments.of_action(event.action_id):
+            await uow.appointments.update(appointment["registration_id"], cancelled=True)
+            await _stop_pending(uow, appointment["registration_id"], "appointment_cancelled")
+        await uow.commit()
+
+
+async def link_participant(event: ParticipantAdded, uow) -> None:
+    """Which appointment now takes place in this action (an assignment may move it to another time)."""
+    async with uow:
+        await uow.actions.join(event.action_id, event.beneficiary_id)
+        action = await uow.actions.get(event.action_id)
+        candidates = [a for a in await uow.appointments.of_beneficiary(event.beneficiary_id)
+                      if a["status"] in LIVE and not a["cancelled"] and (not event.ods or a["ods"] == event.ods)]
+        if action is not None and candidates:
+            exact = [a for a in candidates
+                     if a["action_id"] == event.action_id or a["starts_at"] == action["starts_at"]]
+            loose = [a for a in candidates if a["action_id"] is None
+                     or not await uow.actions.is_participant(a["action_id"], event.beneficiary_id)]
+            chosen = (exact or sorted(loose, key=lambda a: abs(a["starts_at"] - action["starts_at"])))[:1]
+            for appointment in chosen:
+                if appointment["action_id"] != event.action_id:
+                    await uow.appointments.update(appointment["registration_id"], action_id=event.action_id)
+                await _move_appointment(uow, appointment, action["starts_at"], action["site"],
+                                        action["mode"] == "remote")
+        await uow.commit()
+
+
+async def unlink_participant(event: ParticipantRemoved, uow) -> None:
+    async with uow:
+        await uow.actions.leave(event.action_id, event.beneficiary_id)
+        await uow.commit()
+
+
+async def send_gdpr_after_presence(event: PresenceValidated, uow) -> None:
+    """NOT-05: the GDPR information is due at the first validated presence of the person; the postman
+    sends it if an e-mail and a civilité are known, otherwise the record shows it must be sent by hand."""
+    if event.presence != "oui":
+        return
+    async with uow:
+        await _add_message(uow, beneficiary_id=event.beneficiary_id, purpose="gdpr", kind="system",
+                           template_code=GDPR, due_at=uow.clock.now())
+        await uow.commit()
+
+
+async def forget_beneficiary(event: BeneficiaryPurged, uow) -> None:
+    """X-04: the contact, the appointments and what was sent go; ids and statuses stay (counts)."""
+    async with uow:
+        now = uow.clock.now()
+        for message in await uow.messages.forget_beneficiary(event.beneficiary_id, now):
+            await stop_message(uow, message, "cancelled", "purged", REASONS["purged"])
+        await uow.contacts.delete(event.beneficiary_id)
+        await uow.logins.delete(event.beneficiary_id)
+        await uow.appointments.delete_beneficiary(event.beneficiary_id)
+        await uow.actions.forget_beneficiary(event.beneficiary_id)
+        await uow.commit()
+
+
+# --- Commands from the API --------------------------------------------------------------------
+
+
+async def record_login(beneficiary_id: str, at: datetime | None, uow) -> dict:
+    """The virtual office tells notify a person logged in (the J-7 reminder is then not needed)."""
+    async with uow:
+        row = await uow.logins.record(beneficiary_id, at or uow.clock.now())
+        await uow.commit()
+    return {"beneficiary_id": beneficiary_id, "first_at": row["first_at"].isoformat(),
+            "last_at": row["last_at"].isoformat(), "count": row["count"]}
+
+
+async def send_gdpr_by_hand(beneficiary_id: str, uow) -> dict:
+    """NOT-05 by hand: the GDPR mail goes now (without a civilité the greeting is « Madame, Monsieur »);
+    it still needs an e-mail address and the consent to e-mails (NOT-03)."""
+    async with uow:
+        now = uow.clock.now()
+        message = await uow.messages.by_key(dedup_key(beneficiary_id, "gdpr"))
+        if message and message["status"] == "sent":
+            raise RefusedInput([f"Mail RGPD déjà envoyé le {message['sent_at']:%d/%m/%Y}."], status_code=409)
+        if message and message["status"] in ("scheduled", "sending"):
+            raise RefusedInput(["Mail RGPD déjà en cours d'envoi."], status_code=409)
+        contact = await uow.contacts.get(beneficiary_id)
+        if contact is None:
+            raise RefusedInput([f"Bénéficiaire « {beneficiary_id} » inconnu de notify (aucune fiche)."],
+                               status_code=404)
+        if not contact["email"]:
+            raise RefusedInput(["Pas d'adresse e-mail sur la fiche : le mail RGPD ne peut pas être envoyé."])
+        if message is None:
+            message = await _add_message(uow, beneficiary_id=beneficiary_id, purpose="gdpr", kind="manual",
+                                         template_code=GDPR, due_at=now)
+        else:
+            await uow.messages.update(message["id"], kind="manual", status="scheduled", due_at=now, reason_code=None,
+                                      reason=None, next_attempt_at=None, attempts=0, updated_at=now)
+            uow.messages.added_due.append(now)
+        await uow.commit()
+    return {"message_id": message["id"], "status": "scheduled"}
+
+
+EVENT_HANDLERS = {
+    ReferentialChanged: update_referential,
+    BeneficiaryRegistered: record_contact,
+    RegistrationRecorded: schedule_registration,
+    ParticipantConfirmed: confirm_registration,
+    ParticipantNotConfirmed: cancel_unconfirmed,
+    RegistrationCancelled: cancel_registration,
+    ActionPlanned: record_action,
+    ActionChanged: move_action,
+    ActionCancelled: cancel_action,
+    ParticipantAdded: link_participant,
+    ParticipantRemoved: unlink_participant,
+    PresenceValidated: send_gdpr_after_presence,
+    BeneficiaryPurged: forget_beneficiary,
+}

@@ -1,0 +1,118 @@
+"""Messages and their delivery attempts."""
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from notify.adapters import orm
+
+_m, _a = orm.messages, orm.delivery_attempts
+PERSONAL = ("recipient", "subject", "body_text", "body_html")
+
+
+class SqlMessages:
+    def __init__(self, session: AsyncSession):
+        self.session = session
+        self.added_due: list[datetime] = []  # due times of messages added in this transaction
+
+    async def _one(self, query) -> dict[str, Any] | None:
+        row = (await self.session.execute(query)).mappings().first()
+        return dict(row) if row else None
+
+    async def _all(self, query) -> list[dict[str, Any]]:
+        return [dict(r) for r in (await self.session.execute(query)).mappings()]
+
+    async def get(self, message_id: str, lock: bool = False) -> dict[str, Any] | None:
+        query = select(_m).where(_m.c.id == message_id)
+        return await self._one(query.with_for_update() if lock else query)
+
+    async def by_key(self, dedup_key: str) -> dict[str, Any] | None:
+        return await self._one(select(_m).where(_m.c.dedup_key == dedup_key))
+
+    async def add(self, row: dict[str, Any]) -> bool:
+        """Insert unless a message with the same recipient × rule × appointment exists; True if added.
+
+        One statement (``INSERT … ON CONFLICT DO NOTHING`` on the unique key): two consumers racing
+        on the same fact cannot both add it."""
+        dialect = self.session.get_bind().dialect.name
+        statement = (postgresql.insert(_m) if dialect == "postgresql" else sqlite.insert(_m)).values(**row)
+        result = await self.session.execute(statement.on_conflict_do_nothing(index_elements=["dedup_key"]))
+        if result.rowcount != 1:
+            return False
+        self.added_due.append(row["due_at"])
+        return True
+
+    async def update(self, message_id: str, **values: Any) -> None:
+        await self.session.execute(update(_m).where(_m.c.id == message_id).values(**values))
+
+    async def of_registration(self, registration_id: str,
+                              statuses: Sequence[str] | None = None) -> list[dict[str, Any]]:
+        query = select(_m).where(_m.c.registration_id == registration_id)
+        if statuses:
+            query = query.where(_m.c.status.in_(statuses))
+        return await self._all(query.order_by(_m.c.created_at, _m.c.id))
+
+    async def of_beneficiary(self, beneficiary_id: str) -> list[dict[str, Any]]:
+        return await self._all(select(_m).where(_m.c.beneficiary_id == beneficiary_id)
+                               .order_by(_m.c.due_at, _m.c.id))
+
+    async def listing(self, statuses: Sequence[str] = (), beneficiary_id: str | None = None,
+                      due_before: datetime | None = None, limit: int = 1000) -> list[dict[str, Any]]:
+        query = select(_m)
+        if statuses:
+            query = query.where(_m.c.status.in_(statuses))
+        if beneficiary_id:
+            query = query.where(_m.c.beneficiary_id == beneficiary_id)
+        if due_before:
+            query = query.where(_m.c.due_at <= due_before)
+        return await self._all(query.order_by(_m.c.due_at, _m.c.id).limit(limit))
+
+    async def due(self, now: datetime, limit: int) -> list[dict[str, Any]]:
+        """Scheduled messages whose time has come (and whose back-off, if any, is over): id and recipient."""
+        rows = await self.session.execute(select(_m.c.id, _m.c.beneficiary_id).where(
+            _m.c.status == "scheduled", _m.c.due_at <= now,
+            or_(_m.c.next_attempt_at.is_(None), _m.c.next_attempt_at <= now))
+            .order_by(_m.c.due_at, _m.c.id).limit(limit))
+        return [dict(r) for r in rows.mappings()]
+
+    async def claim(self, message_id: str, now: datetime) -> bool:
+        """Take a scheduled message for sending; False if another sender took it first."""
+        result = await self.session.execute(update(_m).where(_m.c.id == message_id, _m.c.status == "scheduled")
+                                            .values(status="sending", claimed_at=now, updated_at=now))
+        return result.rowcount == 1
+
+    async def stale_claims(self, before: datetime) -> list[dict[str, Any]]:
+        return await self._all(select(_m).where(_m.c.status == "sending", _m.c.claimed_at < before))
+
+    async def add_attempt(self, message_id: str, attempt: int, at: datetime, outcome: str, answer: str | None) -> None:
+        await self.session.execute(insert(_a).values(message_id=message_id, attempt=attempt, at=at, outcome=outcome,
+                                                     answer=answer))
+
+    async def attempts(self, message_id: str) -> list[dict[str, Any]]:
+        return await self._all(select(_a).where(_a.c.message_id == message_id).order_by(_a.c.id))
+
+    async def attempts_of(self, message_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
+        out: dict[str, list[dict[str, Any]]] = {m: [] for m in message_ids}
+        if message_ids:
+            for row in await self._all(select(_a).where(_a.c.message_id.in_(list(message_ids))).order_by(_a.c.id)):
+                out[row["message_id"]].append(row)
+        return out
+
+    async def template_usage(self) -> dict[str, int]:
+        """Messages per template: a template used in a sending cannot be deleted (NOT-01)."""
+        rows = await self.session.execute(select(_m.c.template_code, func.count()).group_by(_m.c.template_code))
+        return {code: n for code, n in rows.all()}
+
+    async def forget_beneficiary(self, beneficiary_id: str, now: datetime) -> list[dict[str, Any]]:
+        """Empty what was sent to the person and the servers' answers; returns the messages still pending."""
+        ids = select(_m.c.id).where(_m.c.beneficiary_id == beneficiary_id)
+        await self.session.execute(update(_a).where(_a.c.message_id.in_(ids)).values(answer=None))
+        await self.session.execute(update(_m).where(_m.c.beneficiary_id == beneficiary_id)
+                                   .values(**dict.fromkeys(PERSONAL), updated_at=now))
+        return await self._all(select(_m).where(and_(_m.c.beneficiary_id == beneficiary_id,
+                                                     _m.c.status.in_(("scheduled", "manual", "sending")))))
+

@@ -1,0 +1,218 @@
+"""The postman: sends the messages that are due (NOT-02, NOT-03, NOT-06).
+
+Rule messages are due at 19:00 (Paris) on their day, so each evening's batch is simply every
+message due by then; system messages are due when they are written, and the unit of work wakes
+the postman on commit, so they go at once.
+
+One message is sent at most once per claim: a sender first claims the row (``scheduled`` →
+``sending``, a conditional update only one sender can win), decides with what notify knows at that
+moment (NOT-03: record, address, consent; the appointment still live; the template active), sends
+outside any transaction, then records the attempt with the server's answer and the outcome in one
+transaction with the ``MessageSent`` / ``MessageNotSent`` event. A temporary failure puts the
+message back with an exponential back-off; a permanent one is final. A sender that dies between
+sending and recording leaves a claim that expires after ``notify_lease_seconds``; the message is
+then tried again with the same Message-ID (the one case where a copy may reach the recipient twice).
+"""
+
+import asyncio
+import contextlib
+import logging
+from collections import Counter
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from contracts.notify import MessageSent
+from servicekit.clock import Clock
+from servicekit.uow import UnitOfWork
+
+from notify.config import NotifySettings
+from notify.domain.defaults import templates_of, with_bodies
+from notify.domain.messages import DeliveryResult, Outgoing, Stop, decide
+from notify.domain.schedule import retry_at
+from notify.service_layer.handlers import stop_message
+
+log = logging.getLogger("notify.delivery")
+
+
+class Channel(Protocol):
+    async def send(self, outgoing: Outgoing) -> DeliveryResult: ...
+
+
+def links(settings: NotifySettings) -> dict[str, str]:
+    return {"virtual_office_url": settings.virtual_office_url, "presentation_url": settings.presentation_url}
+
+
+async def decide_message(uow, message: dict[str, Any], links: dict[str, str], now: datetime,
+                         check_time: bool = True, contact: dict[str, Any] | None = None) -> Outgoing | Stop:
+    """What notify knows now, and whether (and what) the message sends."""
+    contact = contact or await uow.contacts.get(message["beneficiary_id"])
+    templates = templates_of(await uow.setup.get())
+    template = templates.get(message["template_code"])
+    appointment = await uow.appointments.get(message["registration_id"]) if message["registration_id"] else None
+    action = await uow.actions.get(appointment["action_id"]) if appointment and appointment["action_id"] else None
+    return decide(
+        message, contact=contact, appointment=appointment,
+        template=with_bodies(template)[0] if template else None, referential=await uow.referential.get(),
+        links=links, now=now, logged_in=await uow.logins.get(message["beneficiary_id"]) is not None,
+        ends_at=action["ends_at"] if action else None, check_time=check_time)
+
+
+def sent_copy(message: dict[str, Any]) -> Outgoing:
+    """A sent message as it went (from what notify recorded)."""
+    return Outgoing(message["id"], message["channel"], message["recipient"], "", message["subject"],
+                    message["body_text"] or "", message["body_html"], message["template_code"], message["sent_at"])
+
+
+class KeySource(Protocol):
+    """Reads the personal fields importer sealed with the person's key; None once the key is destroyed."""
+
+    async def unseal(self, beneficiary_id: str, token: str) -> dict[str, Any] | None: ...
+
+
+class Postman:
+    def __init__(self, uow_factory: Callable[[], UnitOfWork], channels: Mapping[str, Channel],
+                 settings: NotifySettings, clock: Clock, keys: KeySource):
+        self.uow_factory = uow_factory
+        self.keys = keys
+        self.channels = dict(channels)
+        self.settings = settings
+        self.clock = clock
+        self._wake: asyncio.Event | None = None
+        self._lock: asyncio.Lock | None = None
+
+    def wake(self) -> None:
+        if self._wake is not None:
+            self._wake.set()
+
+    async def tick(self) -> None:
+        """One turn of the background job: wait for a wake-up or the poll interval, then send what is due."""
+        if self._wake is None:
+            self._wake = asyncio.Event()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._wake.wait(), self.settings.notify_poll_seconds)
+        self._wake.clear()
+        try:
+            await self.send_due()
+        except Exception as exc:  # noqa: BLE001 - logged without its text: a database error may quote values
+            log.error("notify postman turn failed", extra={"service": "notify", "type": type(exc).__name__})
+
+    async def send_due(self) -> dict[str, int]:
+        """Send every message due now; returns how many were sent, not sent, cancelled, put back for retry."""
+        if self._lock is None:
+            self._lock = asyncio.Lock()
+        async with self._lock:  # one turn at a time in this process; other processes are kept out by the claims
+            now = self.clock.now()
+            counts: Counter[str] = Counter()
+            await self._recover_stale_claims(now)
+            while True:
+                async with self.uow_factory() as uow:
+                    due = await uow.messages.due(now, self.settings.notify_batch_size)
+                    claimed = [m for m in due if await uow.messages.claim(m["id"], now)]
+                    await uow.commit()
+                await self.unseal_contacts(sorted({m["beneficiary_id"] for m in claimed}))
+                for message_id in (m["id"] for m in claimed):
+                    counts[await self._deliver(message_id, now)] += 1
+                if len(due) < self.settings.notify_batch_size:
+                    break
+            if counts:
+                log.info("notify batch", extra={"service": "notify", "count": sum(counts.values())})
+            return {k: counts.get(k, 0) for k in ("sent", "not_sent", "cancelled", "retry")}
+
+    async def unseal_contacts(self, beneficiary_ids: list[str] | None = None) -> int:
+        """Read the contacts received sealed (all, or these people's), with the keys importer serves; keep
+        only what messages need (civilité, names, e-mail, phone) and drop the sealed copy. A destroyed
+        key (the person was purged) deletes the contact. Importer unreachable: the contact stays sealed
+        and its messages wait; nothing is lost. No transaction is open while importer is asked.
+
+        The postman reads a contact when one of its messages is due, not on every registration."""
+        done, failed = 0, set()
+        if beneficiary_ids is not None and not beneficiary_ids:
+            return 0
+        while True:
+            async with self.uow_factory() as uow:
+                pending = [p for p in await uow.contacts.sealed(beneficiary_ids, limit=len(failed) + 500)
+                           if p[0] not in failed]
+            if not pending:
+                return done
+            results, unavailable = [], 0
+            for beneficiary_id, token in pending:
+                try:
+                    results.append((beneficiary_id, token, await self.keys.unseal(beneficiary_id, token)))
+                except Exception:  # noqa: BLE001 - importer unreachable: try again on the next turn
+                    failed.add(beneficiary_id)
+                    unavailable += 1
+            if unavailable:
+                log.warning("keys not available", extra={"service": "notify", "count": unavailable})
+            async with self.uow_factory() as uow:
+                for beneficiary_id, token, identity in results:
+                    await uow.contacts.unsealed(beneficiary_id, token, identity and {
+                        "civility": identity.get("civility") or None, "first_name": identity.get("first_name"),
+                        "last_name": identity.get("last_name"), "email": identity.get("email") or None,
+                        "phone": identity.get("phone") or None})
+                await uow.commit()
+            done += len(results)
+
+    async def _recover_stale_claims(self, now: datetime) -> None:
+        before = now - timedelta(seconds=self.settings.notify_lease_seconds)
+        async with self.uow_factory() as uow:
+            for message in await uow.messages.stale_claims(before):
+                attempt = message["attempts"] + 1
+                await uow.messages.add_attempt(message["id"], attempt, now, "temporary",
+                                               "envoi interrompu (arrêt pendant l'envoi) : nouvel essai")
+                await uow.messages.update(message["id"], status="scheduled", attempts=attempt, claimed_at=None,
+                                          next_attempt_at=now, updated_at=now)
+            await uow.commit()
+
+    async def _deliver(self, message_id: str, now: datetime) -> str:
+        async with self.uow_factory() as uow:
+            message = await uow.messages.get(message_id)
+            if message is None or message["status"] != "sending":
+                return "skipped"
+            contact = await uow.contacts.get(message["beneficiary_id"])
+            if contact is not None and contact["sealed"] is not None:  # not readable yet: wait, not an attempt
+                later = now + timedelta(seconds=self.settings.notify_retry_base_seconds)
+                await uow.messages.update(message_id, status="scheduled", claimed_at=None, updated_at=now,
+                                          next_attempt_at=later)
+                await uow.commit()
+                return "retry"
+            decision = await decide_message(uow, message, links(self.settings), now, contact=contact)
+            if isinstance(decision, Stop):
+                await stop_message(uow, message, decision.status, decision.code, decision.reason)
+                await uow.commit()
+                return decision.status
+        try:
+            result = await self.channels[decision.channel].send(decision)
+        except Exception as exc:  # noqa: BLE001 - an adapter's bug must not lose the message: try again later
+            result = DeliveryResult("temporary", f"erreur interne : {type(exc).__name__}")
+        return await self._record(message, decision, result, now)
+
+    async def _record(self, message: dict[str, Any], outgoing: Outgoing, result: DeliveryResult, now: datetime) -> str:
+        attempt = message["attempts"] + 1
+        settings = self.settings
+        async with self.uow_factory() as uow:
+            await uow.messages.add_attempt(message["id"], attempt, now, result.outcome, result.answer)
+            common = {"attempts": attempt, "claimed_at": None, "updated_at": now}
+            if result.outcome == "sent":
+                await uow.messages.update(message["id"], status="sent", sent_at=now, next_attempt_at=None,
+                                          reason_code=None, reason=None, recipient=outgoing.to,
+                                          subject=outgoing.subject, body_text=outgoing.text, body_html=outgoing.html,
+                                          **common)
+                uow.emit(MessageSent(message_id=message["id"], beneficiary_id=message["beneficiary_id"],
+                                     registration_id=message["registration_id"], template=message["template_code"],
+                                     channel=message["channel"], kind=message["kind"], attempts=attempt),
+                         key=message["beneficiary_id"])
+                outcome = "sent"
+            elif result.outcome == "permanent" or attempt >= settings.notify_max_attempts:
+                code = "rejected" if result.outcome == "permanent" else "gave_up"
+                await uow.messages.update(message["id"], **common)
+                reason = {"rejected": "Refusé définitivement par le serveur d'envoi",
+                          "gave_up": f"Échec après {attempt} tentatives"}[code]
+                await stop_message(uow, message, "not_sent", code, f"{reason} (voir les tentatives).")
+                outcome = "not_sent"
+            else:
+                await uow.messages.update(message["id"], status="scheduled", **common, next_attempt_at=retry_at(
+                    now, attempt, settings.notify_retry_base_seconds, settings.notify_retry_max_seconds))
+                outcome = "retry"
+            await uow.commit()
+        return outcome
