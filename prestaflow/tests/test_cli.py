@@ -6,23 +6,13 @@ Exit codes: 0 done, 1 refused input (French messages printed), 2 usage error.
 """
 
 import json
-import os
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
 
-from prestaflow.cli import main
+from cli_runner import SAMPLE, run
 
-SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "prestappli" / "samples"
-SAMPLE = SAMPLES / "referentiel.yaml"
 LABELS = ("référentiel planning", "catalogue de facturation", "modèles et règles d'envoi")
-
-
-def run(home: Path, *args: str) -> Result:
-    env = {k: None for k in os.environ if k.startswith("PRESTAFLOW_")}
-    env.update(PRESTAFLOW_HOME=str(home), PRESTAFLOW_URL=None, PRESTAFLOW_DATABASE_URL=None)
-    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
 
 
 def show(home: Path) -> dict:

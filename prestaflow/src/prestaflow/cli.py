@@ -3,11 +3,9 @@
 Exit codes: 0 done, 1 refused input (its messages are printed), 2 usage error.
 """
 
-import asyncio
 import json
 import os
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -20,31 +18,10 @@ from prestaflow import affectation_cli as affectation_commands
 from prestaflow import import_cli as import_commands
 from prestaflow import planning_cli as planning_commands
 from prestaflow import referential as referential_commands
-from prestaflow.client import Api, ServiceUnavailable
+from prestaflow import notify_cli as notify_commands
+from prestaflow.client import Api
+from prestaflow.commands import REFUSED, print_json, run
 from prestaflow.embedded import SERVICE_NAMES
-
-REFUSED = 1
-
-
-def _run(work: Callable[[Api], Awaitable[Any]]) -> Any:
-    async def main() -> Any:
-        async with Api() as api:
-            return await work(api)
-
-    try:
-        return asyncio.run(main())
-    except referential_commands.Refused as exc:
-        click.echo("Refusé, rien n'a été modifié :", err=True)
-        for message in exc.messages:
-            click.echo(f"  - {message}", err=True)
-        sys.exit(REFUSED)
-    except ServiceUnavailable as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(REFUSED)
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 @click.group()
@@ -62,9 +39,9 @@ def referential() -> None:
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
 def referential_load(file: Path, as_json: bool) -> None:
     """Load FILE.yaml; refused as a whole if any entry is wrong; loading it twice changes nothing."""
-    results = _run(lambda api: referential_commands.load(api, file))
+    results = run(lambda api: referential_commands.load(api, file))
     if as_json:
-        _print_json(results)
+        print_json(results)
         return
     for label, result in results.items():
         state = "modifié" if result["changed"] else "inchangé"
@@ -75,9 +52,9 @@ def referential_load(file: Path, as_json: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="print everything each service holds, as JSON")
 def referential_show(as_json: bool) -> None:
     """What each service holds of the referential."""
-    view = _run(referential_commands.show)
+    view = run(referential_commands.show)
     if as_json:
-        _print_json(view)
+        print_json(view)
     else:
         click.echo("\n".join(referential_commands.summary(view)))
 
@@ -97,7 +74,7 @@ def deadletters_list(service: tuple[str, ...]) -> None:
     async def work(api: Api) -> dict[str, Any]:
         return {s: (await api.request("GET", s, "/admin/dead-letters")).json() for s in service or SERVICE_NAMES}
 
-    _print_json(_run(work))
+    print_json(run(work))
 
 
 @deadletters.command("redrive")
@@ -108,8 +85,8 @@ def deadletters_redrive(service: tuple[str, ...]) -> None:
         return {s: (await api.request("POST", s, "/admin/dead-letters/redrive")).json()
                 for s in service or SERVICE_NAMES}
 
-    results = _run(work)
-    _print_json(results)
+    results = run(work)
+    print_json(results)
     if any(r.get("failed") for r in results.values()):
         sys.exit(REFUSED)
 
@@ -121,7 +98,7 @@ def events(service: tuple[str, ...]) -> None:
     async def work(api: Api) -> list[dict[str, Any]]:
         return [e for s in service or SERVICE_NAMES for e in (await api.request("GET", s, "/admin/events")).json()]
 
-    for entry in _run(work):
+    for entry in run(work):
         click.echo(json.dumps(entry["envelope"], ensure_ascii=False))
 
 
@@ -132,7 +109,7 @@ def replay_command(service: str) -> None:
     """Rebuild a service's projections from the event log into a fresh database and compare (embedded)."""
     from prestaflow.replay import replay
 
-    result = _run(lambda api: replay(api, service))
+    result = run(lambda api: replay(api, service))
     verdict = "identique" if result["identical"] else "DIFFÉRENT"
     click.echo(f"{service} : {result['applied']} événement(s) rejoué(s) sur {result['events']} : état {verdict}.")
     if not result["identical"]:
@@ -190,8 +167,8 @@ def planning_plan(advisor, starts_at, ends_at, site, ods, step, resource, remote
     body = {"advisor": advisor, "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "site": site,
             "ods": ods, "step": None if absence else step, "resource": resource,
             "mode": "remote" if remote else "on_site", "max_participants": max_participants, "absence": absence}
-    action = _run(lambda api: planning_commands.plan(api, body))
-    _print_json(action) if as_json else click.echo(f"Action planifiée : {planning_commands.describe(action)}")
+    action = run(lambda api: planning_commands.plan(api, body))
+    print_json(action) if as_json else click.echo(f"Action planifiée : {planning_commands.describe(action)}")
 
 
 @planning.command("duplicate")
@@ -210,13 +187,77 @@ def planning_duplicate(action_id, starts, first_day, last_day, weekdays, times, 
             raise click.UsageError("--from, --to et --times vont ensemble.")
         body["weekly"] = {"first_day": first_day.date().isoformat(), "last_day": last_day.date().isoformat(),
                           "weekdays": [int(d) for d in weekdays.split(",")], "times": times.split(",")}
-    result = _run(lambda api: planning_commands.duplicate(api, action_id, body))
+    result = run(lambda api: planning_commands.duplicate(api, action_id, body))
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     click.echo(f"{len(result['created'])} copie(s) créée(s), {len(result['refused'])} refusée(s).")
     for refused in result["refused"]:
         click.echo(f"  refusée {refused['starts_at']} : {' '.join(refused['messages'])}")
+
+
+@planning.command("change")
+@click.argument("action_id")
+@click.option("--advisor", default=None)
+@click.option("--start", "starts_at", type=moment, default=None)
+@click.option("--end", "ends_at", type=moment, default=None)
+@click.option("--site", default=None)
+@click.option("--ressource", "resource", default=None)
+@click.option("--mode", type=click.Choice(["on_site", "remote"]), default=None)
+@click.option("--max", "max_participants", type=int, default=None)
+@click.option("--json", "as_json", is_flag=True)
+def planning_change(action_id, advisor, starts_at, ends_at, site, resource, mode, max_participants, as_json):
+    """Change an action; the same rules as planning it apply (PLN-01..PLN-03)."""
+    changes = {"advisor": advisor, "starts_at": starts_at and starts_at.isoformat(),
+               "ends_at": ends_at and ends_at.isoformat(), "site": site, "resource": resource, "mode": mode,
+               "max_participants": max_participants}
+    changes = {k: v for k, v in changes.items() if v is not None}
+    if not changes:
+        raise click.UsageError("Rien à modifier : donnez au moins une option.")
+    action = run(lambda api: planning_commands.change(api, action_id, changes))
+    print_json(action) if as_json else click.echo(f"Action modifiée : {planning_commands.describe(action)}")
+
+
+@planning.command("cancel")
+@click.argument("action_id")
+@click.option("--reason", default=None)
+def planning_cancel(action_id, reason):
+    """Cancel an action; its participants are removed (ParticipantRemoved)."""
+    action = run(lambda api: planning_commands.cancel(api, action_id, reason))
+    click.echo(f"Action annulée : {planning_commands.describe(action)}")
+
+
+@planning.command("add-participant")
+@click.argument("action_id")
+@click.argument("beneficiary_id")
+@click.option("--ressource", "resource", default=None, help="this participant's ressource (default: the action's)")
+@click.option("--ods", default=None, help="this participant's ODS (default: the action's)")
+def planning_add_participant(action_id, beneficiary_id, resource, ods):
+    """Add a participant to an action, within its capacity (PLN-05)."""
+    body = {"beneficiary_id": beneficiary_id, "resource": resource, "ods": ods}
+    result = run(lambda api: planning_commands.add_participant(api, action_id, body))
+    done = "Participant ajouté" if result["added"] else "Déjà participant, rien n'a changé"
+    click.echo(f"{done} ; places libres : {result['free_places']}.")
+
+
+@planning.command("remove-participant")
+@click.argument("action_id")
+@click.argument("beneficiary_id")
+@click.option("--reason", default=None)
+def planning_remove_participant(action_id, beneficiary_id, reason):
+    """Remove a participant from an action (PLN-05, PRC-08)."""
+    result = run(lambda api: planning_commands.remove_participant(api, action_id, beneficiary_id, reason))
+    click.echo("Participant retiré." if result["removed"] else "Ce bénéficiaire n'était pas participant.")
+
+
+@planning.command("presence")
+@click.argument("action_id")
+@click.argument("beneficiary_id")
+@click.argument("presence", type=click.Choice(["oui", "non", "excusé"]))
+def planning_presence(action_id, beneficiary_id, presence):
+    """Validate a participant's presence at a past action (PLN-08)."""
+    result = run(lambda api: planning_commands.validate_presence(api, action_id, beneficiary_id, presence))
+    click.echo(f"Présence validée : {presence}." if result["changed"] else f"Présence déjà validée : {presence}.")
 
 
 @planning.command("agenda")
@@ -232,9 +273,9 @@ def planning_agenda(advisor, site, first_day, last_day, as_json):
         params["from"] = first_day.date().isoformat()
     if last_day:
         params["to"] = last_day.date().isoformat()
-    actions = _run(lambda api: planning_commands.agenda(api, params))
+    actions = run(lambda api: planning_commands.agenda(api, params))
     if as_json:
-        _print_json(actions)
+        print_json(actions)
     else:
         for action in actions:
             click.echo(planning_commands.describe(action))
@@ -259,9 +300,9 @@ def _table_options(command):
 def planning_table(first_day, last_day, resource, site, advisor, as_json):
     """The Planification Activ'Créa table (31 days at most), grouped by site."""
     params = planning_commands.table_params(first_day.date(), last_day.date(), resource, site, advisor)
-    result = _run(lambda api: planning_commands.table(api, params))
+    result = run(lambda api: planning_commands.table(api, params))
     if as_json:
-        _print_json(result)
+        print_json(result)
         return
     for group in result["sites"]:
         click.echo(f"{group['name']} ({len(group['actions'])} créneau(x))")
@@ -277,7 +318,7 @@ def planning_table(first_day, last_day, resource, site, advisor, as_json):
 def planning_export(first_day, last_day, resource, site, advisor, out):
     """Write the France Travail upload file (CSV) and the workbook (XLSX, one sheet per site)."""
     params = planning_commands.table_params(first_day.date(), last_day.date(), resource, site, advisor)
-    for path in _run(lambda api: planning_commands.export(api, params, out)):
+    for path in run(lambda api: planning_commands.export(api, params, out)):
         click.echo(f"Écrit : {path}")
 
 
@@ -285,10 +326,10 @@ def planning_export(first_day, last_day, resource, site, advisor, out):
 @click.option("--json", "as_json", is_flag=True)
 def planning_flagged(as_json):
     """Future actions en rouge: planned under settings that have changed since (PLN-06)."""
-    flagged = _run(lambda api: api.request("GET", "planning", "/actions/flagged"))
+    flagged = run(lambda api: api.request("GET", "planning", "/actions/flagged"))
     rows = flagged.json()
     if as_json:
-        _print_json(rows)
+        print_json(rows)
         return
     for row in rows:
         click.echo(f"{row['action']['action_id']} : {' '.join(row['reasons'])}")
@@ -306,9 +347,9 @@ def planning_flagged(as_json):
 def import_list(file, resource, partial, kind, user, as_json):
     """Import a Prest@ppli « Liste des inscrits » (J-10 or J-2); a progress bar on a terminal."""
     with import_commands.ProgressBar(enabled=sys.stderr.isatty() and not as_json) as bar:
-        report = _run(lambda api: import_commands.upload(api, file, resource, partial, kind, user, bar.update))
+        report = run(lambda api: import_commands.upload(api, file, resource, partial, kind, user, bar.update))
     if as_json:
-        _print_json(report)
+        print_json(report)
     else:
         click.echo("\n".join(import_commands.report_lines(report)))
     if report["status"] == "refused":
@@ -319,9 +360,9 @@ def import_list(file, resource, partial, kind, user, as_json):
 @click.option("--json", "as_json", is_flag=True)
 def import_history(as_json):
     """Import history: file, hash, ressource, user, time, counts, messages (IMP-08)."""
-    history = _run(lambda api: api.request("GET", "importer", "/imports")).json()
+    history = run(lambda api: api.request("GET", "importer", "/imports")).json()
     if as_json:
-        _print_json(history)
+        print_json(history)
         return
     for report in history:
         click.echo(f"{report['imported_at'][:16]}  {report['user']:10} " + import_commands.report_lines(report)[0])
@@ -330,7 +371,7 @@ def import_history(as_json):
 @main.command("purge")
 def purge():
     """Delete the records of beneficiaries not confirmed 5 days ago or more (GDPR; the import service also runs it every hour)."""
-    purged = _run(lambda api: api.request("POST", "importer", "/purge")).json()["purged"]
+    purged = run(lambda api: api.request("POST", "importer", "/purge")).json()["purged"]
     click.echo(f"{len(purged)} dossier(s) supprimé(s).")
 
 
@@ -345,8 +386,8 @@ def affectation() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def affectation_list(resource, site, as_json):
     """The worklist, each appointment with its ranked candidates."""
-    rows = _run(lambda api: affectation_commands.worklist(api, resource, site))
-    _print_json(rows) if as_json else click.echo("\n".join(affectation_commands.worklist_lines(rows)))
+    rows = run(lambda api: affectation_commands.worklist(api, resource, site))
+    print_json(rows) if as_json else click.echo("\n".join(affectation_commands.worklist_lines(rows)))
 
 
 @affectation.command("assign")
@@ -357,9 +398,11 @@ def affectation_list(resource, site, as_json):
 @click.option("--user", default=lambda: os.environ.get("USER", "inconnu"), show_default="$USER")
 def affectation_assign(appointment, advisor, target, site, user):
     """Give APPOINTMENT (its action id) to ADVISOR, as one of its candidates."""
-    result = _run(lambda api: affectation_commands.assign(api, appointment, advisor, target, site, user))
+    result = run(lambda api: affectation_commands.assign(api, appointment, advisor, target, site, user))
     click.echo(f"Affecté ({result.get('label', 'déjà fait')}) : {result.get('effect', '')}".rstrip(" :"))
 
+
+notify_commands.register(main)
 
 if __name__ == "__main__":
     main()

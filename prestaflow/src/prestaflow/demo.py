@@ -4,27 +4,40 @@ import asyncio
 import json
 import shutil
 from collections import Counter
+from datetime import UTC, datetime
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 import yaml
 
+from servicekit.clock import FixedClock
 from servicekit.settings import ServiceSettings
 
-from prestaflow import affectation_cli, import_cli, planning_cli, referential
+from prestaflow import affectation_cli, import_cli, notify_cli, planning_cli, referential
 from prestaflow.client import Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
+
+
+PARIS = ZoneInfo("Europe/Paris")
 
 
 def _say(text: str = "") -> None:
     click.echo(text)
 
 
+def _paris(*args: int) -> datetime:
+    return datetime(*args, tzinfo=PARIS).astimezone(UTC)
+
+
 async def _scenario(out: Path, samples: Path) -> None:
     settings = ServiceSettings(home=out / "state", bus="memory://", database_url=None)
     source = samples / "referentiel.yaml"
-    async with Api(settings) as api:
+    # The sample lists are for the week of 13 January 2025: the demo lives on their calendar, from
+    # the day before the J-10 list arrives to the day after the appointments.
+    clock = FixedClock(_paris(2025, 1, 3, 9, 0))
+    async with Api(settings, clock=clock) as api:
         _say(f"1. Chargement du référentiel {source.name}")
         for label, result in (await referential.load(api, source)).items():
             _say(f"   {label} : {'modifié' if result['changed'] else 'inchangé'} (version {result['version']})")
@@ -52,8 +65,9 @@ async def _scenario(out: Path, samples: Path) -> None:
         (out / "referential.json").write_text(json.dumps(view, indent=2, ensure_ascii=False), encoding="utf-8")
 
         await _plan_week(api, out)
-        await _import_lists(api, samples, out)
+        await _import_lists(api, samples, out, clock)
         await _assign(api, out)
+        await _presence_and_messages(api, out, clock)
 
         events = []
         for runtime in api.embedded.runtimes:
@@ -61,7 +75,7 @@ async def _scenario(out: Path, samples: Path) -> None:
         with (out / "events.jsonl").open("w", encoding="utf-8") as log:
             for entry in sorted(events, key=lambda e: e["envelope"]["occurred_at"]):
                 log.write(json.dumps(entry["envelope"], ensure_ascii=False) + "\n")
-        _say(f"10. Journal des événements : {len(events)} événement(s), par type : "
+        _say(f"12. Journal des événements : {len(events)} événement(s), par type : "
              + ", ".join(f"{t} {n}" for t, n in sorted(Counter(e["envelope"]["type"] for e in events).items())))
 
 
@@ -99,14 +113,30 @@ async def _plan_week(api: Api, out: Path) -> None:
         _say(f"   {path.name}")
 
 
-async def _import_lists(api: Api, samples: Path, out: Path) -> None:
+async def _send_due(api: Api, clock: FixedClock, at: datetime, what: str) -> None:
+    clock.at = at
+    sent = await notify_cli.call(api, "POST", "/outbox/send")
+    _say(f"   {at.astimezone(PARIS):%d/%m/%Y %H:%M}, {what} : {sent['sent']} message(s) envoyé(s), "
+         f"{sent['not_sent']} non envoyé(s), {sent['cancelled']} annulé(s)")
+
+
+async def _import_lists(api: Api, samples: Path, out: Path, clock: FixedClock) -> None:
     reports = []
-    for step, name in (("7", "liste_inscrits_J-10.csv"), ("8", "liste_inscrits_J-2.csv")):
-        _say(f"{step}. Import de la liste des inscrits {name}")
+    lists = (("7", "liste_inscrits_J-10.csv", _paris(2025, 1, 4, 10, 0)),
+             ("8", "liste_inscrits_J-2.csv", _paris(2025, 1, 12, 10, 0)))
+    for step, name, arrives_at in lists:
+        clock.at = arrives_at
+        _say(f"{step}. Import de la liste des inscrits {name} (le {arrives_at.astimezone(PARIS):%d/%m/%Y})")
         report = await import_cli.upload(api, samples / name, "ACR2025-L12", False, None, "demo")
         reports.append(report)
         for line in import_cli.report_lines(report):
             _say(f"   {line}")
+        if step == "7":
+            await _send_due(api, clock, arrives_at, "envoi immédiat (accès Mon Bureau Virtuel)")
+            await _send_due(api, clock, _paris(2025, 1, 4, 19, 0), "envoi quotidien de 19 h")
+            await _send_due(api, clock, _paris(2025, 1, 7, 10, 0), "J-7, relance Mon Bureau Virtuel")
+        else:
+            await _send_due(api, clock, _paris(2025, 1, 12, 19, 0), "envoi quotidien de 19 h")
     (out / "imports.json").write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
     actions = await planning_cli.agenda(api, {"from": "2025-01-13", "to": "2025-01-17"})
     booked = [a for a in actions if a["participants"] or a["to_assign"]]
@@ -135,6 +165,30 @@ async def _assign(api: Api, out: Path) -> None:
         if action["participants"]:
             _say(f"     {planning_cli.describe(action)}")
     (out / "agendas.json").write_text(json.dumps(actions, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+async def _presence_and_messages(api: Api, out: Path, clock: FixedClock) -> None:
+    _say("10. Envois quotidiens de 19 h des jours suivants (rappels J-2, annulations)")
+    for day in (13, 14):
+        await _send_due(api, clock, _paris(2025, 1, day, 19, 0), "envoi quotidien de 19 h")
+    clock.at = _paris(2025, 1, 15, 18, 0)
+    _say("11. Présences validées après les entretiens (le 15/01/2025) : mail RGPD à la première présence")
+    actions = await planning_cli.agenda(api, {"from": "2025-01-13", "to": "2025-01-15"})
+    for action in actions:
+        if not action["participants"] or datetime.fromisoformat(action["ends_at"]) > clock.at:
+            continue
+        detail = await planning_cli.action(api, action["action_id"])
+        for participant in detail["participant_list"]:
+            await planning_cli.validate_presence(api, action["action_id"], participant["beneficiary_id"], "oui")
+            _say(f"     présent : {planning_cli.describe(action)}")
+    await _send_due(api, clock, clock.at, "mails RGPD")
+    messages = await notify_cli.call(api, "GET", "/outbox")
+    _say(f"   Messages : {len(messages)}, par état : " + ", ".join(
+        f"{label} {n}" for label, n in sorted(Counter(m["status_label"] for m in messages).items())))
+    for line in notify_cli.outbox_lines(messages)[:-1]:
+        _say(f"     {line}")
+    written = await notify_cli.write_demo_messages(api, out / "messages")
+    _say(f"   {len(written)} e-mail(s) écrits en .eml dans {out.name}/messages")
 
 
 def run_demo(out: Path, samples: Path | None) -> int:

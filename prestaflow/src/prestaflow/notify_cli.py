@@ -4,42 +4,17 @@
 e-mails notify would send as .eml files (for the demo).
 """
 
-import asyncio
-import json
 import sys
-from collections.abc import Awaitable, Callable
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
-from prestaflow.client import Api, ServiceUnavailable
+from prestaflow.client import Api
+from prestaflow.commands import REFUSED, print_json, run
 from prestaflow.referential import Refused
-
-REFUSED = 1
 STATUSES = ("scheduled", "sending", "sent", "not_sent", "cancelled", "manual")
-
-
-def _run(work: Callable[[Api], Awaitable[Any]]) -> Any:
-    async def main() -> Any:
-        async with Api() as api:
-            return await work(api)
-
-    try:
-        return asyncio.run(main())
-    except Refused as exc:
-        click.echo("Refusé, rien n'a été modifié :", err=True)
-        for message in exc.messages:
-            click.echo(f"  - {message}", err=True)
-        sys.exit(REFUSED)
-    except ServiceUnavailable as exc:
-        click.echo(str(exc), err=True)
-        sys.exit(REFUSED)
-
-
-def _print_json(data: Any) -> None:
-    click.echo(json.dumps(data, indent=2, ensure_ascii=False, default=str))
 
 
 async def call(api: Api, method: str, path: str, **kwargs: Any) -> Any:
@@ -108,15 +83,15 @@ def templates(ctx: click.Context, as_json: bool) -> None:
     """List the templates (modèles); subcommands show, preview, activate, deactivate, delete."""
     if ctx.invoked_subcommand is not None:
         return
-    rows = _run(lambda api: call(api, "GET", "/templates"))
-    _print_json(rows) if as_json else click.echo("\n".join(template_lines(rows)))
+    rows = run(lambda api: call(api, "GET", "/templates"))
+    print_json(rows) if as_json else click.echo("\n".join(template_lines(rows)))
 
 
 @templates.command("show")
 @click.argument("code")
 def templates_show(code: str) -> None:
     """A template with its subject and bodies (a French default where it has none)."""
-    _print_json(_run(lambda api: call(api, "GET", f"/templates/{code}")))
+    print_json(run(lambda api: call(api, "GET", f"/templates/{code}")))
 
 
 @templates.command("preview")
@@ -124,7 +99,7 @@ def templates_show(code: str) -> None:
 @click.option("--html", "with_html", is_flag=True, help="print the HTML part too")
 def templates_preview(code: str, with_html: bool) -> None:
     """The template rendered with sample data."""
-    preview = _run(lambda api: call(api, "POST", f"/templates/{code}/preview"))
+    preview = run(lambda api: call(api, "POST", f"/templates/{code}/preview"))
     if preview["subject"] is not None:
         click.echo(f"Objet : {preview['subject']}\n")
     click.echo(preview["text"])
@@ -135,7 +110,7 @@ def templates_preview(code: str, with_html: bool) -> None:
 @templates.command("activate")
 @click.argument("code")
 def templates_activate(code: str) -> None:
-    result = _run(lambda api: call(api, "POST", f"/templates/{code}/activate"))
+    result = run(lambda api: call(api, "POST", f"/templates/{code}/activate"))
     click.echo(f"Modèle « {code} » actif (version {result['version']}).")
 
 
@@ -143,7 +118,7 @@ def templates_activate(code: str) -> None:
 @click.argument("code")
 def templates_deactivate(code: str) -> None:
     """Deactivate a template: its rules are flagged and send nothing."""
-    result = _run(lambda api: call(api, "POST", f"/templates/{code}/deactivate"))
+    result = run(lambda api: call(api, "POST", f"/templates/{code}/deactivate"))
     click.echo(f"Modèle « {code} » inactif (version {result['version']}).")
 
 
@@ -151,7 +126,7 @@ def templates_deactivate(code: str) -> None:
 @click.argument("code")
 def templates_delete(code: str) -> None:
     """Delete a template no rule and no sending uses (otherwise: deactivate it)."""
-    _run(lambda api: call(api, "DELETE", f"/templates/{code}"))
+    run(lambda api: call(api, "DELETE", f"/templates/{code}"))
     click.echo(f"Modèle « {code} » supprimé.")
 
 
@@ -159,8 +134,8 @@ def templates_delete(code: str) -> None:
 @click.option("--json", "as_json", is_flag=True)
 def rules(as_json: bool) -> None:
     """Automatic sending rules; those whose template is inactive are flagged."""
-    rows = _run(lambda api: call(api, "GET", "/rules"))
-    _print_json(rows) if as_json else click.echo("\n".join(rule_lines(rows)))
+    rows = run(lambda api: call(api, "GET", "/rules"))
+    print_json(rows) if as_json else click.echo("\n".join(rule_lines(rows)))
 
 
 @notify.command("outbox")
@@ -177,9 +152,9 @@ def outbox(status: tuple[str, ...], beneficiary: str | None, send: bool, as_json
             params["beneficiary_id"] = beneficiary
         return sent, await call(api, "GET", "/outbox", params=params)
 
-    sent, rows = _run(work)
+    sent, rows = run(work)
     if as_json:
-        _print_json({"sent": sent, "messages": rows} if send else rows)
+        print_json({"sent": sent, "messages": rows} if send else rows)
         return
     if sent is not None:
         click.echo(f"Envoi : {sent['sent']} envoyé(s), {sent['not_sent']} non envoyé(s), {sent['cancelled']} "
@@ -191,11 +166,11 @@ def outbox(status: tuple[str, ...], beneficiary: str | None, send: bool, as_json
 @click.argument("beneficiary_id")
 def send_gdpr(beneficiary_id: str) -> None:
     """Send the GDPR information mail by hand (NOT-05), e.g. when the civilité is missing."""
-    result = _run(lambda api: call(api, "POST", f"/beneficiaries/{beneficiary_id}/gdpr"))
-    async def status(api: Api) -> dict[str, Any]:
+    async def work(api: Api) -> dict[str, Any]:
+        result = await call(api, "POST", f"/beneficiaries/{beneficiary_id}/gdpr")
         return await call(api, "GET", f"/messages/{result['message_id']}")
 
-    message = _run(status)
+    message = run(work)
     if message["status"] == "sent":
         click.echo(f"Mail RGPD envoyé ({_when(message['sent_at'])}).")
     else:

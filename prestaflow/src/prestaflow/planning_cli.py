@@ -4,7 +4,6 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-import click
 
 from prestaflow.client import Api
 from prestaflow.referential import Refused
@@ -74,3 +73,33 @@ def table_params(first_day: date, last_day: date, resource: str | None, site: st
     params = {"from": first_day.isoformat(), "to": last_day.isoformat(), "resource": resource, "site": site,
               "advisor": advisor}
     return {k: v for k, v in params.items() if v}
+
+
+async def action(api: Api, action_id: str) -> dict[str, Any]:
+    """One action with its participant list."""
+    return _refuse_unless_ok(await api.request("GET", "planning", f"/actions/{action_id}"))
+
+
+async def change(api: Api, action_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+    return _refuse_unless_ok(await api.request("PATCH", "planning", f"/actions/{action_id}", json=changes))
+
+
+async def cancel(api: Api, action_id: str, reason: str | None) -> dict[str, Any]:
+    return _refuse_unless_ok(await api.request("POST", "planning", f"/actions/{action_id}/cancel",
+                                               json={"reason": reason}))
+
+
+async def add_participant(api: Api, action_id: str, body: dict[str, Any]) -> dict[str, Any]:
+    return _refuse_unless_ok(await api.request("POST", "planning", f"/actions/{action_id}/participants", json=body))
+
+
+async def remove_participant(api: Api, action_id: str, beneficiary_id: str, reason: str | None) -> dict[str, Any]:
+    params = {"reason": reason} if reason else {}
+    return _refuse_unless_ok(await api.request(
+        "DELETE", "planning", f"/actions/{action_id}/participants/{beneficiary_id}", params=params))
+
+
+async def validate_presence(api: Api, action_id: str, beneficiary_id: str, presence: str) -> dict[str, Any]:
+    return _refuse_unless_ok(await api.request(
+        "PUT", "planning", f"/actions/{action_id}/participants/{beneficiary_id}/presence",
+        json={"presence": presence}))

@@ -1,0 +1,19 @@
+"""Run ``prestaflow`` as a user would on the embedded default: every service in the command's process
+on SQLite under ``PRESTAFLOW_HOME`` (no PRESTAFLOW_URL, no PRESTAFLOW_DATABASE_URL), so state persists
+between commands."""
+
+import os
+from pathlib import Path
+
+from click.testing import CliRunner, Result
+
+from prestaflow.cli import main
+
+SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "prestappli" / "samples"
+SAMPLE = SAMPLES / "referentiel.yaml"
+
+
+def run(home: Path, *args: str) -> Result:
+    env = {k: None for k in os.environ if k.startswith("PRESTAFLOW_")}
+    env.update(PRESTAFLOW_HOME=str(home), PRESTAFLOW_URL=None, PRESTAFLOW_DATABASE_URL=None)
+    return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
