@@ -54,6 +54,14 @@ class Cluster:
             env["PRESTAFLOW_HTTP_PORT"] = str(self.ports[service])
         return env
 
+    def events(self, service: str) -> list[dict]:
+        """Every envelope in ``service``'s event log, page by page."""
+        out, after = [], 0
+        while page := self.get(service, f"/admin/events?after={after}&limit=10000"):
+            out += [e["envelope"] for e in page]
+            after = page[-1]["position"]
+        return out
+
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports.setdefault(service, free_port())}"
 

@@ -1,11 +1,15 @@
-"""Fixtures of the whole application in-process (embedded runner), on SQLite or the real PostgreSQL."""
+"""Fixtures of the whole application: in-process (embedded runner) on SQLite or the real PostgreSQL,
+or as five processes on the real broker."""
+
+import uuid
 
 import pytest
 
 from prestaflow import referential
 from prestaflow.client import Api
+from servicekit.pytest_plugin import drop_schemas
 
-from cluster import SAMPLES
+from cluster import SAMPLES, Cluster
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -22,3 +26,16 @@ async def pg_api(pg_settings):
     async with Api(pg_settings) as client:
         await referential.load(client, SAMPLES / "referentiel.yaml")
         yield client
+
+
+@pytest.fixture
+async def cluster(kafka_broker, tmp_path):
+    """Five service processes on the real broker and the real PostgreSQL, schemas of their own."""
+    prefix = f"t{uuid.uuid4().hex[:8]}_"
+    c = Cluster(kafka_broker, prefix, tmp_path)
+    c.set_faults()
+    try:
+        yield c
+    finally:
+        c.stop_all()
+        await drop_schemas(prefix)
