@@ -23,12 +23,14 @@ class Database:
         self.is_postgres = self.url.get_backend_name() == "postgresql"
         self.schema = f"{settings.db_schema_prefix}{service}" if self.is_postgres else None
         if self.is_postgres:
+            # hide_parameters: a database error's text (logged, kept with a dead letter) must not
+            # carry the row's values, which may be personal data.
             self.engine: AsyncEngine = create_async_engine(
-                self.url, pool_size=10, max_overflow=10,
+                self.url, pool_size=10, max_overflow=10, hide_parameters=True,
                 connect_args={"server_settings": {"search_path": self.schema}},
             )
         else:
-            self.engine = create_async_engine(self.url, connect_args={"timeout": 30})
+            self.engine = create_async_engine(self.url, hide_parameters=True, connect_args={"timeout": 30})
             event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
             # SQLite starts transactions lazily; BEGIN IMMEDIATE takes the write lock up front so
             # two writers queue instead of failing on a lock upgrade.

@@ -8,7 +8,6 @@
   broker used is printed at the end of the run.
 """
 
-import asyncio
 import os
 import shutil
 import socket

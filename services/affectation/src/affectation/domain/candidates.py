@@ -1,7 +1,8 @@
 """Candidate advisors for an imported appointment, in the four ranked categories of AFF-02. Pure."""
 
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from typing import Literal
 from zoneinfo import ZoneInfo
 
@@ -81,19 +82,63 @@ def _week(moment: datetime) -> tuple[int, int]:
     return iso.year, iso.week
 
 
-def candidates(appointment: Slot, advisors: list[Advisor], agenda: dict[str, list[Slot]],
+def _day(moment: datetime) -> date:
+    return moment.astimezone(PARIS).date()
+
+
+class AgendaIndex:
+    """Each advisor's planned actions, indexed once for a whole worklist: actions per ISO week (the
+    load) and per Paris day they touch (every other criterion only looks at the appointment's day)."""
+
+    def __init__(self, agenda: dict[str, list[Slot]]):
+        self._weeks: dict[str, Counter] = {}
+        self._days: dict[str, dict[date, list[Slot]]] = {}
+        self._ids: dict[str, set[str]] = {}
+        for advisor, slots in agenda.items():
+            planned = [s for s in slots if s.status == "planned"]
+            self._weeks[advisor] = Counter(_week(s.starts_at) for s in planned)
+            self._ids[advisor] = {s.id for s in planned}
+            days: dict[date, list[Slot]] = defaultdict(list)
+            for s in planned:
+                day, last = _day(s.starts_at), _day(s.ends_at)
+                while day <= last:  # an action over midnight belongs to each day it covers
+                    days[day].append(s)
+                    day += timedelta(days=1)
+            self._days[advisor] = days
+
+    def load(self, advisor: str, appointment: Slot) -> int:
+        """The advisor's planned actions in the appointment's week, the appointment itself aside."""
+        own = appointment.id in self._ids.get(advisor, ())
+        return self._weeks.get(advisor, Counter())[_week(appointment.starts_at)] - own
+
+    def around(self, advisor: str, appointment: Slot) -> list[Slot]:
+        """The advisor's planned actions touching the appointment's day(s), the appointment aside."""
+        days = self._days.get(advisor, {})
+        day, last, seen, found = _day(appointment.starts_at), _day(appointment.ends_at), set(), []
+        while day <= last:
+            for s in days.get(day, ()):
+                if s.id != appointment.id and s.id not in seen:
+                    seen.add(s.id)
+                    found.append(s)
+            day += timedelta(days=1)
+        return found
+
+
+def candidates(appointment: Slot, advisors: list[Advisor], agenda: "AgendaIndex | dict[str, list[Slot]]",
                allowed_sites: set[str]) -> list[Candidate]:
     """Ranked by category, then by the advisor's load that week (fewest actions first), then name.
 
-    ``agenda``: each advisor's planned actions; ``allowed_sites``: sites of the appointment's ODS
-    within its ressource's antenne (where a new action may be created, category 4).
+    ``agenda``: each advisor's planned actions (an ``AgendaIndex`` when one serves many appointments);
+    ``allowed_sites``: sites of the appointment's ODS within its ressource's antenne (where a new
+    action may be created, category 4).
     """
+    index = agenda if isinstance(agenda, AgendaIndex) else AgendaIndex(agenda)
     found: list[Candidate] = []
     for advisor in advisors:
         if not advisor.active:
             continue
-        mine = [s for s in agenda.get(advisor.code, []) if s.status == "planned" and s.id != appointment.id]
-        load = sum(1 for s in mine if _week(s.starts_at) == _week(appointment.starts_at))
+        mine = index.around(advisor.code, appointment)
+        load = index.load(advisor.code, appointment)
         busy = any(s.overlaps(appointment) for s in mine)
         off = any(s.action_type == "absence" and s.same_day(appointment) for s in mine)
         remote = appointment.mode == "remote"

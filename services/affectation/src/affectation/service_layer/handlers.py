@@ -1,7 +1,7 @@
 """Affectation's reactions to events (its projections and worklist) and its commands (AFF-01..AFF-03)."""
 
 import uuid
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 from contracts.affectation import ParticipantAssigned
@@ -11,7 +11,7 @@ from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, A
 from servicekit.errors import RefusedInput
 from servicekit.versioned import snapshot_projection
 
-from affectation.domain.candidates import PARIS, candidates, week_bounds
+from affectation.domain.candidates import PARIS, AgendaIndex, candidates, week_bounds
 
 
 # Affectation's copy of sites, advisors (with their sites), ODS sites and ressources.
@@ -109,9 +109,9 @@ async def worklist(uow, keys, resource: str | None = None, site: str | None = No
         advisors = await uow.worklist.advisors()
         first, _ = week_bounds(min(s.starts_at for s, _ in entries))
         _, last = week_bounds(max(s.starts_at for s, _ in entries))
-        agenda = await uow.worklist.agenda(first, last)
+        agenda = AgendaIndex(await uow.worklist.agenda(first, last))
         resources, sites = await uow.worklist.resource_names(), await uow.worklist.site_names()
-        people = {s.id: await uow.worklist.participants(s.id) for s, _ in entries}
+        people = await uow.worklist.participants_of([s.id for s, _ in entries])
         sealed = await uow.worklist.sealed([b for ids in people.values() for b in ids]) if with_names else {}
         allowed = {key: await uow.worklist.allowed_sites(*key) for key in {(e["resource"], s.ods) for s, e in entries}}
     identities = await keys.unseal_many(sealed) if sealed else {}
@@ -124,7 +124,7 @@ async def worklist(uow, keys, resource: str | None = None, site: str | None = No
             "resource": entry["resource"], "resource_name": resources.get(entry["resource"], {}).get("name"),
             "ods": slot.ods, "site": slot.site, "site_name": sites.get(slot.site), "mode": slot.mode,
             "starts_at": slot.starts_at.astimezone(PARIS).isoformat(), "beneficiaries": names,
-            "candidates": [asdict(c) | {"starts_at": c.starts_at and c.starts_at.astimezone(PARIS).isoformat()}
+            "candidates": [vars(c) | {"starts_at": c.starts_at and c.starts_at.astimezone(PARIS).isoformat()}
                            for c in candidates(slot, advisors, agenda, allowed[(entry["resource"], slot.ods)])],
         })
     return result
