@@ -33,3 +33,24 @@ async def test_x04_a_database_error_does_not_quote_the_personal_data_it_was_give
     message = str(raised.value)
     assert "SQL parameters hidden" in message
     assert "francois.etienne@example.org" not in message
+
+
+async def test_upsert_inserts_new_keys_updates_known_ones_and_leaves_the_rest(database):
+    from sqlalchemy import Column, MetaData, String, Table, select
+
+    from servicekit.sql import upsert
+
+    metadata = MetaData(schema=database.schema)
+    pairs = Table("pairs", metadata, Column("a", String(10), primary_key=True),
+                  Column("b", String(10), primary_key=True), Column("value", String(10)))
+    async with database.engine.begin() as conn:
+        await conn.run_sync(metadata.create_all)
+    async with database.sessions() as session, session.begin():
+        await upsert(session, pairs, [{"a": "x", "b": "1", "value": "old"}, {"a": "x", "b": "2", "value": "kept"}])
+    rows = [{"a": "x", "b": "1", "value": "new"}] + [{"a": "y", "b": str(n), "value": "v"} for n in range(600)]
+    async with database.sessions() as session, session.begin():
+        await upsert(session, pairs, rows)  # more rows than one lookup takes
+    async with database.sessions() as session:
+        found = {(r.a, r.b): r.value for r in (await session.execute(select(pairs)))}
+    assert len(found) == 602
+    assert (found["x", "1"], found["x", "2"], found["y", "599"]) == ("new", "kept", "v")
