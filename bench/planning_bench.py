@@ -80,6 +80,7 @@ async def main(n: int) -> None:
                 started = time.perf_counter()
                 response = await api.request("GET", "planning", f"/planning-table/export.{suffix}", params=window)
                 exports[suffix] = (time.perf_counter() - started, len(response.content), response.status_code)
+                assert response.status_code == 200, response.text[:500]
 
         rows = [(str(uuid.uuid4()), a, s, st, en, "ACR2025", 1, "ACR2025-L12", 1) for a, s, st, en in planned]
         copy_seconds = await baseline_copy(rows, prefix + "baseline")

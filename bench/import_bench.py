@@ -1,0 +1,285 @@
+"""Import benchmark: one generated J-10 "Liste des inscrits" of N rows imported end to end through
+importer's HTTP API on PostgreSQL (parse, checks, beneficiaries, enrolments and registrations,
+then every event through every consumer: planning attaches each registration to a diagnostic
+slot, affectation, billing and importer read planning's events). Baseline in the same run: one
+PostgreSQL COPY of the same rows (22 text columns) into one table.
+
+    .venv/bin/python bench/import_bench.py [--rows 10000] [--profile]
+
+Prints rows/s for the import and for the COPY, their ratio and whether the target (the whole
+import, every consumer done, within 100x the COPY) is met. ``--profile`` imports the same list
+once more, in fresh schemas, under cProfile and prints the top 25 cumulative entries.
+"""
+
+import argparse
+import asyncio
+import cProfile
+import csv
+import io
+import os
+import pstats
+import random
+import re
+import sys
+import time
+import unicodedata
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import asyncpg
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from importer.domain.registration_list import EXPECTED_HEADER, parse_registration_list
+from prestaflow import referential
+from prestaflow.client import Api
+from servicekit.pytest_plugin import PG_URL, drop_schemas
+from servicekit.settings import ServiceSettings
+
+SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "prestappli" / "samples"
+RESOURCE = "ACR2025-L12"
+SERVICES = ("planning", "importer", "affectation", "billing", "notify")
+MARKET, LOT, PRESTATION, PROVIDER, SIRET = ("2024-FT-ACR-0042", "12", "ACTIV'CREA", "BGE HAUTS-DE-FRANCE",
+                                            "41234567800019")
+PLACES = (("Présentiel", "12 RUE DE LILLE 59280 ARMENTIERES"),
+          ("Présentiel", "45 BOULEVARD DE LA LIBERTE 59000 LILLE"),
+          ("100% à distance", "A DISTANCE"))
+TIMES = [(h, m) for h in range(9, 17) for m in (0, 30)] + [(17, 0)]  # 09:00 .. 17:00, every half hour
+LAST_NAMES = ("MARTIN", "BERNARD", "DUBOIS", "THOMAS", "ROBERT", "RICHARD", "PETIT", "DURAND", "LEROY", "MOREAU",
+              "SIMON", "LAURENT", "LEFEBVRE", "MICHEL", "GARCIA", "DAVID", "BERTRAND", "ROUX", "VINCENT", "FOURNIER",
+              "MOREL", "GIRARD", "ANDRÉ", "LEFÈVRE", "MERCIER", "DUPONT", "LAMBERT", "BONNET", "FRANÇOIS", "MARTINEZ",
+              "N'DIAYE", "BENAMAR", "LEGRAND", "GAUTHIER", "PERRIN", "CHEVALIER", "DEWAELE", "VANDAMME", "DELATTRE")
+FIRST_NAMES = ("Léa", "Emma", "Chloé", "Inès", "Manon", "Camille", "Sarah", "Anne-Sophie", "Fatou", "Hélène",
+               "Lucas", "Hugo", "Louis", "Nathan", "Mathis", "Moussa", "Karim", "François", "Jérôme", "Théo",
+               "Yasmine", "Aïcha", "Benoît", "Cédric", "Gaëlle", "Noémie", "Rémi", "Sébastien", "Zoé", "Éric")
+POSTCODES = ("59000", "59100", "59130", "59150", "59200", "59280", "59370", "59800", "62300", "59500")
+PRESCRIBERS = ("59123 - MARTIN Paul", "59124 - LEROY Sophie", "59125 - DUBOIS Karim", "59126 - PETIT Nadia")
+
+
+def _ascii(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text) if c.isalnum() and c.isascii()).lower()
+
+
+def slots_2025() -> list[tuple[str, str, datetime]]:
+    """Every (modality, address, start) of 2025's weekdays, 09:00 to 17:00, at the three places."""
+    slots, day = [], date(2025, 1, 1)
+    while day.year == 2025:
+        if day.weekday() < 5:
+            for hour, minute in TIMES:
+                for modality, place in PLACES:
+                    slots.append((modality, place, datetime(day.year, day.month, day.day, hour, minute)))
+        day += timedelta(days=1)
+    return slots
+
+
+def generate_rows(n: int, seed: int = 2025) -> list[tuple[str, ...]]:
+    """N rows of a valid J-10 list: distinct invented people, appointments spread evenly over
+    2025 (a slot of its own for each row up to 13,311 rows), list received 10 days before."""
+    rng = random.Random(seed)
+    slots = slots_2025()
+    ids = rng.sample(range(10_000_000), n)  # 7 digits, unique
+    rows = []
+    for i in range(n):
+        modality, place, start = slots[i * len(slots) // n if n <= len(slots) else i % len(slots)]
+        received = start.date() - timedelta(days=10)
+        last, first = rng.choice(LAST_NAMES), rng.choice(FIRST_NAMES)
+        born = date(1960, 1, 1) + timedelta(days=rng.randrange(43 * 365))
+        ft_id = f"{ids[i]:07d}{chr(ord('A') + i % 26)}"
+        rows.append((
+            MARKET, LOT, PRESTATION, PROVIDER, SIRET, modality, f"{start:%d/%m/%Y %H:%M}", place,
+            f"{received:%d/%m/%Y}", "Inscrit", rng.choice(("M.", "Mme", "")), f"{born:%d/%m/%Y}",
+            rng.choice(POSTCODES), last, first, ft_id, "",
+            f"{_ascii(first)}.{_ascii(last)}.{i}@example.org",
+            f"0{rng.choice('67')} {rng.randrange(100):02d} {rng.randrange(100):02d} {rng.randrange(100):02d} "
+            f"{rng.randrange(100):02d}",
+            f"{received - timedelta(days=rng.randrange(1, 15)):%d/%m/%Y}", rng.choice(PRESCRIBERS),
+            "Souhaite un RDV le matin; merci" if i % 50 == 0 else ""))
+    return rows
+
+
+def to_csv(rows: list[tuple[str, ...]]) -> bytes:
+    """The list as Prest@ppli exports it: Windows-1252, ';', CRLF, the exact header."""
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, delimiter=";", quotechar='"', lineterminator="\r\n")
+    writer.writerow(EXPECTED_HEADER)
+    writer.writerows(rows)
+    return out.getvalue().encode("cp1252")
+
+
+@dataclass
+class ImportRun:
+    seconds: float  # the one request, every consumer done
+    request_seconds: float  # the HTTP request alone: parse, checks, importer's transaction
+    settle_seconds: float  # publishing the outboxes and running the consumers until nothing is left
+    events: int  # events published while settling
+    report: dict
+
+
+async def import_once(data: bytes, n: int, profiler: cProfile.Profile | None = None,
+                      sql: Counter | None = None) -> ImportRun:
+    """Fresh schemas, the referential, one timed import, checks that every consumer is done.
+    With ``profiler`` and ``sql``, the import alone is profiled and its statements and commits counted."""
+    prefix = f"bench{uuid.uuid4().hex[:6]}_"
+    settings = ServiceSettings(database_url=PG_URL, db_schema_prefix=prefix, bus="memory://",
+                               home=Path("/tmp") / prefix)
+    try:
+        async with Api(settings) as api:
+            await referential.load(api, SAMPLES / "referentiel.yaml")
+            settle, spent = api.embedded.settle, {"settle": 0.0, "events": 0}
+
+            async def timed_settle(*args, **kwargs):  # to split the time between request and consumers
+                started = time.perf_counter()
+                published = await settle(*args, **kwargs)
+                spent["settle"] += time.perf_counter() - started
+                spent["events"] += published
+                return published
+
+            def count_statement(*args) -> None:
+                sql["statements"] += 1
+
+            def count_commit(*args) -> None:
+                sql["commits"] += 1
+
+            api.embedded.settle = timed_settle
+            if sql is not None:
+                event.listen(Engine, "before_cursor_execute", count_statement)
+                event.listen(Engine, "commit", count_commit)
+            if profiler:
+                profiler.enable()
+            try:
+                started = time.perf_counter()
+                response = await api.request("POST", "importer", "/imports",
+                                             files={"file": ("liste_bench.csv", data)},
+                                             data={"resource": RESOURCE, "user": "bench"})
+                seconds = time.perf_counter() - started
+            finally:
+                if profiler:
+                    profiler.disable()
+                if sql is not None:
+                    event.remove(Engine, "before_cursor_execute", count_statement)
+                    event.remove(Engine, "commit", count_commit)
+                api.embedded.settle = settle
+            report = response.json()
+            assert response.status_code == 200 and report["status"] == "imported", (response.status_code,
+                                                                                     str(report)[:2000])
+            assert report["counts"]["created"] == n, report["counts"]
+
+            actions = (await api.request("GET", "planning", "/actions")).json()
+            attached = sum(a["participants"] for a in actions)
+            assert attached == n, f"planning: {attached} participants attached in {len(actions)} actions, {n} expected"
+            people = (await api.request("GET", "importer", "/beneficiaries")).json()
+            assert len(people) == n, f"importer: {len(people)} beneficiaries, {n} expected"
+            registered = sum(1 for p in people for e in p["enrolments"] if e["registration"])
+            assert registered == n, f"importer: {registered} registrations, {n} expected"
+            for service in SERVICES:  # every consumer succeeded: nothing parked
+                parked = (await api.request("GET", service, "/admin/dead-letters")).json()
+                assert parked == [], f"{service}: {len(parked)} dead letter(s): {str(parked)[:2000]}"
+        return ImportRun(seconds, seconds - spent["settle"], spent["settle"], spent["events"], report)
+    finally:
+        await drop_schemas(prefix)
+
+
+async def baseline_copy(rows: list[tuple[str, ...]], schema: str) -> float:
+    """One COPY of the same rows, every column as text, into one table of a scratch schema."""
+    conn = await asyncpg.connect(PG_URL.replace("postgresql+asyncpg", "postgresql"))
+    try:
+        await conn.execute(f'CREATE SCHEMA IF NOT EXISTS "{schema}"')
+        columns = [f"c{i:02d}" for i in range(len(EXPECTED_HEADER))]
+        await conn.execute(f'CREATE TABLE "{schema}".inscrits_copy ({", ".join(c + " text" for c in columns)})')
+        started = time.perf_counter()
+        await conn.copy_records_to_table("inscrits_copy", records=rows, columns=columns, schema_name=schema)
+        seconds = time.perf_counter() - started
+        copied = await conn.fetchval(f'SELECT count(*) FROM "{schema}".inscrits_copy')
+        assert copied == len(rows), copied
+        return seconds
+    finally:
+        await conn.close()
+
+
+async def main(n: int, profile: bool) -> None:
+    load_before = os.getloadavg()[0]
+    rows = generate_rows(n)
+    data = to_csv(rows)
+
+    started = time.perf_counter()
+    parsed = parse_registration_list(data)
+    parse_seconds = time.perf_counter() - started
+    assert not parsed.errors and len(parsed.registrations) == n, parsed.errors[:5]
+
+    run = await import_once(data, n)
+
+    prefix = f"bench{uuid.uuid4().hex[:6]}_"
+    try:
+        copy_seconds = await baseline_copy(rows, prefix + "baseline")
+    finally:
+        await drop_schemas(prefix)
+
+    ratio = run.seconds / copy_seconds
+    print(f"import bench on PostgreSQL ({PG_URL.split('@')[-1]}), {n} rows ({len(data)} bytes), "
+          f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load_before:.1f} before, "
+          f"{os.getloadavg()[0]:.1f} after")
+    print(f"  import, every consumer done (1 request): {run.seconds:9.2f} s  {n / run.seconds:10.0f} rows/s")
+    print(f"    of which the request (importer's transaction): {run.request_seconds:8.2f} s"
+          f"  ({100 * run.request_seconds / run.seconds:.0f}%; parse alone, in process: {parse_seconds:.2f} s)")
+    print(f"    of which the consumers ({run.events} events):       {run.settle_seconds:8.2f} s"
+          f"  ({100 * run.settle_seconds / run.seconds:.0f}%)")
+    print(f"  baseline COPY of the same rows:          {copy_seconds:9.3f} s  {n / copy_seconds:10.0f} rows/s")
+    print(f"  ratio import / COPY:                     {ratio:9.0f} x")
+    print(f"  target: within 100x of COPY: {'met' if ratio <= 100 else f'not met ({ratio / 100:.1f}x over)'}")
+
+    if profile:
+        profiler, sql = cProfile.Profile(), Counter()
+        profiled = await import_once(data, n, profiler, sql)
+        print(f"\nprofile: the same list imported again in fresh schemas, under cProfile ({profiled.seconds:.2f} s)")
+        print(f"  SQL during the import and its consumers: {sql['statements']} statements "
+              f"({sql['statements'] / n:.1f} per row), {sql['commits']} transactions committed")
+        stats = pstats.Stats(profiler, stream=sys.stdout)
+        print_own_time(stats)
+        print("\ntop 25 by cumulative time (coroutines: each resumption counts as a call, and awaiting callers "
+              "add up their callees' time more than once; the own-time table above is the one that adds up):")
+        stats.sort_stats("cumulative").print_stats(25)
+
+
+def _bucket(path: str, name: str) -> str:
+    if path == "~":
+        if "epoll" in name or "_socket" in name:
+            return "sockets: waiting for and talking to PostgreSQL (epoll, send, recv)"
+        if "greenlet" in name:
+            return "sqlalchemy (its greenlet bridge to asyncio)"
+        if "pydantic" in name:
+            return "pydantic"
+        return "other builtins"
+    if found := re.search(r"site-packages/([^/]+)", path):
+        package = found.group(1).removesuffix(".py")
+        if package in ("faststream", "fast_depends"):
+            return "faststream + fast_depends (in-memory broker, subscriber machinery)"
+        return package.removesuffix("_core")
+    if "unittest/mock" in path:
+        return "faststream + fast_depends (in-memory broker, subscriber machinery)"  # TestKafkaBroker's mocks
+    if found := re.search(r"/(services/[^/]+|libs/[^/]+|prestaflow|contracts|bench)/", path):
+        return "project: " + found.group(1)
+    if found := re.search(r"python3\.\d+/(asyncio|[^/]+)", path):
+        return "stdlib " + found.group(1).removesuffix(".py")
+    return path
+
+
+def print_own_time(stats: pstats.Stats) -> None:
+    """Own time (cProfile's tottime) summed by package: the table that adds up to the total."""
+    spent: Counter = Counter()
+    for (path, _line, name), (_cc, _nc, own, _cum, _callers) in stats.stats.items():
+        spent[_bucket(path, name)] += own
+    total = sum(spent.values())
+    print(f"  own time by package ({total:.2f} s profiled):")
+    for bucket, seconds in spent.most_common(14):
+        print(f"    {seconds:8.2f} s {100 * seconds / total:5.1f}%  {bucket}")
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=int(os.environ.get("BENCH_ROWS", 10_000)))
+    parser.add_argument("--profile", action="store_true", help="also import under cProfile, print the top 25")
+    arguments = parser.parse_args()
+    asyncio.run(main(arguments.rows, arguments.profile))
