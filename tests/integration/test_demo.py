@@ -20,7 +20,9 @@ from cli_runner import SAMPLES
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
     out = tmp_path_factory.mktemp("demo") / "demo-output"
+    # An SMTP server in the environment must not receive the demo's mails: nothing listens on port 9.
     result = CliRunner().invoke(main, ["demo", "--out", str(out), "--samples", str(SAMPLES)],
+                                env={"PRESTAFLOW_SMTP_HOST": "127.0.0.1", "PRESTAFLOW_SMTP_PORT": "9"},
                                 catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return out, result.output
@@ -61,6 +63,8 @@ def test_not04_demo_writes_the_mails_of_the_sequence_as_eml(demo):
     assert len(mails) == 22, subjects
     assert all(m["To"] and "{{" not in m.get_body(("plain",)).get_content() for m in mails)
     assert sum("Mon Bureau Virtuel" in s for s in subjects.elements()) >= 5
+    # Sent for real by the folder transport, not attempted on the environment's SMTP server.
+    assert len(list((out / "state" / "notify-outbox").glob("*.eml"))) == 22
 
 
 def test_demo_event_log_is_complete(demo):

@@ -12,7 +12,7 @@ import click
 import yaml
 
 from servicekit.clock import FixedClock
-from servicekit.settings import ServiceSettings
+from notify.config import NotifySettings
 
 from prestaflow import affectation_cli, import_cli, notify_cli, planning_cli, referential
 from prestaflow.client import Api
@@ -32,7 +32,10 @@ def _paris(*args: int) -> datetime:
 
 
 async def _scenario(out: Path, samples: Path) -> None:
-    settings = ServiceSettings(home=out / "state", bus="memory://", database_url=None)
+    # Notify writes its e-mails as files even where PRESTAFLOW_SMTP_HOST is set: the demo's people
+    # are invented and their addresses must not be sent anything.
+    settings = NotifySettings(home=out / "state", bus="memory://", database_url=None, notify_email="folder",
+                              sms_provider="folder")
     source = samples / "referentiel.yaml"
     # The sample lists are for the week of 13 January 2025: the demo lives on their calendar, from
     # the day before the J-10 list arrives to the day after the appointments.
