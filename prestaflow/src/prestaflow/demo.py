@@ -137,7 +137,8 @@ async def _import_lists(api: Api, samples: Path, out: Path, clock: FixedClock) -
         if step == "7":
             await _send_due(api, clock, arrives_at, "envoi immédiat (accès Mon Bureau Virtuel)")
             await _send_due(api, clock, _paris(2025, 1, 4, 19, 0), "envoi quotidien de 19 h")
-            await _send_due(api, clock, _paris(2025, 1, 7, 10, 0), "J-7, relance Mon Bureau Virtuel")
+            for day in (7, 8, 9):  # J-7 of the appointments of the 14th, 15th and 16th
+                await _send_due(api, clock, _paris(2025, 1, day, 10, 0), "J-7, relance Mon Bureau Virtuel")
         else:
             await _send_due(api, clock, _paris(2025, 1, 12, 19, 0), "envoi quotidien de 19 h")
     (out / "imports.json").write_text(json.dumps(reports, indent=2, ensure_ascii=False), encoding="utf-8")
