@@ -59,14 +59,18 @@ async def test_x02_an_exception_inside_the_block_rolls_back(sessions):
 async def test_x02_inbox_row_shares_the_transaction(sessions):
     envelope = uow_for(sessions).envelope(referential_changed(), key="referential")
     async with uow_for(sessions) as uow:
-        uow.record_processed(envelope)
-    async with uow_for(sessions) as uow:
-        assert not await uow.already_processed(envelope.event_id)
-        uow.record_processed(envelope)
+        assert await uow.claim(envelope)
+        assert await uow.processed(envelope.event_id)
+        assert not await uow.claim(envelope)  # claimed twice in one transaction: still once
+    async with uow_for(sessions) as uow:  # not committed: the claim was rolled back
+        assert not await uow.processed(envelope.event_id)
+        assert await uow.claim(envelope)
         await uow.commit()
     async with uow_for(sessions) as uow:
-        assert await uow.already_processed(envelope.event_id)
-        assert not await uow.already_processed(uuid.uuid4())
+        assert await uow.processed(envelope.event_id)
+        assert not await uow.processed(uuid.uuid4())
+        assert not await uow.claim(envelope)  # a redelivery
+    assert await count(sessions, kit.inbox) == 1
 
 
 async def test_envelopes_carry_correlation_and_causation(sessions):

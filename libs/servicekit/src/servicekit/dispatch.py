@@ -121,9 +121,8 @@ class EventDispatcher:
     async def handle(self, envelope: Envelope, handler: Handler) -> str:
         event = parse_event(envelope)
         async with self.uow_factory() as uow:
-            if await uow.already_processed(envelope.event_id):
+            if not await uow.claim(envelope):
                 return "duplicate"
-            uow.record_processed(envelope)
             uow.caused_by(envelope.correlation_id, str(envelope.event_id))
             faults.point(f"{self.service}.handle.{envelope.type}")
             await handler(event, uow)

@@ -49,11 +49,11 @@ class FakeUnitOfWork(UnitOfWork):
         self._staged_events.append(envelope)
         return envelope
 
-    async def already_processed(self, event_id: uuid.UUID) -> bool:
-        return event_id in self.processed
-
-    def record_processed(self, envelope: Envelope) -> None:
+    async def claim(self, envelope: Envelope) -> bool:
+        if envelope.event_id in self.processed | self._staged_processed:
+            return False
         self._staged_processed.add(envelope.event_id)
+        return True
 
     async def commit(self) -> None:
         self.events += self._staged_events

@@ -6,6 +6,8 @@ from collections.abc import Callable
 from typing import Any, Self
 
 from sqlalchemy import insert, select
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import Envelope, Event
@@ -62,10 +64,9 @@ class UnitOfWork:
         """Record ``event`` in the outbox, in this transaction."""
         raise NotImplementedError
 
-    async def already_processed(self, event_id: uuid.UUID) -> bool:
-        raise NotImplementedError
-
-    def record_processed(self, envelope: Envelope) -> None:
+    async def claim(self, envelope: Envelope) -> bool:
+        """Record ``envelope`` in the inbox, in this transaction; ``False`` when it is already there
+        (a redelivery: skip it). Rolled back with everything else if the handler fails."""
         raise NotImplementedError
 
     async def commit(self) -> None:
@@ -108,20 +109,24 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         })
         return envelope
 
-    async def already_processed(self, event_id: uuid.UUID) -> bool:
+    async def claim(self, envelope: Envelope) -> bool:
+        # One statement instead of a lookup then an insert. On PostgreSQL a second consumer of the
+        # same event (a rebalance) waits on the first one's uncommitted row, then finds it.
+        dialect = self.session.get_bind().dialect.name
+        insert_ = postgresql_insert if dialect == "postgresql" else sqlite_insert
+        claimed = await self.session.execute(
+            insert_(self._tables.inbox).values(event_id=str(envelope.event_id), type=envelope.type,
+                                               processed_at=self.clock.now())
+            .on_conflict_do_nothing(index_elements=["event_id"]))
+        return claimed.rowcount == 1
+
+    async def processed(self, event_id: uuid.UUID) -> bool:
+        """Whether the inbox holds ``event_id`` (as committed, or claimed in this transaction)."""
         found = await self.session.execute(
             select(self._tables.inbox.c.event_id).where(self._tables.inbox.c.event_id == str(event_id)))
         return found.first() is not None
 
-    def record_processed(self, envelope: Envelope) -> None:
-        self._pending_inbox = {"event_id": str(envelope.event_id), "type": envelope.type,
-                               "processed_at": self.clock.now()}
-
     async def flush_kit_rows(self) -> None:
-        inbox_row = getattr(self, "_pending_inbox", None)
-        if inbox_row:
-            await self.session.execute(insert(self._tables.inbox), [inbox_row])
-            self._pending_inbox = None
         if self._pending:
             await self.session.execute(insert(self._tables.outbox), self._pending)
             self._emitted = True
@@ -138,5 +143,4 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     async def rollback(self) -> None:
         self._pending = []
-        self._pending_inbox = None
         await self.session.rollback()
