@@ -76,3 +76,11 @@ def test_pln08_presence_for_a_future_action_is_refused(home):
     result = run(home, "planning", "presence", action["action_id"], "B-1", "oui")
     assert result.exit_code == 1
     assert "Refusé" in result.output
+
+
+def test_pln01_a_badly_written_date_is_a_usage_error_saying_what_is_expected(home):
+    result = run(home, "planning", "plan", "--advisor", "cdurand", "--site", "ARM", "--start", "14/01/2025 9h",
+                 "--end", "2025-01-14 10:00")
+    assert result.exit_code == 2
+    assert "« 14/01/2025 9h » n'est pas reconnu : attendu « AAAA-MM-JJ HH:MM » ou « JJ/MM/AAAA HH:MM »" in result.output
+    assert "--start" in result.output

@@ -146,8 +146,23 @@ def planning() -> None:
     """Agendas, duplication and the Planification Activ'Créa table (PLN-01..PLN-08)."""
 
 
-day = click.DateTime(formats=["%Y-%m-%d", "%d/%m/%Y"])
-moment = click.DateTime(formats=["%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M"])
+class FrenchDateTime(click.DateTime):
+    """A date or date-time option whose refusal says, in French, what was expected."""
+
+    def __init__(self, formats: list[str], expected: str):
+        super().__init__(formats=formats)
+        self.expected = expected
+
+    def convert(self, value, param, ctx):
+        try:
+            return super().convert(value, param, ctx)
+        except click.BadParameter:
+            self.fail(f"« {value} » n'est pas reconnu : attendu {self.expected}.", param, ctx)
+
+
+day = FrenchDateTime(["%Y-%m-%d", "%d/%m/%Y"], "AAAA-MM-JJ ou JJ/MM/AAAA")
+moment = FrenchDateTime(["%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M"],
+                        "« AAAA-MM-JJ HH:MM » ou « JJ/MM/AAAA HH:MM » (heure de Paris)")
 
 
 @planning.command("plan")
