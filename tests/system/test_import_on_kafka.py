@@ -10,13 +10,13 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from aiokafka import AIOKafkaConsumer
-from sqlalchemy import MetaData, select, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from servicekit.pytest_plugin import PG_URL
 
 from cluster import SAMPLES, SERVICES, wait_until
 from lists import generated_list
+from scans import database_text
 
 pytestmark = pytest.mark.system
 ETIENNE = ("ÉTIENNE", "François", "4567890D", "+33320112233")
@@ -26,20 +26,14 @@ def participants(cluster) -> int:
     return sum(a["participants"] for a in cluster.get("planning", "/actions"))
 
 
-
 async def all_database_text(prefix: str) -> str:
     engine = create_async_engine(PG_URL)
-    chunks = []
-    async with engine.connect() as conn:
-        for service in SERVICES:
-            await conn.execute(text(f'SET search_path TO "{prefix}{service}"'))
-            metadata = MetaData()
-            await conn.run_sync(lambda c: metadata.reflect(c))
-            for table in metadata.sorted_tables:
-                chunks += [json.dumps([str(v) for v in row], ensure_ascii=False)
-                           for row in await conn.execute(select(table))]
-    await engine.dispose()
-    return "\n".join(chunks)
+    try:
+        return await database_text(engine, [f"{prefix}{service}" for service in SERVICES])
+    finally:
+        await engine.dispose()
+
+
 
 
 async def topic_text(cluster) -> str:

@@ -1,11 +1,9 @@
 """Importing the Prest@ppli lists through importer's API, every service in-process, on SQLite and
 the real PostgreSQL (IMP-01..IMP-08, X-03, X-04)."""
 
-import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import MetaData, select
 
 from prestaflow import referential
 from prestaflow.client import Api
@@ -13,6 +11,7 @@ from servicekit import crypto
 from servicekit.clock import FixedClock
 
 from cluster import SAMPLES
+from scans import database_text
 
 J10, J2 = SAMPLES / "liste_inscrits_J-10.csv", SAMPLES / "liste_inscrits_J-2.csv"
 ETIENNE = ("ÉTIENNE", "François", "4567890D", "+33320112233")
@@ -94,7 +93,7 @@ async def test_imp06_j2_confirms_and_the_unconfirmed_record_is_purged_five_days_
 
         # X-04: nothing identifies him any more, in any service's database or in the readable log.
         for runtime in api.embedded.runtimes:
-            text = await database_text(runtime)
+            text = await database_text(runtime.database.engine)
             for value in ETIENNE:
                 assert value not in text, f"{value} still in {runtime.name}'s database"
         assert (await api.request("GET", "importer", f"/beneficiaries/{etienne['id']}/key")).status_code == 404
@@ -109,17 +108,6 @@ async def test_imp06_j2_confirms_and_the_unconfirmed_record_is_purged_five_days_
         lea = next(p for p in (await api.request("GET", "importer", "/beneficiaries")).json() if p["ft_id"] == "1234567A")
         assert lea["active"]  # confirmed people are untouched
 
-
-async def database_text(runtime) -> str:
-    """Every value of every table of a service's database, as one text."""
-    metadata = MetaData()
-    async with runtime.database.engine.connect() as conn:
-        await conn.run_sync(metadata.reflect)
-        chunks = []
-        for table in metadata.sorted_tables:
-            for row in await conn.execute(select(table)):
-                chunks.append(json.dumps([str(v) for v in row], ensure_ascii=False))
-    return "\n".join(chunks)
 
 
 async def test_imp07_the_same_file_twice_changes_nothing_and_says_so(api):

@@ -10,7 +10,6 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import MetaData, select
 
 from prestaflow import referential
 from prestaflow.client import Api
@@ -18,6 +17,7 @@ from servicekit.clock import FixedClock
 from servicekit.logs import JsonFormatter, silence_leaky_libraries
 
 from cluster import SAMPLES
+from scans import database_text
 
 J10, J2 = SAMPLES / "liste_inscrits_J-10.csv", SAMPLES / "liste_inscrits_J-2.csv"
 PARIS = ZoneInfo("Europe/Paris")
@@ -164,21 +164,11 @@ async def test_not04_not06_sample_j10_j2_flow_reaches_the_smtp_server_exactly_on
     # five days later importer purges him; notify keeps nothing that identifies him.
     clock.at = paris(2025, 1, 17, 12, 0)
     assert (await api.request("POST", "importer", "/purge")).json() == {"purged": [people["4567890D"]]}
-    text = await database_text(notify_of(api))
+    text = await database_text(notify_of(api).database.engine)
     for value in ("ÉTIENNE", "François", "+33320112233", "03.20.11.22.33"):
         assert value not in text
     assert "DUPONT" in text  # the others are untouched
 
-
-async def database_text(runtime) -> str:
-    metadata = MetaData()
-    async with runtime.database.engine.connect() as conn:
-        await conn.run_sync(metadata.reflect)
-        chunks = []
-        for table in metadata.sorted_tables:
-            for row in await conn.execute(select(table)):
-                chunks.append(json.dumps([str(v) for v in row], ensure_ascii=False))
-    return "\n".join(chunks)
 
 
 async def consumed_envelopes(api) -> list[tuple[dict, str]]:
