@@ -4,7 +4,7 @@ from datetime import datetime
 from typing import Any
 
 from prestaflow.client import Api
-from prestaflow.referential import Refused
+from prestaflow.referential import checked
 
 
 async def worklist(api: Api, resource: str | None, site: str | None) -> list[dict[str, Any]]:
@@ -14,11 +14,8 @@ async def worklist(api: Api, resource: str | None, site: str | None) -> list[dic
 
 async def assign(api: Api, appointment: str, advisor: str, target: str | None, site: str | None,
                  user: str) -> dict[str, Any]:
-    response = await api.request("POST", "affectation", f"/appointments/{appointment}/assign", json={
-        "advisor": advisor, "target_action_id": target, "site": site, "user": user})
-    if response.status_code != 200:
-        raise Refused(response.json()["messages"])
-    return response.json()
+    return checked(await api.request("POST", "affectation", f"/appointments/{appointment}/assign", json={
+        "advisor": advisor, "target_action_id": target, "site": site, "user": user}))
 
 
 def worklist_lines(rows: list[dict[str, Any]]) -> list[str]:

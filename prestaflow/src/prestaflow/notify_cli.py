@@ -13,20 +13,14 @@ import click
 
 from prestaflow.client import Api
 from prestaflow.commands import REFUSED, print_json, run
-from prestaflow.referential import Refused
+from prestaflow.referential import checked
+
 STATUSES = ("scheduled", "sending", "sent", "not_sent", "cancelled", "manual")
 
 
 async def call(api: Api, method: str, path: str, **kwargs: Any) -> Any:
     """Notify's answer, or Refused with its French messages."""
-    response = await api.request(method, "notify", path, **kwargs)
-    if response.status_code >= 400:
-        try:
-            messages = list(response.json()["messages"])
-        except (ValueError, KeyError, TypeError):
-            messages = [f"Erreur {response.status_code} : {response.text[:200]}"]
-        raise Refused(messages)
-    return response.json()
+    return checked(await api.request(method, "notify", path, **kwargs))
 
 
 def _when(iso: str | None) -> str:

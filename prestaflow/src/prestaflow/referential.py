@@ -26,6 +26,13 @@ def _messages(response) -> list[str]:
         return [f"Réponse inattendue du service ({response.status_code}) : {response.text[:200]}"]
 
 
+def checked(response) -> Any:
+    """A service's answer (its JSON, else the response itself), or Refused with its French messages."""
+    if response.status_code >= 400:
+        raise Refused(_messages(response))
+    return response.json() if response.headers.get("content-type", "").startswith("application/json") else response
+
+
 async def load(api: Api, path: Path) -> dict[str, Any]:
     """Check every part first (dry run), then load them; refused input loads nothing."""
     try:

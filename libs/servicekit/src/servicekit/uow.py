@@ -5,7 +5,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any, Self
 
-from sqlalchemy import insert, select
+from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -119,12 +119,6 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
                                                processed_at=self.clock.now())
             .on_conflict_do_nothing(index_elements=["event_id"]))
         return claimed.rowcount == 1
-
-    async def processed(self, event_id: uuid.UUID) -> bool:
-        """Whether the inbox holds ``event_id`` (as committed, or claimed in this transaction)."""
-        found = await self.session.execute(
-            select(self._tables.inbox.c.event_id).where(self._tables.inbox.c.event_id == str(event_id)))
-        return found.first() is not None
 
     async def flush_kit_rows(self) -> None:
         if self._pending:
