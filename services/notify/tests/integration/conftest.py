@@ -2,6 +2,7 @@
 with events through its dispatcher, its keys served by a fake importer (httpx.MockTransport)."""
 
 import email
+import json
 import email.message
 import email.policy
 import uuid
@@ -109,11 +110,9 @@ class FakeImporter:
         def answer(request: httpx.Request) -> httpx.Response:
             if self.down:
                 return httpx.Response(503, json={"messages": ["indisponible"]})
-            beneficiary_id = request.url.path.split("/")[-2]
-            key = self.keys.get(beneficiary_id)
-            if key is None:
-                return httpx.Response(404, json={"messages": ["Clé introuvable ou détruite."]})
-            return httpx.Response(200, json={"beneficiary_id": beneficiary_id, "key": key})
+            assert request.url.path.endswith("/beneficiaries/keys"), request.url.path
+            wanted = json.loads(request.content)  # several at once; destroyed keys left out
+            return httpx.Response(200, json={b: self.keys[b] for b in wanted if self.keys.get(b)})
 
         return httpx.MockTransport(answer)
 

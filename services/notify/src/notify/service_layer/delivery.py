@@ -65,9 +65,10 @@ def sent_copy(message: dict[str, Any]) -> Outgoing:
 
 
 class KeySource(Protocol):
-    """Reads the personal fields importer sealed with the person's key; None once the key is destroyed."""
+    """Reads the personal fields importer sealed with each person's key (``unseal_many``: one request
+    for all); None for a person whose key was destroyed."""
 
-    async def unseal(self, beneficiary_id: str, token: str) -> dict[str, Any] | None: ...
+    async def unseal_many(self, sealed: dict[str, str]) -> dict[str, dict[str, Any] | None]: ...
 
 
 class Postman:
@@ -135,15 +136,13 @@ class Postman:
                            if p[0] not in failed]
             if not pending:
                 return done
-            results, unavailable = [], 0
-            for beneficiary_id, token in pending:
-                try:
-                    results.append((beneficiary_id, token, await self.keys.unseal(beneficiary_id, token)))
-                except Exception:  # noqa: BLE001 - importer unreachable: try again on the next turn
-                    failed.add(beneficiary_id)
-                    unavailable += 1
-            if unavailable:
-                log.warning("keys not available", extra={"service": "notify", "count": unavailable})
+            try:  # a key that cannot open a token counts as destroyed: only importer being down raises
+                identities = await self.keys.unseal_many(dict(pending))
+            except Exception:  # noqa: BLE001 - importer unreachable: try again on the next turn
+                failed |= {beneficiary_id for beneficiary_id, _ in pending}
+                log.warning("keys not available", extra={"service": "notify", "count": len(pending)})
+                continue
+            results = [(beneficiary_id, token, identities[beneficiary_id]) for beneficiary_id, token in pending]
             async with self.uow_factory() as uow:
                 for beneficiary_id, token, identity in results:
                     await uow.contacts.unsealed(beneficiary_id, token, identity and {
