@@ -11,6 +11,7 @@ import asyncio
 import logging
 import traceback
 from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from pydantic import ValidationError
@@ -30,6 +31,21 @@ from servicekit.uow import UnitOfWork
 log = logging.getLogger("servicekit.dispatch")
 
 Handler = Callable[[Any, Any], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Received:
+    """A claimed event with the envelope it came in: what a batch handler gets, one per event."""
+
+    envelope: Envelope
+    event: Any
+
+
+# ``async def verb_nouns(received: list[Received], uow)``: the same effects, in the same order, as the
+# event's one-event handler called once per item; the dispatcher's transaction is open and stays
+# open (``uow.commit()`` inside a batch only flushes). Before emitting for an item, the handler
+# calls ``uow.answering(item.envelope)`` so each event keeps its own causation.
+BatchHandler = Callable[[list[Received], Any], Awaitable[None]]
 
 
 class DeadLetters(Protocol):

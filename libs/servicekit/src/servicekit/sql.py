@@ -1,11 +1,53 @@
 """Small SQL helpers that behave the same on PostgreSQL and SQLite."""
 
+import json
 from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, Table, TypeDecorator, and_, insert, select, tuple_, update
+from sqlalchemy import JSON, DateTime, Table, TypeDecorator, and_, insert, select, text, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+
+
+async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """Insert many rows in the session's transaction: one ``COPY`` on PostgreSQL, one
+    ``executemany`` elsewhere.
+
+    ``COPY`` skips SQLAlchemy's per-row parameter handling (the cost of a large import), so the
+    values are prepared here as the column types would: ``TypeDecorator`` bind processing, JSON
+    serialised, scalar Python-side defaults filled in. Every row must give the same columns.
+    """
+    if not rows:
+        return
+    connection = await session.connection()
+    if connection.dialect.name != "postgresql":
+        await session.execute(insert(table), list(rows))
+        return
+    names = list(rows[0])
+    for column in table.columns:
+        default = column.default
+        if column.name not in names and default is not None and default.is_scalar:
+            names.append(column.name)
+    columns = [table.c[n] for n in names]
+    prepare = [_copy_value(c, connection.dialect) for c in columns]
+    defaults = {c.name: c.default.arg for c in columns if c.default is not None and c.default.is_scalar}
+    records = [tuple(p(row[n] if n in row else defaults[n]) for n, p in zip(names, prepare, strict=True))
+               for row in rows]
+    raw = (await connection.get_raw_connection()).driver_connection
+    if not raw.is_in_transaction():
+        # SQLAlchemy's asyncpg adapter opens its transaction at the first statement: without one,
+        # the COPY would commit on its own.
+        await connection.execute(text("SELECT 1"))
+    await raw.copy_records_to_table(table.name, records=records, columns=names, schema_name=table.schema)
+
+
+def _copy_value(column, dialect):
+    if isinstance(column.type, TypeDecorator):
+        bind = column.type.process_bind_param
+        return lambda value: bind(value, dialect)
+    if isinstance(column.type, JSON):
+        return lambda value: None if value is None else json.dumps(value)
+    return lambda value: value
 
 
 async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
@@ -31,8 +73,7 @@ async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, A
         if tuple(row[k] for k in keys) in existing:
             await session.execute(update(table).where(and_(*[table.c[k] == row[k] for k in keys]))
                                   .values({c: v for c, v in row.items() if c not in keys}))
-    if new:
-        await session.execute(insert(table), new)
+    await bulk_insert(session, table, new)
 
 
 class UtcDateTime(TypeDecorator):

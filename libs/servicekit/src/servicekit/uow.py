@@ -32,6 +32,10 @@ class UnitOfWork:
         """Events emitted in this unit of work answer this command or event."""
         self.correlation_id, self.causation_id = correlation_id, causation_id
 
+    def answering(self, envelope: Envelope) -> None:
+        """Events emitted from now on answer this received event (batch handlers call it per event)."""
+        self.caused_by(envelope.correlation_id, str(envelope.event_id))
+
     def envelope(self, event: Event, key: str) -> Envelope:
         return Envelope(
             event_id=uuid.uuid4(), type=event.event_type, version=event.event_version,
