@@ -1,11 +1,12 @@
 """The message bus, chosen by ``PRESTAFLOW_BUS``; the only module that imports FastStream.
 
-- ``kafka://host:9092,...``: FastStream + aiokafka, a consumer group per service, offsets
-  committed only after the handler returned (``AckPolicy.NACK_ON_ERROR`` with auto-commit off;
+- ``kafka://host:9092,...``: FastStream + aiokafka, a consumer group per service reading batches
+  of up to ``batch_size`` messages, offsets committed only after the handler returned (``AckPolicy.NACK_ON_ERROR`` with auto-commit off;
   FastStream's default acknowledges first and would lose the message on a crash), ``acks=all``
   and the idempotent producer where the broker supports it.
 - ``memory://``: FastStream's in-memory Kafka broker (``TestKafkaBroker``): publishing runs every
-  subscribed consumer group's handler before it returns, all services in one process.
+  subscribed consumer group's handler before it returns, all services in one process; a published
+  batch reaches each consumer as one batch, as a poll would on Kafka.
 """
 
 import asyncio
@@ -31,7 +32,7 @@ class OutgoingMessage:
 
 class Bus:
     def __init__(self, url: str, *, idempotence: bool = True, client_id: str = "prestaflow", namespace: str = "",
-                 partitions: int = 3, replication: int = 1):
+                 partitions: int = 3, replication: int = 1, batch_size: int = 500):
         self.url = url
         # Prepended to every topic name: lets several deployments (or test runs) share one cluster.
         self.namespace = namespace
@@ -49,26 +50,27 @@ class Bus:
         self._stack: AsyncExitStack | None = None
         self._topics: set[str] = set()
         self.partitions, self.replication = partitions, replication
+        self.batch_size = batch_size
 
     def declare(self, *topics: str) -> None:
         """Topics this process publishes to: created at start like the subscribed ones."""
         self._topics.update(self.namespace + t for t in topics)
 
     def subscribe(self, topic: str, group: str,
-                  consume: Callable[[dict[str, Any], str], Awaitable[None]]) -> None:
-        """Deliver every message of ``topic`` to ``consume``, as consumer group ``group``.
+                  consume: Callable[[list[dict[str, Any]], str], Awaitable[None]]) -> None:
+        """Deliver the messages of ``topic`` to ``consume`` in batches, as consumer group ``group``.
 
-        The offset is committed after ``consume`` returns; if it raises, the message is delivered
+        The offsets are committed after ``consume`` returns; if it raises, the batch is delivered
         again (``consume`` is expected to retry and dead-letter on its own: raising means it could
-        not even park the message).
+        not even park a message).
         """
         topic = self.namespace + topic
         self._topics.add(topic)
 
         @self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
-                                auto_offset_reset="earliest")
-        async def on_message(body: dict[str, Any]) -> None:
-            await consume(body, topic.removeprefix(self.namespace))
+                                auto_offset_reset="earliest", batch=True, max_records=self.batch_size)
+        async def on_messages(bodies: list[dict[str, Any]]) -> None:
+            await consume(bodies, topic.removeprefix(self.namespace))
 
     async def start(self) -> None:
         self._stack = AsyncExitStack()
@@ -86,6 +88,12 @@ class Bus:
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Publish a batch, waiting for the broker's acknowledgement once for the whole batch."""
+        if self.in_memory:
+            # Consecutive messages of a topic go as one batch: each consumer takes them in one call.
+            for start, end in _runs(messages, lambda m: m.topic):
+                await self.broker.publish_batch(*[m.body for m in messages[start:end]],
+                                                topic=self.namespace + messages[start].topic)
+            return
         pending = [
             await self.broker.publish(m.body, topic=self.namespace + m.topic, key=m.key.encode(), headers=m.headers,
                                       no_confirm=True)
@@ -123,3 +131,13 @@ class Bus:
                     pass
         finally:
             await admin.close()
+
+
+def _runs(items: Sequence[Any], key: Callable[[Any], Any]) -> list[tuple[int, int]]:
+    """(start, end) of each run of consecutive items with the same key."""
+    runs, start = [], 0
+    for i in range(1, len(items) + 1):
+        if i == len(items) or key(items[i]) != key(items[start]):
+            runs.append((start, i))
+            start = i
+    return runs

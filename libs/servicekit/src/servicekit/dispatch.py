@@ -10,7 +10,8 @@ is not blocked, and ``redrive`` runs it again once the cause is fixed.
 import asyncio
 import logging
 import traceback
-from collections.abc import Awaitable, Callable, Mapping
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -99,23 +100,56 @@ class SqlDeadLetters:
 class EventDispatcher:
     def __init__(self, service: str, handlers: Mapping[type[Event], Handler],
                  uow_factory: Callable[[], UnitOfWork], dead_letters: DeadLetters, attempts: int = 3,
-                 backoff_seconds: float = 0.2):
+                 backoff_seconds: float = 0.2, batch_handlers: Mapping[type[Event], BatchHandler] | None = None):
         self.service = service
         self.handlers = {model.event_type: handler for model, handler in handlers.items()}
+        self.batch_handlers = {model.event_type: handler for model, handler in (batch_handlers or {}).items()}
         self.uow_factory = uow_factory
         self.dead_letters = dead_letters
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
 
+    async def consume(self, bodies: Sequence[dict[str, Any]], topic: str = "") -> None:
+        """A polled batch: one transaction and one inbox claim for all of it, batch handlers where the
+        service has them. If anything in it fails, the batch is rolled back and its events go one at
+        a time through the path that retries and parks (``__call__``), so one bad event costs the
+        batch its speed, never its other events."""
+        wanted = []
+        for body in bodies:
+            if self._not_ours(body):
+                continue
+            try:
+                wanted.append((body, Envelope.model_validate(body)))
+            except ValidationError as exc:
+                await self.dead_letters.park(body, topic, f"enveloppe invalide : {exc}", attempts=1)
+        if len(wanted) == 1:
+            await self.one(wanted[0][0], wanted[0][1], topic)
+        elif wanted:
+            try:
+                await self.handle_batch([envelope for _, envelope in wanted])
+            except Exception as exc:  # noqa: BLE001 - every event gets its own retries and dead letter
+                log.warning("batch failed, consumed one event at a time",
+                            extra={"service": self.service, "count": len(wanted), "error": type(exc).__name__})
+                for body, envelope in wanted:
+                    await self.one(body, envelope, topic)
+
     async def __call__(self, body: dict[str, Any], topic: str = "") -> None:
+        if self._not_ours(body):
+            return
         try:
             envelope = Envelope.model_validate(body)
         except ValidationError as exc:
             await self.dead_letters.park(body, topic, f"enveloppe invalide : {exc}", attempts=1)
             return
-        handler = self.handlers.get(envelope.type)
-        if handler is None:
-            return  # another service's concern
+        await self.one(body, envelope, topic)
+
+    def _not_ours(self, body: Any) -> bool:
+        """Another service's event: skipped before any validation (most of a topic, for most consumers)."""
+        kind = body.get("type") if isinstance(body, dict) else None
+        return isinstance(kind, str) and kind not in self.handlers
+
+    async def one(self, body: dict[str, Any], envelope: Envelope, topic: str) -> None:
+        handler = self.handlers[envelope.type]
         error = ""
         for attempt in range(1, self.attempts + 1):
             try:
@@ -133,6 +167,36 @@ class EventDispatcher:
                     await asyncio.sleep(self.backoff_seconds * 2 ** (attempt - 1))
         EVENTS_CONSUMED.labels(self.service, envelope.type, "dead_letter").inc()
         await self.dead_letters.park(body, topic, error, attempts=attempt)
+
+    async def handle_batch(self, envelopes: Sequence[Envelope]) -> None:
+        """Several events in one transaction; raises (everything rolled back) if any of them fails."""
+        received = [Received(e, parse_event(e)) for e in envelopes]
+        async with self.uow_factory() as uow:
+            uow.hold()
+            claimed = await uow.claim_many(envelopes)
+            fresh, seen = [], set()
+            for item in received:
+                event_id = str(item.envelope.event_id)
+                if event_id in claimed and event_id not in seen:
+                    seen.add(event_id)
+                    fresh.append(item)
+            for layer in _layers_by_key(fresh):
+                for event_type, items in _by_type(layer).items():
+                    batch_handler = self.batch_handlers.get(event_type)
+                    if batch_handler is not None and len(items) > 1:
+                        faults.point(f"{self.service}.handle.{event_type}")
+                        await batch_handler(items, uow)
+                        continue
+                    for item in items:
+                        faults.point(f"{self.service}.handle.{event_type}")
+                        uow.answering(item.envelope)
+                        await self.handlers[event_type](item.event, uow)
+            await uow.release()
+        for event_type, count in Counter(e.type for e in envelopes).items():
+            processed = sum(1 for item in fresh if item.envelope.type == event_type)
+            EVENTS_CONSUMED.labels(self.service, event_type, "processed").inc(processed)
+            if count > processed:
+                EVENTS_CONSUMED.labels(self.service, event_type, "duplicate").inc(count - processed)
 
     async def handle(self, envelope: Envelope, handler: Handler) -> str:
         event = parse_event(envelope)
@@ -159,3 +223,26 @@ class EventDispatcher:
             await self.dead_letters.mark_redriven(letter["id"])
             done.append(letter["id"])
         return {"redriven": done, "failed": failed}
+
+
+def _layers_by_key(items: list[Received]) -> list[list[Received]]:
+    """Split a batch into layers where each key appears at most once, keeping each key's order.
+
+    The bus only orders events of one key (one partition), so events of different keys may be
+    handled in any order; layering lets a batch handler take, say, every ``BeneficiaryRegistered``
+    of an import at once although the importer emitted them between other events."""
+    layers: list[list[Received]] = []
+    depth: dict[str, int] = {}
+    for item in items:
+        level = depth[item.envelope.key] = depth.get(item.envelope.key, -1) + 1
+        if level == len(layers):
+            layers.append([])
+        layers[level].append(item)
+    return layers
+
+
+def _by_type(layer: list[Received]) -> dict[str, list[Received]]:
+    grouped: dict[str, list[Received]] = {}
+    for item in layer:
+        grouped.setdefault(item.envelope.type, []).append(item)
+    return grouped

@@ -21,7 +21,7 @@ from contracts.topics import BY_PRODUCER, dead_letter_topic
 from servicekit.bus import Bus
 from servicekit.clock import Clock, FileClock, SystemClock
 from servicekit.db import Database
-from servicekit.dispatch import EventDispatcher, Handler, SqlDeadLetters
+from servicekit.dispatch import BatchHandler, EventDispatcher, Handler, SqlDeadLetters
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import KitTables
@@ -50,7 +50,7 @@ class ServiceRuntime:
     def subscribe(self) -> None:
         self.bus.declare(BY_PRODUCER[self.name], dead_letter_topic(self.name))
         for topic in self.subscriptions:
-            self.bus.subscribe(topic, group=self.name, consume=self.dispatcher)
+            self.bus.subscribe(topic, group=self.name, consume=self.dispatcher.consume)
 
     def start_relay(self) -> None:
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
@@ -89,6 +89,7 @@ def assemble(
     subscriptions: tuple[str, ...],
     uow_class: type[SqlAlchemyUnitOfWork],
     clock: Clock | None = None,
+    batch_handlers: Mapping[type[Event], BatchHandler] | None = None,
 ) -> ServiceRuntime:
     """Build a service's runtime from its own parts; shared by every ``bootstrap.py``."""
     clock = clock or (FileClock(str(settings.clock_file)) if settings.clock_file else SystemClock())
@@ -101,7 +102,7 @@ def assemble(
 
     dead_letters = SqlDeadLetters(name, database.sessions, tables, bus, clock)
     dispatcher = EventDispatcher(name, handlers, uow_factory, dead_letters, settings.retry_attempts,
-                                 settings.retry_backoff_seconds)
+                                 settings.retry_backoff_seconds, batch_handlers=batch_handlers)
     return ServiceRuntime(name, settings, bus, database, tables, clock, uow_factory, relay, dispatcher,
                           subscriptions)
 

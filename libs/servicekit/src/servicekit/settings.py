@@ -24,7 +24,8 @@ class ServiceSettings(BaseSettings):
     importer_url: str | None = Field(default=None, description="Where importer's API is (beneficiaries' keys).")
     http_host: str = "127.0.0.1"
     http_port: int = 8000
-    relay_batch_size: int = 500
+    relay_batch_size: int = Field(default=1000, description="Outbox rows published per batch.")
+    consumer_batch_size: int = Field(default=1000, description="Most events a consumer takes in one transaction.")
     relay_poll_seconds: float = 0.5
     retry_attempts: int = 3
     retry_backoff_seconds: float = 0.2

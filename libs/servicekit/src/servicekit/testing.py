@@ -42,6 +42,7 @@ class FakeUnitOfWork(UnitOfWork):
             setattr(self, name, repository)
 
     async def _close(self) -> None:
+        self.holding = False
         await self.rollback()
 
     def emit(self, event: Event, key: str) -> Envelope:
@@ -56,6 +57,9 @@ class FakeUnitOfWork(UnitOfWork):
         return True
 
     async def commit(self) -> None:
+        if self.holding:
+            self.committed = True
+            return
         self.events += self._staged_events
         self.processed |= self._staged_processed
         self._staged_events, self._staged_processed = [], set()
@@ -63,6 +67,7 @@ class FakeUnitOfWork(UnitOfWork):
         self.commits += 1
 
     async def rollback(self) -> None:
+        self._refuse_partial_rollback()
         self._staged_events, self._staged_processed = [], set()
 
 

@@ -2,10 +2,9 @@
 
 import asyncio
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Self
 
-from sqlalchemy import insert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -14,7 +13,12 @@ from contracts import Envelope, Event
 from contracts.topics import BY_PRODUCER
 from servicekit import faults
 from servicekit.clock import Clock
+from servicekit.sql import bulk_insert
 from servicekit.tables import KitTables
+
+
+class BatchRollback(RuntimeError):
+    pass
 
 
 class UnitOfWork:
@@ -73,6 +77,27 @@ class UnitOfWork:
         (a redelivery: skip it). Rolled back with everything else if the handler fails."""
         raise NotImplementedError
 
+    async def claim_many(self, envelopes: Sequence[Envelope]) -> set[str]:
+        """``claim`` for a batch: the ids (as text) of the events seen for the first time."""
+        return {str(e.event_id) for e in envelopes if await self.claim(e)}
+
+    holding = False
+
+    def hold(self) -> None:
+        """Batch mode: handlers' ``commit()`` only flushes, until ``release()`` commits everything.
+        A handler's ``rollback()`` would undo the other events' work, so it raises instead (the
+        dispatcher then consumes the batch one event at a time)."""
+        self.holding = True
+
+    async def release(self) -> None:
+        self.holding = False
+        await self.commit()
+
+    def _refuse_partial_rollback(self) -> None:
+        if self.holding:
+            self.holding = False
+            raise BatchRollback("a handler rolled back inside a batch")
+
     async def commit(self) -> None:
         raise NotImplementedError
 
@@ -98,6 +123,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self._emitted = False
 
     async def _close(self) -> None:
+        self.holding = False
         try:
             await self.rollback()
         finally:
@@ -113,6 +139,21 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         })
         return envelope
 
+    async def claim_many(self, envelopes: Sequence[Envelope]) -> set[str]:
+        # One INSERT per thousand events; RETURNING names those that were not in the inbox yet.
+        insert_ = postgresql_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        now, rows = self.clock.now(), {}
+        for envelope in envelopes:
+            rows.setdefault(str(envelope.event_id), envelope.type)
+        items, claimed = list(rows.items()), set()
+        for start in range(0, len(items), 1000):
+            result = await self.session.execute(
+                insert_(self._tables.inbox)
+                .values([{"event_id": i, "type": t, "processed_at": now} for i, t in items[start:start + 1000]])
+                .on_conflict_do_nothing(index_elements=["event_id"]).returning(self._tables.inbox.c.event_id))
+            claimed.update(result.scalars())
+        return claimed
+
     async def claim(self, envelope: Envelope) -> bool:
         # One statement instead of a lookup then an insert. On PostgreSQL a second consumer of the
         # same event (a rebalance) waits on the first one's uncommitted row, then finds it.
@@ -126,11 +167,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
 
     async def flush_kit_rows(self) -> None:
         if self._pending:
-            await self.session.execute(insert(self._tables.outbox), self._pending)
+            await bulk_insert(self.session, self._tables.outbox, self._pending)
             self._emitted = True
             self._pending = []
 
     async def commit(self) -> None:
+        if self.holding:
+            self.committed = True  # the outbox rows wait for ``release``: one COPY for the batch
+            return
         await self.flush_kit_rows()
         await self.session.commit()
         self.committed = True
@@ -140,5 +184,6 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             self._emitted = False
 
     async def rollback(self) -> None:
+        self._refuse_partial_rollback()
         self._pending = []
         await self.session.rollback()

@@ -1,0 +1,42 @@
+"""bulk_insert: one COPY on PostgreSQL, executemany on SQLite, the same rows read back on both."""
+
+from datetime import UTC, datetime, timedelta, timezone
+
+from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, select
+
+from servicekit.sql import UtcDateTime, bulk_insert
+
+metadata = MetaData()
+rows_table = Table(
+    "bulk_rows", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("label", String(50), nullable=False),
+    Column("at", UtcDateTime, nullable=False),
+    Column("data", JSON, nullable=True),
+    Column("active", Boolean, nullable=False, default=True),
+)
+
+
+async def test_bulk_insert_writes_typed_rows_inside_the_transaction(sessions):
+    async with sessions() as session:
+        await (await session.connection()).run_sync(metadata.create_all)
+        await session.commit()
+    paris = timezone(timedelta(hours=1))
+    rows = [{"id": i, "label": f"ligne {i} ; « guillemets »", "at": datetime(2025, 1, 6, 9, tzinfo=paris) + timedelta(minutes=i),
+             "data": {"n": i, "liste": [1, "é"]} if i % 2 else None} for i in range(1, 1201)]
+
+    async with sessions() as session:  # rolled back: nothing stays
+        await bulk_insert(session, rows_table, rows)
+        assert len((await session.execute(select(rows_table.c.id))).all()) == 1200
+        await session.rollback()
+    async with sessions() as session:
+        assert (await session.execute(select(rows_table.c.id))).all() == []
+
+    async with sessions() as session, session.begin():
+        await bulk_insert(session, rows_table, rows)
+    async with sessions() as session:
+        read = [dict(r) for r in (await session.execute(select(rows_table).order_by(rows_table.c.id))).mappings()]
+    assert len(read) == 1200
+    assert read[0] == {"id": 1, "label": "ligne 1 ; « guillemets »", "at": datetime(2025, 1, 6, 8, 1, tzinfo=UTC),
+                       "data": {"n": 1, "liste": [1, "é"]}, "active": True}
+    assert read[1]["data"] is None and read[1]["active"] is True  # the column's default, filled in
