@@ -40,3 +40,30 @@ async def test_bulk_insert_writes_typed_rows_inside_the_transaction(sessions):
     assert read[0] == {"id": 1, "label": "ligne 1 ; « guillemets »", "at": datetime(2025, 1, 6, 8, 1, tzinfo=UTC),
                        "data": {"n": 1, "liste": [1, "é"]}, "active": True}
     assert read[1]["data"] is None and read[1]["active"] is True  # the column's default, filled in
+
+
+pairs_table = Table("bulk_pairs", metadata, Column("a", String(10), primary_key=True),
+                    Column("b", String(10), primary_key=True))
+
+
+async def test_upsert_updates_known_keys_inserts_new_ones_and_accepts_key_only_tables(sessions):
+    from servicekit.sql import upsert
+
+    async with sessions() as session:
+        await (await session.connection()).run_sync(metadata.create_all)
+        await session.commit()
+    at = datetime(2025, 1, 6, 8, tzinfo=UTC)
+    async with sessions() as session, session.begin():
+        await upsert(session, rows_table, [{"id": 1, "label": "un", "at": at, "data": None, "active": True},
+                                           {"id": 2, "label": "deux", "at": at, "data": None, "active": True}])
+        await upsert(session, pairs_table, [{"a": "x", "b": "y"}])
+    async with sessions() as session, session.begin():
+        # Rows giving different columns are updated each with its own; a key-only row is left alone.
+        await upsert(session, rows_table, [{"id": 1, "label": "UN"}, {"id": 2, "active": False},
+                                           {"id": 3, "label": "trois", "at": at, "data": [3], "active": True}])
+        await upsert(session, pairs_table, [{"a": "x", "b": "y"}, {"a": "x", "b": "z"}])
+    async with sessions() as session:
+        read = [(r.id, r.label, r.active, r.data) for r in await session.execute(select(rows_table).order_by("id"))]
+        pairs = [tuple(r) for r in await session.execute(select(pairs_table).order_by("a", "b"))]
+    assert read == [(1, "UN", True, None), (2, "deux", False, None), (3, "trois", True, [3])]
+    assert pairs == [("x", "y"), ("x", "z")]

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import traceback
 from collections import Counter
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -47,6 +47,26 @@ class Received:
 # open (``uow.commit()`` inside a batch only flushes). Before emitting for an item, the handler
 # calls ``uow.answering(item.envelope)`` so each event keeps its own causation.
 BatchHandler = Callable[[list[Received], Any], Awaitable[None]]
+
+
+def repeats(received: Sequence[Received], *keys: Callable[[Any], Hashable]) -> bool:
+    """Whether two items of a batch share a value of one of ``keys`` (functions of the event): then
+    they depend on each other's rows, and a batch handler takes them ``one_at_a_time``."""
+    for key in keys:
+        seen: set = set()
+        for item in received:
+            value = key(item.event)
+            if value in seen:
+                return True
+            seen.add(value)
+    return False
+
+
+async def one_at_a_time(received: Sequence[Received], handler: Handler, uow: Any) -> None:
+    """Each item through the one-event handler, in order, as the dispatcher would."""
+    for item in received:
+        uow.answering(item.envelope)
+        await handler(item.event, uow)
 
 
 class DeadLetters(Protocol):

@@ -5,6 +5,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from typing import Any, Self
 
+from sqlalchemy import insert, select, text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -140,19 +141,27 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         return envelope
 
     async def claim_many(self, envelopes: Sequence[Envelope]) -> set[str]:
-        # One INSERT per thousand events; RETURNING names those that were not in the inbox yet.
-        insert_ = postgresql_insert if self.session.get_bind().dialect.name == "postgresql" else sqlite_insert
-        now, rows = self.clock.now(), {}
+        inbox, now = self._tables.inbox, self.clock.now()
+        rows: dict[str, str] = {}
         for envelope in envelopes:
             rows.setdefault(str(envelope.event_id), envelope.type)
-        items, claimed = list(rows.items()), set()
-        for start in range(0, len(items), 1000):
-            result = await self.session.execute(
-                insert_(self._tables.inbox)
-                .values([{"event_id": i, "type": t, "processed_at": now} for i, t in items[start:start + 1000]])
-                .on_conflict_do_nothing(index_elements=["event_id"]).returning(self._tables.inbox.c.event_id))
-            claimed.update(result.scalars())
-        return claimed
+        if self.session.get_bind().dialect.name == "postgresql":
+            # One statement whatever the batch size: arrays in, the ids actually inserted out.
+            result = await self.session.execute(text(
+                f"INSERT INTO {inbox.name} (event_id, type, processed_at) "
+                "SELECT event_id, type, :at FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[])) "
+                "AS claimed(event_id, type) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"),
+                {"ids": list(rows), "types": list(rows.values()), "at": now})
+            return set(result.scalars())
+        # SQLite: the write lock is taken at BEGIN, so nothing can slip in between.
+        ids, known = list(rows), set()
+        for start in range(0, len(ids), 500):
+            known.update((await self.session.execute(
+                select(inbox.c.event_id).where(inbox.c.event_id.in_(ids[start:start + 500])))).scalars())
+        fresh = [{"event_id": i, "type": t, "processed_at": now} for i, t in rows.items() if i not in known]
+        if fresh:
+            await self.session.execute(insert(inbox), fresh)
+        return {row["event_id"] for row in fresh}
 
     async def claim(self, envelope: Envelope) -> bool:
         # One statement instead of a lookup then an insert. On PostgreSQL a second consumer of the

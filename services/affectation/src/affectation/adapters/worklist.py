@@ -7,13 +7,24 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.planning import ActionFields
-from servicekit.sql import upsert
+from servicekit.sql import bulk_insert, existing_keys, update_many, upsert
 
 from affectation.adapters import orm
 from affectation.domain.candidates import Advisor, Slot
 
 _a, _p, _w = orm.actions, orm.participants, orm.worklist
 _COUNT = select(func.count()).select_from(_p).where(_p.c.action_id == _a.c.id).correlate(_a).scalar_subquery()
+
+
+# Keys per lookup: well under both backends' limit on bound parameters.
+_CHUNK = 500
+
+
+def _action_row(a: ActionFields, status: str = "planned") -> dict[str, Any]:
+    return {"id": a.action_id, "advisor_code": a.advisor, "action_type": a.action_type, "ods_code": a.ods,
+            "step_order": a.step, "resource_code": a.resource, "mode": a.mode, "site_code": a.site,
+            "starts_at": a.starts_at, "ends_at": a.ends_at, "max_participants": a.max_participants,
+            "to_assign": a.to_assign, "status": status}
 
 
 def _slot(row) -> Slot:
@@ -26,17 +37,24 @@ class SqlWorklist:
         self.session = session
 
     async def put_action(self, a: ActionFields, status: str = "planned") -> None:
-        await upsert(self.session, _a, [{
-            "id": a.action_id, "advisor_code": a.advisor, "action_type": a.action_type, "ods_code": a.ods,
-            "step_order": a.step, "resource_code": a.resource, "mode": a.mode, "site_code": a.site,
-            "starts_at": a.starts_at, "ends_at": a.ends_at, "max_participants": a.max_participants,
-            "to_assign": a.to_assign, "status": status}])
+        await upsert(self.session, _a, [_action_row(a, status)])
+
+    async def put_actions(self, actions: list[ActionFields]) -> None:
+        """``put_action`` for actions of distinct ids, in three statements."""
+        await upsert(self.session, _a, [_action_row(a) for a in actions])
 
     async def cancel_action(self, action_id: str) -> None:
         await self.session.execute(update(_a).where(_a.c.id == action_id).values(status="cancelled"))
 
     async def add_participant(self, action_id: str, beneficiary_id: str) -> None:
-        await upsert(self.session, _p, [{"action_id": action_id, "beneficiary_id": beneficiary_id}])
+        await self.add_participants([(action_id, beneficiary_id)])
+
+    async def add_participants(self, pairs: list[tuple[str, str]]) -> None:
+        """(action, beneficiary) pairs, each recorded once: a pair already there is left as it is."""
+        pairs = list(dict.fromkeys(pairs))
+        existing = await existing_keys(self.session, _p, pairs)
+        await bulk_insert(self.session, _p, [{"action_id": a, "beneficiary_id": b} for a, b in pairs
+                                             if (a, b) not in existing])
 
     async def remove_participant(self, action_id: str, beneficiary_id: str) -> None:
         await self.session.execute(delete(_p).where(_p.c.action_id == action_id, _p.c.beneficiary_id == beneficiary_id))
@@ -60,6 +78,10 @@ class SqlWorklist:
     async def put_beneficiary(self, beneficiary_id: str, sealed: str) -> None:
         await upsert(self.session, orm.beneficiaries, [{"id": beneficiary_id, "sealed": sealed}])
 
+    async def put_beneficiaries(self, sealed: dict[str, str]) -> None:
+        """``put_beneficiary`` for many, by id, in three statements."""
+        await upsert(self.session, orm.beneficiaries, [{"id": b, "sealed": s} for b, s in sealed.items()])
+
     async def sealed(self, beneficiary_ids: list[str]) -> dict[str, str]:
         rows = await self.session.execute(select(orm.beneficiaries).where(orm.beneficiaries.c.id.in_(beneficiary_ids)))
         return {r.id: r.sealed for r in rows}
@@ -72,6 +94,22 @@ class SqlWorklist:
         query = select(_w).where(_w.c.action_id == action_id)
         row = (await self.session.execute(query.with_for_update() if lock else query)).mappings().first()
         return dict(row) if row else None
+
+    async def entries(self, action_ids: list[str]) -> dict[str, dict[str, Any]]:
+        found: dict[str, dict[str, Any]] = {}
+        wanted = list(dict.fromkeys(action_ids))
+        for start in range(0, len(wanted), _CHUNK):
+            rows = await self.session.execute(select(_w).where(_w.c.action_id.in_(wanted[start:start + _CHUNK])))
+            found |= {r["action_id"]: dict(r) for r in rows.mappings()}
+        return found
+
+    async def add_entries(self, rows: list[dict[str, Any]]) -> None:
+        """New entries (action_id, status, assignment_id, refusal), in one bulk insert."""
+        await bulk_insert(self.session, _w, rows)
+
+    async def update_entries(self, rows: list[dict[str, Any]]) -> None:
+        """Existing entries (action_id, status, assignment_id, refusal), in one executemany."""
+        await update_many(self.session, _w, rows)
 
     async def set_entry(self, action_id: str, status: str, assignment_id: str | None = None,
                         refusal: list[str] | None = None) -> None:

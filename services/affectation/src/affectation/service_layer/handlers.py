@@ -8,10 +8,12 @@ from contracts.affectation import ParticipantAssigned
 from contracts.importer import BeneficiaryPurged, BeneficiaryRegistered
 from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, AssignmentApplied, AssignmentRefused,
                                 ParticipantAdded, ParticipantRemoved, ReferentialChanged)
+from servicekit.dispatch import Received, one_at_a_time, repeats
 from servicekit.errors import RefusedInput
 from servicekit.versioned import snapshot_projection
 
 from affectation.domain.candidates import PARIS, AgendaIndex, candidates, week_bounds
+from affectation.domain.worklist import entry_after_action
 
 
 # Affectation's copy of sites, advisors (with their sites), ODS sites and ressources.
@@ -22,11 +24,32 @@ async def record_action(event: ActionPlanned | ActionChanged, uow) -> None:
     """Agendas' projection; an action the import created waits in the worklist until assigned."""
     async with uow:
         await uow.worklist.put_action(event.action)
-        entry = await uow.worklist.entry(event.action.action_id)
-        if event.action.to_assign and entry is None:
-            await uow.worklist.set_entry(event.action.action_id, "open")
-        elif not event.action.to_assign and entry and entry["status"] in ("open", "pending"):
-            await uow.worklist.set_entry(event.action.action_id, "assigned", entry["assignment_id"])
+        change = entry_after_action(event.action.to_assign, await uow.worklist.entry(event.action.action_id))
+        if change:
+            await uow.worklist.set_entry(event.action.action_id, *change)
+        await uow.commit()
+
+
+async def record_actions(received: list[Received], uow) -> None:
+    """``record_action`` for a batch: the actions upserted together, the worklist entries read in one
+    query, then one bulk insert of new entries and one executemany of changed ones."""
+    async with uow:
+        actions = [item.event.action for item in received]
+        if repeats(received, lambda e: e.action.action_id):
+            await one_at_a_time(received, record_action, uow)
+            return
+        await uow.worklist.put_actions(actions)
+        entries = await uow.worklist.entries([a.action_id for a in actions])
+        new, changed = [], []
+        for action in actions:
+            change = entry_after_action(action.to_assign, entries.get(action.action_id))
+            if change:
+                status, assignment_id = change
+                (changed if action.action_id in entries else new).append({
+                    "action_id": action.action_id, "status": status, "assignment_id": assignment_id,
+                    "refusal": None})
+        await uow.worklist.add_entries(new)
+        await uow.worklist.update_entries(changed)
         await uow.commit()
 
 
@@ -44,6 +67,17 @@ async def record_participant_added(event: ParticipantAdded, uow) -> None:
         await uow.commit()
 
 
+async def record_participants_added(received: list[Received], uow) -> None:
+    """``record_participant_added`` for a batch: one lookup of the pairs, one bulk insert."""
+    async with uow:
+        pairs = [(item.event.action_id, item.event.beneficiary_id) for item in received]
+        if repeats(received, lambda e: (e.action_id, e.beneficiary_id)):
+            await one_at_a_time(received, record_participant_added, uow)
+            return
+        await uow.worklist.add_participants(pairs)
+        await uow.commit()
+
+
 async def record_participant_removed(event: ParticipantRemoved, uow) -> None:
     """An appointment whose participant left (not confirmed, unregistered) leaves the worklist."""
     async with uow:
@@ -57,6 +91,16 @@ async def record_participant_removed(event: ParticipantRemoved, uow) -> None:
 async def record_beneficiary(event: BeneficiaryRegistered, uow) -> None:
     async with uow:
         await uow.worklist.put_beneficiary(event.beneficiary_id, event.sealed)
+        await uow.commit()
+
+
+async def record_beneficiaries(received: list[Received], uow) -> None:
+    """``record_beneficiary`` for a batch: one lookup, one executemany update, one bulk insert."""
+    async with uow:
+        if repeats(received, lambda e: e.beneficiary_id):
+            await one_at_a_time(received, record_beneficiary, uow)
+            return
+        await uow.worklist.put_beneficiaries({item.event.beneficiary_id: item.event.sealed for item in received})
         await uow.commit()
 
 
@@ -94,6 +138,16 @@ EVENT_HANDLERS = {
     BeneficiaryPurged: forget_beneficiary,
     AssignmentApplied: record_applied,
     AssignmentRefused: record_refused,
+}
+
+
+# Batch versions (servicekit.dispatch.BatchHandler) of the handlers above for the events an import
+# produces per row: the same rows, in a few statements per batch.
+BATCH_HANDLERS = {
+    ActionPlanned: record_actions,
+    ActionChanged: record_actions,
+    ParticipantAdded: record_participants_added,
+    BeneficiaryRegistered: record_beneficiaries,
 }
 
 

@@ -1,14 +1,25 @@
+from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
+
+from servicekit.sql import bulk_insert
 
 from planning.adapters import orm
 from planning.domain.agenda import Action
+from planning.domain.registrations import SlotKey
 
 _a, _p = orm.actions, orm.participants
 _active = and_(_p.c.action_id == _a.c.id, _p.c.removed_at.is_(None))
 _COUNT = select(func.count()).select_from(_p).where(_active).correlate(_a).scalar_subquery()
+# Rows per lookup by a list of keys: well under both backends' limit on bound parameters.
+_CHUNK = 500
+
+
+def _chunks(items: list, size: int = _CHUNK):
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
 
 
 def _action(row) -> Action:
@@ -42,8 +53,7 @@ class SqlAgendaRepository:
         await self.session.execute(insert(_a).values(id=action.id, **_columns(action)))
 
     async def add_many(self, actions: list[Action]) -> None:
-        if actions:
-            await self.session.execute(insert(_a), [{"id": a.id, **_columns(a)} for a in actions])
+        await bulk_insert(self.session, _a, [{"id": a.id, **_columns(a)} for a in actions])
 
     async def update(self, action: Action, cancel_reason: str | None = None) -> None:
         await self.session.execute(update(_a).where(_a.c.id == action.id)
@@ -112,6 +122,32 @@ class SqlAgendaRepository:
             await self.session.execute(insert(_p).values(action_id=action_id, beneficiary_id=beneficiary_id,
                                                          resource_code=resource, ods_code=ods, added_at=at))
 
+    async def participations(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool]:
+        """Which of these (action, beneficiary) pairs already have a row, and whether it is active."""
+        found: dict[tuple[str, str], bool] = {}
+        for chunk in _chunks(sorted(set(pairs))):
+            rows = await self.session.execute(select(_p.c.action_id, _p.c.beneficiary_id, _p.c.removed_at).where(
+                tuple_(_p.c.action_id, _p.c.beneficiary_id).in_(chunk)))
+            found |= {(r.action_id, r.beneficiary_id): r.removed_at is None for r in rows}
+        return found
+
+    async def add_participants(self, rows: list[dict]) -> None:
+        """New participants' rows (action_id, beneficiary_id, resource_code, ods_code, added_at), at once."""
+        await bulk_insert(self.session, _p, [r | {"presence": None, "removed_at": None, "removal_reason": None}
+                                             for r in rows])
+
+    async def readd_participants(self, rows: list[dict]) -> None:
+        """``add_participant`` for rows that exist (a participant who had left), in one executemany."""
+        if rows:
+            await self.session.execute(
+                update(_p).where(_p.c.action_id == bindparam("key_action"),
+                                 _p.c.beneficiary_id == bindparam("key_beneficiary"))
+                .values(resource_code=bindparam("new_resource"), ods_code=bindparam("new_ods"),
+                        added_at=bindparam("new_added_at"), removed_at=None, removal_reason=None, presence=None),
+                [{"key_action": r["action_id"], "key_beneficiary": r["beneficiary_id"],
+                  "new_resource": r["resource_code"], "new_ods": r["ods_code"], "new_added_at": r["added_at"]}
+                 for r in rows])
+
     async def remove_participant(self, action_id: str, beneficiary_id: str, at: datetime, reason: str | None) -> None:
         await self.session.execute(update(_p).where(_p.c.action_id == action_id, _p.c.beneficiary_id == beneficiary_id)
                                    .values(removed_at=at, removal_reason=reason))
@@ -131,6 +167,18 @@ class SqlRegistrations:
         row = (await self.session.execute(select(orm.registrations).where(
             orm.registrations.c.registration_id == registration_id))).mappings().first()
         return dict(row) if row else None
+
+    async def get_many(self, registration_ids: list[str]) -> dict[str, dict]:
+        found: dict[str, dict] = {}
+        for chunk in _chunks(list(dict.fromkeys(registration_ids)), 1000):
+            rows = await self.session.execute(select(orm.registrations).where(
+                orm.registrations.c.registration_id.in_(chunk)))
+            found |= {r["registration_id"]: dict(r) for r in rows.mappings()}
+        return found
+
+    async def add_many(self, rows: list[dict]) -> None:
+        """New registrations (registration_id, beneficiary_id, action_id), not yet confirmed."""
+        await bulk_insert(self.session, orm.registrations, [r | {"confirmed": False} for r in rows])
 
     async def put(self, registration_id: str, beneficiary_id: str, action_id: str) -> None:
         if await self.get(registration_id):
@@ -153,10 +201,15 @@ class SqlRegistrations:
         await self.session.execute(delete(orm.participants).where(
             orm.participants.c.beneficiary_id == beneficiary_id, orm.participants.c.removed_at.is_not(None)))
 
-    async def free_slot(self, ods: str, site: str, starts_at) -> str | None:
-        """A planned étape-1 action of the ODS at that site and time with a free place."""
-        query = (select(_a.c.id).where(_a.c.ods_code == ods, _a.c.site_code == site, _a.c.step_order == 1,
-                                       _a.c.starts_at == starts_at, _a.c.status == "planned",
-                                       _COUNT < _a.c.max_participants)
-                 .order_by(_a.c.to_assign, _a.c.id).limit(1))
-        return (await self.session.execute(query)).scalar()
+    async def slots(self, keys: Iterable[SlotKey]) -> dict[SlotKey, list[Action]]:
+        """The planned étape-1 actions at each (ODS, site, start), with their active participants."""
+        found: dict[SlotKey, list[Action]] = {}
+        for chunk in _chunks(list(dict.fromkeys(keys))):
+            rows = await self.session.execute(
+                select(_a, _COUNT.label("participants"))
+                .where(tuple_(_a.c.ods_code, _a.c.site_code, _a.c.starts_at).in_(chunk), _a.c.step_order == 1,
+                       _a.c.status == "planned")
+                .order_by(_a.c.to_assign, _a.c.id))
+            for row in rows:
+                found.setdefault((row.ods_code, row.site_code, row.starts_at), []).append(_action(row))
+        return found

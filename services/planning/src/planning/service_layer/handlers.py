@@ -45,3 +45,9 @@ EVENT_HANDLERS = {
     BeneficiaryPurged: registrations.forget_beneficiary,
     ParticipantAssigned: assignments.apply_assignment,
 }
+
+# Batch versions (servicekit.dispatch.BatchHandler): the same effects as the handler above, in fewer
+# statements; an import sends one RegistrationRecorded per row.
+BATCH_HANDLERS = {
+    RegistrationRecorded: registrations.attach_registrations,
+}
