@@ -23,6 +23,9 @@ EVENT_MODELS: tuple[type[Event], ...] = (
 )
 
 _BY_TYPE: dict[tuple[str, int], type[Event]] = {(m.event_type, m.event_version): m for m in EVENT_MODELS}
+_LATEST: dict[str, type[Event]] = {}
+for _model in sorted(EVENT_MODELS, key=lambda m: m.event_version):
+    _LATEST[_model.event_type] = _model
 
 # (type, old version) -> function turning that payload into the next version's payload.
 UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
@@ -33,10 +36,11 @@ class UnknownEvent(LookupError):
 
 
 def model_for(event_type: str) -> type[Event]:
-    latest = [m for (t, _), m in _BY_TYPE.items() if t == event_type]
-    if not latest:
-        raise UnknownEvent(event_type)
-    return max(latest, key=lambda m: m.event_version)
+    """The current model of a type (looked up for every event consumed: a dict, not a scan)."""
+    try:
+        return _LATEST[event_type]
+    except KeyError:
+        raise UnknownEvent(event_type) from None
 
 
 def parse_event(envelope: Envelope) -> Event:
