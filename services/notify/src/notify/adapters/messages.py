@@ -8,7 +8,10 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servicekit.sql import bulk_insert, update_many
+
 from notify.adapters import orm
+from notify.adapters.projections import all_in
 
 _m, _a = orm.messages, orm.delivery_attempts
 PERSONAL = ("recipient", "subject", "body_text", "body_html")
@@ -46,15 +49,45 @@ class SqlMessages:
         self.added_due.append(row["due_at"])
         return True
 
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+        """``add`` for each row in order: those whose recipient × rule × appointment already has a
+        message, in the table or earlier in ``rows``, are left out (NOT-06); returns the rows added.
+
+        One lookup and one bulk insert. A concurrent consumer adding the same key between the two
+        makes the insert fail on the unique key: the batch is rolled back and the dispatcher consumes
+        its events one at a time, through ``add``, which then finds that message."""
+        existing = {r["dedup_key"] for r in await all_in(self.session, select(_m.c.dedup_key), _m.c.dedup_key,
+                                                         (r["dedup_key"] for r in rows))}
+        added = []
+        for row in rows:
+            if row["dedup_key"] not in existing:
+                existing.add(row["dedup_key"])
+                added.append(row)
+        await bulk_insert(self.session, _m, added)
+        self.added_due += [r["due_at"] for r in added]
+        return added
+
     async def update(self, message_id: str, **values: Any) -> None:
         await self.session.execute(update(_m).where(_m.c.id == message_id).values(**values))
 
+    async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Each row: the message ``id`` and the new values of the columns it names."""
+        await update_many(self.session, _m, rows)
+
     async def of_registration(self, registration_id: str,
                               statuses: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        query = select(_m).where(_m.c.registration_id == registration_id)
+        return (await self.of_registrations([registration_id], statuses)).get(registration_id, [])
+
+    async def of_registrations(self, registration_ids: Sequence[str],
+                               statuses: Sequence[str] | None = None) -> dict[str, list[dict[str, Any]]]:
+        """Each appointment's messages (in these statuses), oldest first."""
+        query = select(_m).order_by(_m.c.created_at, _m.c.id)
         if statuses:
             query = query.where(_m.c.status.in_(statuses))
-        return await self._all(query.order_by(_m.c.created_at, _m.c.id))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in await all_in(self.session, query, _m.c.registration_id, registration_ids):
+            out.setdefault(row["registration_id"], []).append(row)
+        return out
 
     async def of_beneficiary(self, beneficiary_id: str) -> list[dict[str, Any]]:
         return await self._all(select(_m).where(_m.c.beneficiary_id == beneficiary_id)

@@ -1,12 +1,19 @@
 """Notify's projections: contacts, virtual-office logins, appointments, actions, referential."""
 
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from servicekit.sql import bulk_insert, update_many, upsert
+
 from notify.adapters import orm
+
+# Values in one ``IN (...)``: under both PostgreSQL's (32,767) and SQLite's (32,766) bound parameters,
+# so a batch of an import's size reads each kind of row in one query.
+IN_CHUNK = 30_000
 
 
 async def _one(session: AsyncSession, query) -> dict[str, Any] | None:
@@ -16,6 +23,20 @@ async def _one(session: AsyncSession, query) -> dict[str, Any] | None:
 
 async def _all(session: AsyncSession, query) -> list[dict[str, Any]]:
     return [dict(r) for r in (await session.execute(query)).mappings()]
+
+
+def chunks(values: Iterable[Any]) -> list[list[Any]]:
+    """Distinct values, in order, cut to fit one ``IN (...)`` each."""
+    distinct = list(dict.fromkeys(values))
+    return [distinct[i:i + IN_CHUNK] for i in range(0, len(distinct), IN_CHUNK)]
+
+
+async def all_in(session: AsyncSession, query, column, values: Iterable[Any]) -> list[dict[str, Any]]:
+    """``query`` for rows whose ``column`` is one of ``values``: one query per chunk, none for no values."""
+    rows: list[dict[str, Any]] = []
+    for chunk in chunks(values):
+        rows += await _all(session, query.where(column.in_(chunk)))
+    return rows
 
 
 class SqlContacts:
@@ -32,6 +53,10 @@ class SqlContacts:
                                             .values(**contact))
         if result.rowcount == 0:
             await self.session.execute(insert(orm.contacts).values(**contact))
+
+    async def put_many(self, contacts: Sequence[dict[str, Any]]) -> None:
+        """``put`` for contacts of distinct people, in a bounded number of statements."""
+        await upsert(self.session, orm.contacts, contacts)
 
     async def delete(self, beneficiary_id: str) -> None:
         await self.session.execute(delete(orm.contacts).where(orm.contacts.c.beneficiary_id == beneficiary_id))
@@ -87,16 +112,37 @@ class SqlAppointments:
         a = orm.appointments
         return await _one(self.session, select(a).where(a.c.registration_id == registration_id))
 
+    async def get_many(self, registration_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        a = orm.appointments
+        return {r["registration_id"]: r for r in await all_in(self.session, select(a), a.c.registration_id,
+                                                                registration_ids)}
+
     async def add(self, row: dict[str, Any]) -> None:
         await self.session.execute(insert(orm.appointments).values(**row))
+
+    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        await bulk_insert(self.session, orm.appointments, rows)
 
     async def update(self, registration_id: str, **values: Any) -> None:
         a = orm.appointments
         await self.session.execute(update(a).where(a.c.registration_id == registration_id).values(**values))
 
+    async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Each row: ``registration_id`` and the new values of the columns it names."""
+        await update_many(self.session, orm.appointments, rows)
+
     async def of_beneficiary(self, beneficiary_id: str) -> list[dict[str, Any]]:
+        return (await self.of_beneficiaries([beneficiary_id])).get(beneficiary_id, [])
+
+    async def of_beneficiaries(self, beneficiary_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """Each person's appointments by start (then id, so that equal starts always come in one order)."""
         a = orm.appointments
-        return await _all(self.session, select(a).where(a.c.beneficiary_id == beneficiary_id).order_by(a.c.starts_at))
+        rows = await all_in(self.session, select(a).order_by(a.c.starts_at, a.c.registration_id), a.c.beneficiary_id,
+                            beneficiary_ids)
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in rows:
+            out.setdefault(row["beneficiary_id"], []).append(row)
+        return out
 
     async def of_action(self, action_id: str) -> list[dict[str, Any]]:
         a = orm.appointments
@@ -114,11 +160,19 @@ class SqlActions:
     async def get(self, action_id: str) -> dict[str, Any] | None:
         return await _one(self.session, select(orm.actions).where(orm.actions.c.action_id == action_id))
 
+    async def get_many(self, action_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+        t = orm.actions
+        return {r["action_id"]: r for r in await all_in(self.session, select(t), t.c.action_id, action_ids)}
+
     async def put(self, row: dict[str, Any]) -> None:
         result = await self.session.execute(update(orm.actions).where(orm.actions.c.action_id == row["action_id"])
                                             .values(**row))
         if result.rowcount == 0:
             await self.session.execute(insert(orm.actions).values(**row))
+
+    async def put_many(self, rows: Sequence[dict[str, Any]]) -> None:
+        """``put`` for distinct actions, in a bounded number of statements."""
+        await upsert(self.session, orm.actions, rows)
 
     async def join(self, action_id: str, beneficiary_id: str) -> None:
         p = orm.participations
@@ -128,16 +182,44 @@ class SqlActions:
             await self.session.execute(insert(p).values(action_id=action_id, beneficiary_id=beneficiary_id,
                                                         removed=False))
 
+    async def join_many(self, pairs: Sequence[tuple[str, str]], known: Collection[tuple[str, str]]) -> None:
+        """``join`` for distinct (action, person) pairs; ``known``: the pairs already recorded, removed or
+        not (``participations_of`` read them)."""
+        p = orm.participations
+        again = [{"_action": a, "_person": b, "removed": False} for a, b in pairs if (a, b) in known]
+        if again:
+            await self.session.execute(update(p).where(p.c.action_id == bindparam("_action"),
+                                                       p.c.beneficiary_id == bindparam("_person")), again)
+        await bulk_insert(self.session, p, [{"action_id": a, "beneficiary_id": b, "removed": False}
+                                            for a, b in pairs if (a, b) not in known])
+
+    async def participations_of(self, beneficiary_ids: Iterable[str]) -> dict[tuple[str, str], bool]:
+        """Every participation of these people, removed or not: (action, person) -> removed."""
+        p = orm.participations
+        return {(r["action_id"], r["beneficiary_id"]): r["removed"]
+                for r in await all_in(self.session, select(p), p.c.beneficiary_id, beneficiary_ids)}
+
     async def leave(self, action_id: str, beneficiary_id: str) -> None:
         p = orm.participations
         await self.session.execute(update(p).where(p.c.action_id == action_id, p.c.beneficiary_id == beneficiary_id)
                                    .values(removed=True))
 
     async def joined_by(self, beneficiary_id: str) -> list[dict[str, Any]]:
-        """Actions the person currently takes part in, with their times."""
-        p, a = orm.participations, orm.actions
-        return await _all(self.session, select(a).join(p, p.c.action_id == a.c.action_id).where(
-            p.c.beneficiary_id == beneficiary_id, p.c.removed.is_(False)).order_by(a.c.starts_at))
+        """Actions the person currently takes part in, with their times, and ``held``: whether an
+        appointment already takes place in it."""
+        return (await self.joined_by_many([beneficiary_id])).get(beneficiary_id, [])
+
+    async def joined_by_many(self, beneficiary_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+        """``joined_by`` of each person, by start (then id, so that equal starts always come in one order)."""
+        p, a, held = orm.participations, orm.actions, orm.appointments
+        query = (select(a, p.c.beneficiary_id.label("_person"),
+                        select(held.c.registration_id).where(held.c.action_id == a.c.action_id).exists().label("held"))
+                 .join(p, p.c.action_id == a.c.action_id)
+                 .where(p.c.removed.is_(False)).order_by(a.c.starts_at, a.c.action_id))
+        out: dict[str, list[dict[str, Any]]] = {}
+        for row in await all_in(self.session, query, p.c.beneficiary_id, beneficiary_ids):
+            out.setdefault(row.pop("_person"), []).append(row)
+        return out
 
     async def is_participant(self, action_id: str, beneficiary_id: str) -> bool:
         p = orm.participations

@@ -4,9 +4,12 @@ Events build notify's projections (contacts, appointments, actions) and compute 
 call for (NOT-02, NOT-04, NOT-05): each message is written once per recipient × rule × appointment
 (its ``dedup_key``), with the time it is due. Sending is not done here: the postman
 (``delivery.py``) sends what is due, so a redelivered event never sends anything twice.
+
+The events an import brings by the thousand also have a batch handler (``BATCH_HANDLERS``): the same
+decisions (``domain/appointments.py``) over a list of events, read and written in a few statements.
 """
 
-import uuid
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -16,17 +19,18 @@ from contracts.importer import (BeneficiaryPurged, BeneficiaryRegistered, Partic
 from contracts.notify import MessageNotSent, NotificationSetupChanged, RuleRef, TemplateRef
 from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, ActionPlanned, ParticipantAdded,
                                 ParticipantRemoved, PresenceValidated, ReferentialChanged)
+from servicekit.dispatch import Received, one_at_a_time, repeats
 from servicekit.errors import RefusedInput
 from servicekit.versioned import load_versioned
 
-from notify.domain.defaults import GDPR, MBV_ACCESS, MBV_REMINDER, templates_of
-from notify.domain.messages import LIVE, PENDING, REASONS, dedup_key, rule_confirmation
-from notify.domain.schedule import reminder_due_at, rule_due_at
+from notify.domain.appointments import (chosen_appointment, linked_action, message_row, moved, participant_changes,
+                                        registration_changes, registration_messages, rescheduled_due, rule_messages)
+from notify.domain.defaults import GDPR, templates_of
+from notify.domain.messages import PENDING, REASONS, dedup_key, rule_confirmation
 from notify.domain.setup import SYSTEM_CODES, NotificationSetup, Rule, SetupPart, Template, duplicate_codes
 
 SETUP_KEY = "notification-setup"
 APPOINTMENT_PURPOSES = ("rule", "mbv_reminder")  # the virtual-office access mail is about the person
-MESSAGE_IDS = uuid.UUID("0b1e6c1e-5a8f-4d0e-9a43-6f1d2c3b4a50")
 
 
 @dataclass(frozen=True)
@@ -116,23 +120,12 @@ async def delete_rule(rule: Rule, uow) -> dict:
 # --- Helpers over messages -------------------------------------------------------------------
 
 
-def message_id(key: str) -> str:
-    """Deterministic, so that replaying the log rebuilds the same messages (X-01)."""
-    return str(uuid.uuid5(MESSAGE_IDS, key))
-
-
 async def _add_message(uow, *, beneficiary_id: str, purpose: str, kind: str, template_code: str, due_at: datetime,
                        registration_id: str | None = None, rule: Rule | None = None) -> dict | None:
     """A scheduled message, unless this recipient × rule × appointment already has one (NOT-06)."""
-    now = uow.clock.now()
-    key = dedup_key(beneficiary_id, purpose, registration_id, rule.key if rule else None)
-    template = templates_of(await uow.setup.get()).get(template_code)
-    row = {"id": message_id(key), "dedup_key": key, "beneficiary_id": beneficiary_id,
-           "registration_id": registration_id, "kind": kind, "purpose": purpose,
-           "rule_key": rule.key if rule else None, "delay_days": rule.delay_days if rule else None,
-           "template_code": template_code, "channel": template.channel if template else "email",
-           "status": "scheduled", "due_at": due_at, "next_attempt_at": None, "claimed_at": None, "attempts": 0,
-           "reason_code": None, "reason": None, "created_at": now, "updated_at": now, "sent_at": None}
+    row = message_row(await uow.setup.get(), uow.clock.now(), beneficiary_id=beneficiary_id, purpose=purpose,
+                      kind=kind, template_code=template_code, due_at=due_at, registration_id=registration_id,
+                      rule=rule)
     return row if await uow.messages.add(row) else None
 
 
@@ -155,46 +148,44 @@ async def _stop_pending(uow, registration_id: str, code: str, reason: str | None
             await stop_message(uow, message, "cancelled", code, reason or REASONS[code])
 
 
+async def _add_messages(uow, rows: list[dict[str, Any]]) -> None:
+    for row in rows:
+        await uow.messages.add(row)
+
+
 async def _schedule_rules(uow, appointment: dict[str, Any], confirmation: str) -> None:
     """Messages of the rules for this ODS and confirmation (NOT-02), each due in its 19:00 batch."""
-    now = uow.clock.now()
-    setup = await uow.setup.get()
-    for rule in setup.rules.values():
-        if rule.delay_days <= 0 and appointment["starts_at"] <= now:
-            continue  # a message to prepare an appointment already past
-        if rule.ods == appointment["ods"] and rule.confirmation == confirmation:
-            await _add_message(uow, beneficiary_id=appointment["beneficiary_id"], purpose="rule", kind="rule",
-                               template_code=rule.template, registration_id=appointment["registration_id"],
-                               rule=rule, due_at=rule_due_at(rule.delay_days, appointment["starts_at"], now))
+    await _add_messages(uow, rule_messages(await uow.setup.get(), appointment, confirmation, uow.clock.now()))
+
+
+def _rescheduled(messages: list[dict[str, Any]], starts_at: datetime, now: datetime) -> list[dict[str, Any]]:
+    """The new due times of an appointment's scheduled messages once it starts at ``starts_at``."""
+    out = []
+    for message in messages:
+        due = rescheduled_due(message, starts_at, now)
+        if due is not None:
+            out.append({"id": message["id"], "due_at": due, "updated_at": now})
+    return out
 
 
 async def _reschedule(uow, appointment: dict[str, Any]) -> None:
     """The appointment moved: pending messages follow it (delay 0 stays on its import day)."""
-    now = uow.clock.now()
-    for message in await uow.messages.of_registration(appointment["registration_id"], ("scheduled",)):
-        if message["purpose"] == "rule" and message["delay_days"]:
-            due = rule_due_at(message["delay_days"], appointment["starts_at"], now)
-        elif message["purpose"] == "mbv_reminder":
-            due = reminder_due_at(appointment["starts_at"])
-        else:
-            continue
-        await uow.messages.update(message["id"], due_at=due, updated_at=now)
+    messages = await uow.messages.of_registration(appointment["registration_id"], ("scheduled",))
+    for change in _rescheduled(messages, appointment["starts_at"], uow.clock.now()):
+        await uow.messages.update(change.pop("id"), **change)
 
 
-async def _move_appointment(uow, appointment: dict[str, Any], starts_at: datetime, site: str | None,
-                            remote: bool | None = None) -> None:
-    changes: dict[str, Any] = {}
-    if appointment["starts_at"] != starts_at:
-        changes["starts_at"] = starts_at
-    if site and site != appointment["site"]:
-        changes["site"] = site
-    if remote is not None and remote != appointment["remote"]:
-        changes["remote"] = remote
+async def _change_appointment(uow, appointment: dict[str, Any], changes: dict[str, Any]) -> None:
     if changes:
         await uow.appointments.update(appointment["registration_id"], **changes)
         appointment |= changes
         if "starts_at" in changes:
             await _reschedule(uow, appointment)
+
+
+async def _move_appointment(uow, appointment: dict[str, Any], starts_at: datetime, site: str | None,
+                            remote: bool | None = None) -> None:
+    await _change_appointment(uow, appointment, moved(appointment, starts_at, site, remote))
 
 
 # --- Event handlers ---------------------------------------------------------------------------
@@ -220,10 +211,27 @@ async def record_contact(event: BeneficiaryRegistered, uow) -> None:
     may be publishing this very event) is never waited on from inside its own publication.
     """
     async with uow:
-        row = {"beneficiary_id": event.beneficiary_id, "sealed": event.sealed, "accepts_email": event.accepts_email,
-               "accepts_sms": event.accepts_sms, "updated_at": uow.clock.now()}
-        await uow.contacts.put(row)  # a known contact keeps its readable fields until the new ones are unsealed
+        # A known contact keeps its readable fields until the new ones are unsealed.
+        await uow.contacts.put(_contact_row(event, uow.clock.now()))
         await uow.commit()
+
+
+def _contact_row(event: BeneficiaryRegistered, now: datetime) -> dict[str, Any]:
+    return {"beneficiary_id": event.beneficiary_id, "sealed": event.sealed, "accepts_email": event.accepts_email,
+            "accepts_sms": event.accepts_sms, "updated_at": now}
+
+
+def _appointment_row(event: RegistrationRecorded, now: datetime) -> dict[str, Any]:
+    """A registration notify did not know yet, in no action so far."""
+    return {"registration_id": event.registration_id, "beneficiary_id": event.beneficiary_id,
+            "enrolment_id": event.enrolment_id, "ods": event.ods, "resource": event.resource, "site": event.site,
+            "starts_at": event.starts_at, "remote": event.remote, "order_number": event.order_number,
+            "status": "registered", "cancelled": False, "action_id": None, "recorded_at": now}
+
+
+def _held(joined: Iterable[dict[str, Any]]) -> set[str]:
+    """The actions (of those ``joined_by`` read) an appointment already takes place in."""
+    return {a["action_id"] for a in joined if a["held"]}
 
 
 async def schedule_registration(event: RegistrationRecorded, uow) -> None:
@@ -233,30 +241,14 @@ async def schedule_registration(event: RegistrationRecorded, uow) -> None:
         now = uow.clock.now()
         appointment = await uow.appointments.get(event.registration_id)
         if appointment is None:
-            appointment = {
-                "registration_id": event.registration_id, "beneficiary_id": event.beneficiary_id,
-                "enrolment_id": event.enrolment_id, "ods": event.ods, "resource": event.resource, "site": event.site,
-                "starts_at": event.starts_at, "remote": event.remote, "order_number": event.order_number,
-                "status": "registered", "cancelled": False, "action_id": None, "recorded_at": now}
-            for action in await uow.actions.joined_by(event.beneficiary_id):  # planning was quicker
-                if action["starts_at"] == event.starts_at and not await uow.appointments.of_action(action["action_id"]):
-                    appointment["action_id"] = action["action_id"]
+            appointment = _appointment_row(event, now)
+            joined = await uow.actions.joined_by(event.beneficiary_id)  # planning was quicker
+            appointment["action_id"] = linked_action(event.starts_at, joined, _held(joined))
             await uow.appointments.add(appointment)
         else:
-            if event.order_number and event.order_number != appointment["order_number"]:
-                await uow.appointments.update(event.registration_id, order_number=event.order_number)
-                appointment["order_number"] = event.order_number
-            await _move_appointment(uow, appointment, event.starts_at, event.site, event.remote)
-        live = appointment["status"] in LIVE and not appointment["cancelled"]
-        if live and appointment["starts_at"] > now:  # a list of appointments already past prepares nothing
-            await _add_message(uow, beneficiary_id=event.beneficiary_id, purpose="mbv_access", kind="system",
-                               template_code=MBV_ACCESS, registration_id=event.registration_id, due_at=now)
-            reminder = reminder_due_at(event.starts_at)
-            if reminder > now:
-                await _add_message(uow, beneficiary_id=event.beneficiary_id, purpose="mbv_reminder", kind="system",
-                                   template_code=MBV_REMINDER, registration_id=event.registration_id, due_at=reminder)
-        if live:
-            await _schedule_rules(uow, appointment, "any")
+            await _change_appointment(uow, appointment, registration_changes(
+                appointment, event.order_number, event.starts_at, event.site, event.remote))
+        await _add_messages(uow, registration_messages(await uow.setup.get(), appointment, now))
         await uow.commit()
 
 
@@ -334,20 +326,18 @@ async def link_participant(event: ParticipantAdded, uow) -> None:
     async with uow:
         await uow.actions.join(event.action_id, event.beneficiary_id)
         action = await uow.actions.get(event.action_id)
-        candidates = [a for a in await uow.appointments.of_beneficiary(event.beneficiary_id)
-                      if a["status"] in LIVE and not a["cancelled"] and (not event.ods or a["ods"] == event.ods)]
-        if action is not None and candidates:
-            exact = [a for a in candidates
-                     if a["action_id"] == event.action_id or a["starts_at"] == action["starts_at"]]
-            loose = [a for a in candidates if a["action_id"] is None
-                     or not await uow.actions.is_participant(a["action_id"], event.beneficiary_id)]
-            chosen = (exact or sorted(loose, key=lambda a: abs(a["starts_at"] - action["starts_at"])))[:1]
-            for appointment in chosen:
-                if appointment["action_id"] != event.action_id:
-                    await uow.appointments.update(appointment["registration_id"], action_id=event.action_id)
-                await _move_appointment(uow, appointment, action["starts_at"], action["site"],
-                                        action["mode"] == "remote")
+        participations = await uow.actions.participations_of([event.beneficiary_id])
+        chosen = chosen_appointment(event.action_id, event.ods, action,
+                                    await uow.appointments.of_beneficiary(event.beneficiary_id),
+                                    _takes_part(participations, event.beneficiary_id))
+        if chosen is not None:
+            await _change_appointment(uow, chosen, participant_changes(chosen, event.action_id, action))
         await uow.commit()
+
+
+def _takes_part(participations: dict[tuple[str, str], bool], beneficiary_id: str) -> Callable[[str], bool]:
+    """Whether the person currently takes part in an action (joined, not removed since)."""
+    return lambda action_id: participations.get((action_id, beneficiary_id)) is False
 
 
 async def unlink_participant(event: ParticipantRemoved, uow) -> None:
@@ -419,6 +409,118 @@ async def send_gdpr_by_hand(beneficiary_id: str, uow) -> dict:
     return {"message_id": message["id"], "status": "scheduled"}
 
 
+# --- Batch handlers: an import's events, many at once ----------------------------------------------
+#
+# Each has the effects, in the same order, of its one-event handler called once per item, with a
+# bounded number of statements per batch: it reads what the whole batch needs with ``IN (...)``,
+# decides with the same domain functions, then writes each kind of row at once. None of them emits.
+
+
+async def _reschedule_many(uow, appointments: list[dict[str, Any]], now: datetime) -> None:
+    """``_reschedule`` for appointments of distinct registrations: one read, one ``executemany``."""
+    pending = await uow.messages.of_registrations([a["registration_id"] for a in appointments], ("scheduled",))
+    await uow.messages.update_many([change for a in appointments for change in
+                                    _rescheduled(pending.get(a["registration_id"], []), a["starts_at"], now)])
+
+
+async def record_contacts(received: list[Received], uow) -> None:
+    """``record_contact`` for each item: 3 statements (known contacts, one update, one insert)."""
+    if repeats(received, lambda e: e.beneficiary_id):
+        return await one_at_a_time(received, record_contact, uow)
+    async with uow:
+        now = uow.clock.now()
+        await uow.contacts.put_many([_contact_row(item.event, now) for item in received])
+        await uow.commit()
+
+
+async def record_actions(received: list[Received], uow) -> None:
+    """``record_action`` for each item: 3 statements (known actions, one update, one insert)."""
+    if repeats(received, lambda e: e.action.action_id):
+        return await one_at_a_time(received, record_action, uow)
+    async with uow:
+        await uow.actions.put_many([_action_row(item.event.action) for item in received])
+        await uow.commit()
+
+
+async def schedule_registrations(received: list[Received], uow) -> None:
+    """``schedule_registration`` for each item (NOT-04, NOT-06), in at most 9 statements (11 when the
+    set-up changed since last read): the set-up's version, the known appointments, the actions the
+    new ones' people joined (and whether an appointment holds each), the moved ones' scheduled
+    messages and the messages already there; then the new appointments, the changed ones, the
+    rescheduled messages and the new messages, each at once."""
+    if repeats(received, lambda e: e.registration_id, lambda e: e.beneficiary_id):
+        return await one_at_a_time(received, schedule_registration, uow)
+    async with uow:
+        now = uow.clock.now()
+        setup = await uow.setup.get()
+        events: list[RegistrationRecorded] = [item.event for item in received]
+        known = await uow.appointments.get_many(e.registration_id for e in events)
+        fresh = [e for e in events if e.registration_id not in known]
+        joined = await uow.actions.joined_by_many(e.beneficiary_id for e in fresh)
+        taken = _held(a for actions in joined.values() for a in actions)
+        added, changed, moved_, messages = [], [], [], []
+        for event in events:
+            appointment = known.get(event.registration_id)
+            if appointment is None:
+                appointment = _appointment_row(event, now)
+                appointment["action_id"] = linked_action(event.starts_at, joined.get(event.beneficiary_id, ()), taken)
+                if appointment["action_id"] is not None:
+                    taken.add(appointment["action_id"])  # held from now on for the next items, as in the table
+                added.append(appointment)
+            else:
+                changes = registration_changes(appointment, event.order_number, event.starts_at, event.site,
+                                               event.remote)
+                if changes:
+                    appointment |= changes
+                    changed.append(appointment)
+                    if "starts_at" in changes:
+                        moved_.append(appointment)
+            messages += registration_messages(setup, appointment, now)
+        await uow.appointments.add_many(added)
+        await uow.appointments.update_many([{k: a[k] for k in ("registration_id", "order_number", "starts_at", "site",
+                                                               "remote")} for a in changed])
+        # Before the new messages are written, so that only those already there are moved: one event
+        # at a time reschedules, then adds.
+        await _reschedule_many(uow, moved_, now)
+        await uow.messages.add_many(messages)
+        await uow.commit()
+
+
+async def link_participants(received: list[Received], uow) -> None:
+    """``link_participant`` for each item, in at most 8 statements: the people's participations, then
+    those joined again and the new ones, the actions, the people's appointments, the changed
+    appointments, and the moved ones' scheduled messages read then rescheduled."""
+    if repeats(received, lambda e: e.beneficiary_id, lambda e: e.action_id):
+        return await one_at_a_time(received, link_participant, uow)
+    async with uow:
+        now = uow.clock.now()
+        events: list[ParticipantAdded] = [item.event for item in received]
+        people = [e.beneficiary_id for e in events]
+        participations = await uow.actions.participations_of(people)
+        pairs = [(e.action_id, e.beneficiary_id) for e in events]
+        await uow.actions.join_many(pairs, known=participations.keys())
+        participations |= dict.fromkeys(pairs, False)
+        actions = await uow.actions.get_many(e.action_id for e in events)
+        appointments = await uow.appointments.of_beneficiaries(people)
+        changed, moved_ = [], []
+        for event in events:
+            action = actions.get(event.action_id)
+            chosen = chosen_appointment(event.action_id, event.ods, action, appointments.get(event.beneficiary_id, []),
+                                        _takes_part(participations, event.beneficiary_id))
+            if chosen is None:
+                continue
+            changes = participant_changes(chosen, event.action_id, action)
+            if changes:
+                chosen |= changes
+                changed.append(chosen)
+                if "starts_at" in changes:
+                    moved_.append(chosen)
+        await uow.appointments.update_many([{k: a[k] for k in ("registration_id", "action_id", "starts_at", "site",
+                                                               "remote")} for a in changed])
+        await _reschedule_many(uow, moved_, now)
+        await uow.commit()
+
+
 EVENT_HANDLERS = {
     ReferentialChanged: update_referential,
     BeneficiaryRegistered: record_contact,
@@ -433,4 +535,11 @@ EVENT_HANDLERS = {
     ParticipantRemoved: unlink_participant,
     PresenceValidated: send_gdpr_after_presence,
     BeneficiaryPurged: forget_beneficiary,
+}
+
+BATCH_HANDLERS = {
+    BeneficiaryRegistered: record_contacts,
+    RegistrationRecorded: schedule_registrations,
+    ActionPlanned: record_actions,
+    ParticipantAdded: link_participants,
 }
