@@ -3,7 +3,7 @@
 import asyncio
 import logging
 
-from sqlalchemy import select, update
+from sqlalchemy import ARRAY, Integer, any_, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit import faults
@@ -59,9 +59,11 @@ class OutboxRelay:
                     faults.point(f"{self.service}.relay.before_publish")
                     await self._bus.publish([
                         OutgoingMessage(r.topic, r.key, r.envelope, {"type": r.type}) for r in rows])
-                    await session.execute(
-                        update(self._outbox).where(self._outbox.c.id.in_([r.id for r in rows]))
-                        .values(published_at=self._clock.now()))
+                    ids = [r.id for r in rows]
+                    # One array parameter on PostgreSQL instead of a thousand bound ones.
+                    published = (self._outbox.c.id == any_(cast(ids, ARRAY(Integer)))
+                                 if session.get_bind().dialect.name == "postgresql" else self._outbox.c.id.in_(ids))
+                    await session.execute(update(self._outbox).where(published).values(published_at=self._clock.now()))
                 EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
                 log.info("outbox batch published", extra={"service": self.service, "count": len(rows)})
                 total += len(rows)

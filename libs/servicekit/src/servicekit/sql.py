@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Table, TypeDecorator, and_, bindparam, insert, select, text, tuple_, update
+from sqlalchemy import JSON, DateTime, Table, TypeDecorator, and_, bindparam, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -71,14 +71,16 @@ async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, A
 
 
 async def existing_keys(session: AsyncSession, table: Table, keys: Iterable[tuple], chunk: int = 500) -> set[tuple]:
-    """Which of these primary keys (tuples, in the key's column order) the table holds."""
+    """Which of these primary keys (tuples, in the key's column order) the table holds.
+
+    Looked up by the key's first column, which the primary key's index serves on both backends (a
+    row-value ``IN`` over the whole key is not served by it on PostgreSQL); the rest is matched here."""
     columns = list(table.primary_key.columns)
-    key = columns[0] if len(columns) == 1 else tuple_(*columns)
-    wanted, found = list(dict.fromkeys(keys)), set()
-    for start in range(0, len(wanted), chunk):
-        part = wanted[start:start + chunk]
-        values = [k[0] for k in part] if len(columns) == 1 else part
-        found |= {tuple(r) for r in await session.execute(select(*columns).where(key.in_(values)))}
+    wanted = set(keys)
+    firsts, found = list(dict.fromkeys(k[0] for k in wanted)), set()
+    for start in range(0, len(firsts), chunk):
+        rows = await session.execute(select(*columns).where(columns[0].in_(firsts[start:start + chunk])))
+        found |= {key for r in rows if (key := tuple(r)) in wanted}
     return found
 
 

@@ -203,13 +203,16 @@ class SqlRegistrations:
 
     async def slots(self, keys: Iterable[SlotKey]) -> dict[SlotKey, list[Action]]:
         """The planned étape-1 actions at each (ODS, site, start), with their active participants."""
+        # By start time alone, which ix_actions_step_start serves; a row-value IN over (ODS, site,
+        # start) made PostgreSQL scan every action, and the import slowed down as agendas grew.
+        wanted = set(keys)
         found: dict[SlotKey, list[Action]] = {}
-        for chunk in _chunks(list(dict.fromkeys(keys))):
+        for chunk in _chunks(list(dict.fromkeys(k[2] for k in wanted))):
             rows = await self.session.execute(
                 select(_a, _COUNT.label("participants"))
-                .where(tuple_(_a.c.ods_code, _a.c.site_code, _a.c.starts_at).in_(chunk), _a.c.step_order == 1,
-                       _a.c.status == "planned")
+                .where(_a.c.step_order == 1, _a.c.starts_at.in_(chunk), _a.c.status == "planned")
                 .order_by(_a.c.to_assign, _a.c.id))
             for row in rows:
-                found.setdefault((row.ods_code, row.site_code, row.starts_at), []).append(_action(row))
+                if (key := (row.ods_code, row.site_code, row.starts_at)) in wanted:
+                    found.setdefault(key, []).append(_action(row))
         return found
