@@ -1,6 +1,7 @@
 """Importing the Prest@ppli lists through importer's API, every service in-process, on SQLite and
 the real PostgreSQL (IMP-01..IMP-08, X-03, X-04)."""
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,8 @@ from prestaflow import referential
 from prestaflow.client import Api
 from servicekit import crypto
 from servicekit.clock import FixedClock
+
+from importer.adapters.staged import StagedPeople
 
 from cluster import SAMPLES
 from scans import database_text
@@ -214,7 +217,7 @@ async def test_imp06_an_appointment_moved_between_j10_and_j2_follows_in_planning
     assert slots["2025-01-14T11:00"]["participants"] == 1
 
 
-async def test_imp08_an_upload_reports_its_progress_while_the_import_runs(api, tmp_path):
+async def test_imp08_an_upload_reports_its_progress_while_the_import_runs(api, tmp_path, monkeypatch):
     from lists import generated_list
 
     from prestaflow.import_cli import upload as upload_list
@@ -222,7 +225,21 @@ async def test_imp08_an_upload_reports_its_progress_while_the_import_runs(api, t
     listing = tmp_path / "liste.csv"
     listing.write_bytes(generated_list(400))
     seen: list[tuple[int, int]] = []
-    report = await upload_list(api, listing, "ACR2025-L12", False, None, "test", lambda d, t: seen.append((d, t)))
+    reported = asyncio.Event()
+    flush = StagedPeople.flush
+
+    async def flush_once_reported(self):
+        # 400 rows are applied faster than the uploader polls: hold the import (its rows applied,
+        # nothing written yet) until the uploader has seen its progress.
+        await reported.wait()
+        await flush(self)
+
+    def progress(done: int, total: int) -> None:
+        seen.append((done, total))
+        reported.set()
+
+    monkeypatch.setattr(StagedPeople, "flush", flush_once_reported)
+    report = await upload_list(api, listing, "ACR2025-L12", False, None, "test", progress)
     assert report["counts"]["created"] == 400
     assert seen and all(total == 400 and 0 <= done < total for done, total in seen)
     assert [d for d, _ in seen] == sorted(d for d, _ in seen)

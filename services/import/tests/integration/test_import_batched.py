@@ -1,0 +1,257 @@
+"""An import applies its rows in memory and writes them at the end (adapters/staged.py): rows that
+interact within one list must give what applying them one by one gave, and an import must cost a
+bounded number of statements whatever its size (IMP-04, IMP-06, IMP-07, IMP-08), on SQLite and
+the real PostgreSQL."""
+
+import json
+from datetime import date, datetime, timedelta
+
+import pytest
+from sqlalchemy import event
+
+from servicekit import crypto
+from servicekit.faults import InjectedFault
+
+from cluster import SAMPLES
+
+HEADER = (SAMPLES / "liste_inscrits_J-10.csv").read_bytes().decode("cp1252").splitlines()[0]
+ARM, LILLE = "12 RUE DE LILLE 59280 ARMENTIERES", "45 BOULEVARD DE LA LIBERTE 59000 LILLE"
+DAY = date(2025, 2, 3)
+LEA = ("1234567A", "Mme", "DUPONT", "Léa", "06 12 34 56 78")
+MOUSSA = ("2345678B", "M.", "N'DIAYE", "Moussa", "07 11 22 33 44")
+ETIENNE = ("4567890D", "M.", "ÉTIENNE", "François", "03 20 11 22 33")
+PIOTR = ("5678901E", "M.", "KOWALSKI", "Piotr", "06 55 44 33 22")
+ZOE = ("6789012F", "Mme", "MARTIN", "Zoé", "06 01 02 03 04")
+
+
+def line(person: tuple[str, ...], hour: int, *, order: str = "", status: str = "Inscrit", before: int = 10,
+         place: str = ARM, day: date = DAY) -> str:
+    ft_id, civility, last_name, first_name, phone = person
+    received = day - timedelta(days=before)
+    return ";".join((
+        "2024-FT-ACR-0042", "12", "ACTIV'CREA", "BGE HAUTS-DE-FRANCE", "41234567800019", "Présentiel",
+        f"{day:%d/%m/%Y} {hour:02d}:00", place, f"{received:%d/%m/%Y}", status, civility, "01/01/1980", "59000",
+        last_name, first_name, ft_id, order, f"{ft_id.lower()}@example.org", phone, f"{received:%d/%m/%Y}",
+        "59123 - MARTIN Paul", ""))
+
+
+def listing(*lines: str) -> bytes:
+    return ("\r\n".join((HEADER, *lines)) + "\r\n").encode("cp1252")
+
+
+async def upload(api, data: bytes, name: str = "liste.csv", settle: bool = True, **form) -> dict:
+    response = await api.request("POST", "importer", "/imports", settle=settle, files={"file": (name, data)},
+                                 data={"resource": "ACR2025-L12"} | form)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+async def people(api) -> dict[str, dict]:
+    return {p["ft_id"]: p for p in (await api.request("GET", "importer", "/beneficiaries")).json()}
+
+
+async def events_of(api, batch_id: str) -> list[tuple[str, dict]]:
+    """Importer's events of one import, in order (those emitted in the transaction of ``batch_id``)."""
+    log = [e["envelope"] for e in (await api.request("GET", "importer", "/admin/events")).json()]
+    return [(e["type"], e["payload"]) for e in log if e["correlation_id"] == f"import-{batch_id}"]
+
+
+def changes(report: dict) -> list[tuple[int | None, str, str]]:
+    return [(d["row"], d["change"], d["beneficiary"]) for d in report["differences"]]
+
+
+def counts(**nonzero: int) -> dict[str, int]:
+    return dict.fromkeys(("read", "created", "updated", "unchanged", "confirmed", "not_confirmed", "cancelled",
+                          "skipped", "errors"), 0) | nonzero
+
+
+async def test_imp07_the_same_person_twice_with_two_order_numbers_gets_two_enrolments(api):
+    report = await upload(api, listing(line(LEA, 9, order="BDC-1", before=2), line(LEA, 14, order="BDC-2", before=2)))
+    assert report["list_kind"] == "J-2"
+    assert report["counts"] == counts(read=2, created=1, confirmed=2)
+    assert changes(report) == [(2, "nouveau", "DUPONT Léa"), (2, "confirmé", "DUPONT Léa"),
+                               (3, "nouveau", "DUPONT Léa"), (3, "confirmé", "DUPONT Léa")]
+    lea = (await people(api))["1234567A"]
+    enrolments = sorted(lea["enrolments"], key=lambda e: e["order_number"])
+    assert [(e["order_number"], e["registration"]["order_number"], e["registration"]["status"],
+             e["registration"]["starts_at"]) for e in enrolments] == [
+        ("BDC-1", "BDC-1", "confirmed", "2025-02-03T08:00:00+00:00"),
+        ("BDC-2", "BDC-2", "confirmed", "2025-02-03T13:00:00+00:00")]
+    assert [t for t, _ in await events_of(api, report["batch_id"])] == [
+        "BeneficiaryRegistered", "RegistrationRecorded", "ParticipantConfirmed", "RegistrationRecorded",
+        "ParticipantConfirmed", "InscritsImported"]  # the second row found her: no second record
+
+
+async def test_imp04_a_person_known_from_an_earlier_import_is_updated_and_her_open_enrolment_gets_the_order(api):
+    first = await upload(api, listing(line(LEA, 9)), "j10.csv")
+    assert first["counts"] == counts(read=1, created=1)
+    moved_phone = LEA[:4] + ("06 99 99 99 99",)
+    report = await upload(api, listing(line(moved_phone, 9, order="BDC-1", before=2)), "j2.csv")
+    assert report["counts"] == counts(read=1, updated=1, confirmed=1)
+    assert changes(report) == [(2, "confirmé", "DUPONT Léa")]
+    lea = (await people(api))["1234567A"]
+    assert (lea["phone"], lea["active"]) == ("+33699999999", True)
+    [enrolment] = lea["enrolments"]
+    assert (enrolment["order_number"], enrolment["agency_code"], enrolment["prescriber_name"]) == (
+        "BDC-1", "59123", "MARTIN Paul")
+    assert (enrolment["registration"]["status"], enrolment["registration"]["order_number"],
+            enrolment["registration"]["batch_id"]) == ("confirmed", "BDC-1", first["batch_id"])
+    emitted = await events_of(api, report["batch_id"])
+    assert [t for t, _ in emitted] == ["BeneficiaryRegistered", "ParticipantConfirmed", "InscritsImported"]
+    key = (await api.request("GET", "importer", f"/beneficiaries/{lea['id']}/key")).json()["key"]
+    assert crypto.unseal(key, emitted[0][1]["sealed"])["phone"] == "+33699999999"
+
+
+async def test_desinscrit_row_cancels_a_registration_made_earlier_in_the_same_list(api):
+    report = await upload(api, listing(line(LEA, 9), line(MOUSSA, 10), line(LEA, 9, status="Désinscrit")))
+    assert report["counts"] == counts(read=3, created=2, cancelled=1)
+    assert changes(report) == [(2, "nouveau", "DUPONT Léa"), (3, "nouveau", "N'DIAYE Moussa"),
+                               (4, "désinscrit", "DUPONT Léa")]
+    found = await people(api)
+    [lea_enrolment] = found["1234567A"]["enrolments"]
+    assert (lea_enrolment["registration"]["status"], lea_enrolment["registration"]["batch_id"]) == (
+        "cancelled", report["batch_id"])
+    assert found["2345678B"]["enrolments"][0]["registration"]["status"] == "registered"
+    emitted = await events_of(api, report["batch_id"])
+    assert [t for t, _ in emitted] == ["BeneficiaryRegistered", "RegistrationRecorded", "BeneficiaryRegistered",
+                                       "RegistrationRecorded", "RegistrationCancelled", "InscritsImported"]
+    assert emitted[4][1] == {"registration_id": lea_enrolment["registration"]["id"],
+                             "beneficiary_id": found["1234567A"]["id"], "starts_at": "2025-02-03T08:00:00Z"}
+
+
+async def test_imp06_a_j2_list_confirms_some_and_leaves_the_others_not_confirmed(api):
+    j10 = await upload(api, listing(line(LEA, 9), line(MOUSSA, 10), line(ETIENNE, 11, place=LILLE),
+                                    line(PIOTR, 9, order="BDC-P1"), line(PIOTR, 16, order="BDC-P2")), "j10.csv")
+    assert j10["counts"] == counts(read=5, created=4)
+    # Léa confirmed, Moussa without order number, Étienne absent, Piotr confirmed at 09:00 but
+    # absent at 16:00 (he keeps a live registration), Zoé new and confirmed.
+    report = await upload(api, listing(line(LEA, 9, order="BDC-L", before=2), line(MOUSSA, 10, before=2),
+                                       line(PIOTR, 9, order="BDC-P1", before=2), line(ZOE, 12, order="BDC-Z", before=2)),
+                          "j2.csv")
+    assert report["list_kind"] == "J-2"
+    assert report["counts"] == counts(read=4, created=1, updated=1, confirmed=3, not_confirmed=3)
+    assert changes(report) == [
+        (2, "confirmé", "DUPONT Léa"), (3, "non confirmé", "N'DIAYE Moussa"), (4, "confirmé", "KOWALSKI Piotr"),
+        (5, "nouveau", "MARTIN Zoé"), (5, "confirmé", "MARTIN Zoé"),
+        (None, "non confirmé", None), (None, "non confirmé", None)]
+    assert [(d["site"], d["starts_at"]) for d in report["differences"][-2:]] == [
+        ("LIL", "2025-02-03T11:00:00+01:00"), ("ARM", "2025-02-03T16:00:00+01:00")]
+
+    found = await people(api)
+    status = {(ft_id, e["order_number"]): e["registration"]["status"]
+              for ft_id, p in found.items() for e in p["enrolments"]}
+    assert status == {("1234567A", "BDC-L"): "confirmed", ("2345678B", None): "not_confirmed",
+                      ("4567890D", None): "not_confirmed", ("5678901E", "BDC-P1"): "confirmed",
+                      ("5678901E", "BDC-P2"): "not_confirmed", ("6789012F", "BDC-Z"): "confirmed"}
+    purge_on = (datetime.fromisoformat(report["imported_at"]).date() + timedelta(days=5)).isoformat()
+    assert {ft_id: (p["active"], p["purge_on"]) for ft_id, p in found.items()} == {
+        "1234567A": (True, None), "2345678B": (False, purge_on), "4567890D": (False, purge_on),
+        "5678901E": (True, None), "6789012F": (True, None)}
+
+    emitted = await events_of(api, report["batch_id"])
+    assert [(t, p.get("reason")) for t, p in emitted] == [
+        ("ParticipantConfirmed", None), ("ParticipantNotConfirmed", "no_order_number"),
+        ("BeneficiaryDeactivated", None), ("ParticipantConfirmed", None), ("BeneficiaryRegistered", None),
+        ("RegistrationRecorded", None), ("ParticipantConfirmed", None),
+        ("ParticipantNotConfirmed", "absent_from_j2"), ("BeneficiaryDeactivated", None),
+        ("ParticipantNotConfirmed", "absent_from_j2"), ("InscritsImported", None)]
+    assert [p["beneficiary_id"] for t, p in emitted if t == "ParticipantNotConfirmed"] == [
+        found["2345678B"]["id"], found["4567890D"]["id"], found["5678901E"]["id"]]
+
+    # A deactivated person on a later list is active again, with the record he had; his enrolment
+    # still waiting for an order number takes this one, its appointment moved and confirmed.
+    again = await upload(api, listing(line(MOUSSA, 10, order="BDC-M", before=2, day=DAY + timedelta(days=7))),
+                         "j2-suivante.csv")
+    assert again["counts"] == counts(read=1, updated=1, confirmed=1)
+    assert changes(again) == [(2, "déplacé", "N'DIAYE Moussa"), (2, "confirmé", "N'DIAYE Moussa")]
+    moussa = (await people(api))["2345678B"]
+    assert (moussa["id"], moussa["active"], moussa["purge_on"]) == (found["2345678B"]["id"], True, None)
+    assert [(e["order_number"], e["registration"]["status"], e["registration"]["starts_at"])
+            for e in moussa["enrolments"]] == [("BDC-M", "confirmed", "2025-02-10T09:00:00+00:00")]
+
+
+def count_statements(api) -> list[str]:
+    """Every statement importer's database runs from now on (one per executemany or COPY batch)."""
+    runtime = next(r for r in api.embedded.runtimes if r.name == "importer")
+    statements: list[str] = []
+    event.listen(runtime.database.engine.sync_engine, "before_cursor_execute",
+                 lambda conn, cursor, statement, *args: statements.append(statement))
+    return statements
+
+
+async def test_imp04_imp06_an_import_runs_a_bounded_number_of_statements_whatever_its_size(api):
+    """500 new rows, then a J-2 list confirming, updating and leaving out some of them: per-row SQL
+    ran about nine statements a row."""
+    team = [(f"{3000000 + n:07d}K", "Mme", f"NOM{n:03d}", "Prénom", f"06{n:08d}") for n in range(500)]
+    days = [DAY + timedelta(days=n // 8) for n in range(500)]
+    j10 = listing(*(line(p, 9 + n % 8, day=d) for n, (p, d) in enumerate(zip(team, days, strict=True))))
+    statements = count_statements(api)
+    report = await upload(api, j10, "j10.csv", settle=False)
+    assert report["counts"] == counts(read=500, created=500)
+    assert len(statements) <= 40, json.dumps(statements[:60], indent=1)
+
+    # 400 of them on the J-2 list (349 with an order number, 51 without, 100 with a new phone), 100 absent.
+    j2 = listing(*(line(p[:4] + ("07" + p[4][2:] if n % 5 == 0 else p[4],), 9 + n % 8, day=d, before=2,
+                        order="" if n % 8 == 0 else f"BDC-{n:04d}")
+                   for n, (p, d) in enumerate(zip(team, days, strict=True)) if n % 5 != 4))
+    statements.clear()
+    report = await upload(api, j2, "j2.csv", settle=False, kind="J-2")
+    assert report["counts"] == counts(read=400, updated=349, confirmed=349, not_confirmed=151)
+    assert len(statements) <= 40, json.dumps(statements[:60], indent=1)
+    found = await people(api)
+    assert sum(not p["active"] for p in found.values()) == 151
+    assert sum(p["phone"].startswith("+337") for p in found.values()) == 100
+
+
+async def test_imp07_an_import_failing_halfway_leaves_nothing_and_a_rerun_imports_once(api, tmp_path, monkeypatch):
+    """The whole import is one transaction, and the halfway fault point still fires mid-list."""
+    data = listing(*(line((f"{3100000 + n:07d}K", "M.", f"NOM{n}", "Prénom", f"06{n:08d}"), 9 + n % 8,
+                          day=DAY + timedelta(days=n // 8)) for n in range(40)))
+    faults = tmp_path / "faults.json"
+    faults.write_text(json.dumps({"fail": ["importer.import.halfway"]}))
+    monkeypatch.setenv("PRESTAFLOW_FAULTS_FILE", str(faults))
+    with pytest.raises(InjectedFault):  # the in-process transport hands the server's error over
+        await api.request("POST", "importer", "/imports", files={"file": ("liste.csv", data)},
+                          data={"resource": "ACR2025-L12"})
+    assert await people(api) == {}
+    assert [e["envelope"]["type"] for e in (await api.request("GET", "importer", "/admin/events")).json()] == []
+
+    faults.write_text("{}")
+    report = await upload(api, data)
+    assert report["counts"] == counts(read=40, created=40)
+    assert len(await people(api)) == 40
+
+
+async def test_imp04_staged_records_answer_like_the_database_before_and_after_their_flush(api):
+    """What an import has not preloaded is loaded when asked for; what it changed is what later
+    questions see, and exactly what ``flush`` writes in the transaction."""
+    j10 = await upload(api, listing(line(LEA, 9), line(MOUSSA, 10, order="BDC-M")))
+    runtime = next(r for r in api.embedded.runtimes if r.name == "importer")
+    known = await people(api)
+    lea_registration = known["1234567A"]["enrolments"][0]["registration"]
+    async with runtime.uow_factory() as uow:
+        staged = uow.staged_people()
+        statements = count_statements(api)
+        lea = await staged.by_ft_id("1234567A")  # not preloaded: loaded now, with her records
+        assert (lea["id"], lea["last_name"]) == (known["1234567A"]["id"], "DUPONT")
+        assert await staged.by_ft_id(ZOE[0]) is None
+        assert (await staged.enrolment_by_order("BDC-M"))["beneficiary_id"] == known["2345678B"]["id"]
+        assert (await staged.registration_at(lea["id"], "ACR2025-L12",
+                                             datetime.fromisoformat("2025-02-03T09:00:00+01:00")))["id"] == (
+            lea_registration["id"])
+        loaded = len(statements)
+        assert await staged.has_live_registration(lea["id"])
+        await staged.update_registration(lea_registration["id"], status="not_confirmed")
+        assert not await staged.has_live_registration(lea["id"])
+        zoe = await staged.create_beneficiary({"ft_id": ZOE[0], "civility": "Mme", "last_name": "MARTIN",
+                                               "first_name": "Zoé", "birth_date": date(1990, 1, 1),
+                                               "postcode": "59000", "email": None, "phone": None},
+                                              datetime.fromisoformat(j10["imported_at"]))
+        assert (await staged.by_ft_id(ZOE[0]))["id"] == zoe["id"] and await staged.key(zoe["id"])
+        assert len(statements) == loaded  # answered from memory
+        await staged.flush()
+        await uow.commit()
+    after = await people(api)
+    assert after["1234567A"]["enrolments"][0]["registration"]["status"] == "not_confirmed"
+    assert after[ZOE[0]]["id"] == zoe["id"] and after[ZOE[0]]["enrolments"] == []
+    assert (await api.request("GET", "importer", f"/beneficiaries/{zoe['id']}/key")).status_code == 200
