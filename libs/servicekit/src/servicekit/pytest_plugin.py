@@ -14,10 +14,11 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import AsyncIterator, Callable, Iterator
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import text
@@ -55,6 +56,35 @@ async def drop_schemas(prefix: str) -> None:
         for name in names:
             await conn.execute(text(f'DROP SCHEMA "{name}" CASCADE'))
     await engine.dispose()
+
+
+@asynccontextmanager
+async def service_databases(backend: str, tmp_path: Path, bootstrap: Callable[..., Any],
+                            settings_class: type[ServiceSettings], clock: Any = None) -> AsyncIterator[Callable]:
+    """``make(name)``: a migrated runtime of one service, each name a database of its own, all on
+    ``backend`` (``sqlite`` or the real ``postgresql``); disposed (and the schemas dropped) after."""
+    from servicekit.bus import Bus
+
+    prefix, made = f"t{uuid.uuid4().hex[:8]}_", []
+
+    async def make(name: str):
+        if backend == "sqlite":
+            settings = settings_class(database_url=None, home=tmp_path / name, bus="memory://")
+        else:
+            settings = settings_class(database_url=PG_URL, db_schema_prefix=f"{prefix}{name}_", home=tmp_path,
+                                      bus="memory://")
+        runtime = bootstrap(Bus("memory://"), settings, clock=clock)
+        made.append(runtime)
+        await runtime.database.migrate()
+        return runtime
+
+    try:
+        yield make
+    finally:
+        for runtime in made:
+            await runtime.database.dispose()
+        if backend == "postgresql":
+            await drop_schemas(prefix)
 
 
 @pytest.fixture

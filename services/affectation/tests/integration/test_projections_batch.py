@@ -13,10 +13,9 @@ from sqlalchemy import event as sa_event, select
 from contracts import Envelope
 from contracts.importer import BeneficiaryRegistered
 from contracts.planning import ActionChanged, ActionFields, ActionPlanned, ParticipantAdded
-from servicekit.bus import Bus
 from servicekit.clock import FixedClock
 from servicekit.dispatch import Received
-from servicekit.pytest_plugin import PG_URL, drop_schemas
+from servicekit.pytest_plugin import service_databases
 
 from affectation.adapters import orm
 from affectation.bootstrap import bootstrap
@@ -53,25 +52,8 @@ def received(events) -> list[Received]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def affectation_db(request, tmp_path):
     """Makes migrated affectation databases, all on one backend."""
-    prefix = f"t{uuid.uuid4().hex[:8]}_"
-    made = []
-
-    async def make(name: str):
-        if request.param == "sqlite":
-            settings = AffectationSettings(database_url=None, home=tmp_path / name, bus="memory://")
-        else:
-            settings = AffectationSettings(database_url=PG_URL, db_schema_prefix=f"{prefix}{name}_", home=tmp_path,
-                                           bus="memory://")
-        runtime = bootstrap(Bus("memory://"), settings, clock=CLOCK)
-        made.append(runtime)
-        await runtime.database.migrate()
-        return runtime
-
-    yield make
-    for runtime in made:
-        await runtime.database.dispose()
-    if request.param == "postgresql":
-        await drop_schemas(prefix)
+    async with service_databases(request.param, tmp_path, bootstrap, AffectationSettings, CLOCK) as make:
+        yield make
 
 
 async def apply_one_by_one(runtime, items: list[Received]) -> None:

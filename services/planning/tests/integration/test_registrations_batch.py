@@ -20,10 +20,9 @@ from sqlalchemy import event as sa_event, select
 from contracts import Envelope
 from contracts.importer import RegistrationRecorded
 from prestaflow import referential_file
-from servicekit.bus import Bus
 from servicekit.clock import FixedClock
 from servicekit.dispatch import Received
-from servicekit.pytest_plugin import PG_URL, drop_schemas
+from servicekit.pytest_plugin import service_databases
 
 from cluster import SAMPLES
 from planning.adapters import orm
@@ -79,27 +78,14 @@ def counted_ids(monkeypatch):
 @pytest.fixture(params=["sqlite", "postgresql"])
 async def planning_db(request, tmp_path):
     """Makes planning databases (migrated, sample referential loaded), all on one backend."""
-    prefix = f"t{uuid.uuid4().hex[:8]}_"
-    made = []
+    async with service_databases(request.param, tmp_path, bootstrap, PlanningSettings, CLOCK) as migrated:
+        async def make(name: str):
+            runtime = await migrated(name)
+            part = referential_file.split(referential_file.read(SAMPLES / "referentiel.yaml")).planning
+            await load_referential(LoadReferential(ReferentialPart.model_validate(part)), runtime.uow_factory())
+            return runtime
 
-    async def make(name: str):
-        if request.param == "sqlite":
-            settings = PlanningSettings(database_url=None, home=tmp_path / name, bus="memory://")
-        else:
-            settings = PlanningSettings(database_url=PG_URL, db_schema_prefix=f"{prefix}{name}_", home=tmp_path,
-                                        bus="memory://")
-        runtime = bootstrap(Bus("memory://"), settings, clock=CLOCK)
-        made.append(runtime)
-        await runtime.database.migrate()
-        part = referential_file.split(referential_file.read(SAMPLES / "referentiel.yaml")).planning
-        await load_referential(LoadReferential(ReferentialPart.model_validate(part)), runtime.uow_factory())
-        return runtime
-
-    yield make
-    for runtime in made:
-        await runtime.database.dispose()
-    if request.param == "postgresql":
-        await drop_schemas(prefix)
+        yield make
 
 
 async def plan(runtime, advisor: str, site: str, starts_at: datetime, **extra) -> str:
@@ -182,18 +168,23 @@ SCENARIO = [
 ]
 
 
-async def test_imp05_batch_attaches_as_the_one_event_handler_does(planning_db, counted_ids):
-    """IMP-05, X-02: same slots taken (places used by earlier items of the batch count), same actions
-    created, same participants and registrations, same events in the same order."""
+async def both_ways(planning_db, counted_ids, events) -> list[dict]:
+    """The same events one at a time in one database, as one batch in another: what each ends with."""
     results = []
     for name, apply in (("single", apply_one_by_one), ("batch", apply_batch)):
         counted_ids()
         runtime = await planning_db(name)
         names = await scenario_setup(runtime)
         after = await outbox_position(runtime)
-        await apply(runtime, received(SCENARIO))
+        await apply(runtime, received(events))
         results.append(await state(runtime, names, after))
-    single, batch = results
+    return results
+
+
+async def test_imp05_batch_attaches_as_the_one_event_handler_does(planning_db, counted_ids):
+    """IMP-05, X-02: same slots taken (places used by earlier items of the batch count), same actions
+    created, same participants and registrations, same events in the same order."""
+    single, batch = await both_ways(planning_db, counted_ids, SCENARIO)
     assert batch["tables"] == single["tables"]
     assert batch["events"] == single["events"]
 
@@ -219,14 +210,7 @@ async def test_imp05_batch_with_one_registration_or_person_twice_falls_back_in_o
     events = [registration(1, "b-1", at(14, 9)), registration(1, "b-1", at(14, 9)),
               registration(2, "b-2", at(14, 9)), registration(3, "b-2", at(14, 10)),
               registration(4, "b-4", at(14, 9))]
-    results = []
-    for name, apply in (("single", apply_one_by_one), ("batch", apply_batch)):
-        counted_ids()
-        runtime = await planning_db(name)
-        names = await scenario_setup(runtime)
-        after = await outbox_position(runtime)
-        await apply(runtime, received(events))
-        results.append(await state(runtime, names, after))
+    results = await both_ways(planning_db, counted_ids, events)
     assert results[1] == results[0]
     assert [t for t, *_ in results[0]["events"]].count("ParticipantAdded") == 4  # r-1's second copy: nothing
 
