@@ -121,3 +121,38 @@ def test_imp07_importer_killed_mid_import_then_rerun_registers_everyone_exactly_
     assert len(people) == len({p["ft_id"] for p in people}) == rows
     added = [e["payload"]["beneficiary_id"] for e in cluster.events("planning") if e["type"] == "ParticipantAdded"]
     assert len(added) == len(set(added)) == rows
+
+
+def consumed(cluster, service: str, outcome: str) -> float:
+    """What ``prestaflow_events_consumed_total`` says for one outcome, all types together."""
+    text = httpx.get(cluster.url(service) + "/metrics", timeout=10).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines()
+               if line.startswith("prestaflow_events_consumed_total{") and f'outcome="{outcome}"' in line)
+
+
+@pytest.mark.timeout(600)
+def test_x02_consumer_killed_after_committing_a_batch_gets_it_again_and_applies_nothing_twice(cluster, tmp_path):
+    """A consumer commits a polled batch of an import's registrations, then dies before its offsets are
+    acknowledged: restarted, it is given the batch again, its inbox skips every event of it, and each
+    registration is attached exactly once (X-02, IMP-05)."""
+    rows = 600
+    listing = tmp_path / "liste_600.csv"
+    listing.write_bytes(generated_list(rows))
+    cluster.start()
+    assert cluster.cli("referential", "load", str(SAMPLES / "referentiel.yaml")).returncode == 0
+    wait_until(lambda: cluster.get("importer", "/referential")["version"] == 1, what="importer projection")
+    wait_until(lambda: cluster.get("planning", "/referential")["version"] == 1, what="planning referential")
+
+    cluster.set_faults(crash=["planning.after_commit"])
+    imported = cluster.cli("import", str(listing), "--ressource", "ACR2025-L12", "--json")
+    assert imported.returncode == 0, imported.stderr
+    assert cluster.wait_exit("planning", timeout=120) == 137  # died right after its first batch's commit
+    cluster.set_faults()
+    cluster.start("planning")
+
+    wait_until(lambda: participants(cluster) == rows, timeout=300, interval=2, what="every registration attached")
+    added = [e["payload"]["beneficiary_id"] for e in cluster.events("planning") if e["type"] == "ParticipantAdded"]
+    assert len(added) == len(set(added)) == rows
+    assert consumed(cluster, "planning", "duplicate") > 0  # the committed batch did come back, and was skipped
+    for service in SERVICES:
+        assert cluster.get(service, "/admin/dead-letters") == []
