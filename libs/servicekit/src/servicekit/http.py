@@ -16,6 +16,19 @@ from servicekit.errors import install_handlers
 from servicekit.runtime import ServiceRuntime, admin_router, event_log_router
 
 
+_FROZEN: list[bool] = []
+
+
+def _freeze_start_up() -> None:
+    """What the first start-up built (modules, models, compiled statements) lives as long as the
+    process: out of the collector's way, a full collection during a large import costs a third.
+    Once per process, after collecting, so that a process starting many apps (tests) freezes no garbage."""
+    if not _FROZEN:
+        _FROZEN.append(True)
+        gc.collect()
+        gc.freeze()
+
+
 def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_relays: bool = True) -> FastAPI:
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
@@ -27,9 +40,7 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
         if run_relays:
             for runtime in runtimes:
                 runtime.start_relay()
-        # What start-up built (modules, models, compiled statements) lives as long as the process:
-        # out of the collector's way, a full collection during a large import costs a third.
-        gc.freeze()
+        _freeze_start_up()
         try:
             yield
         finally:
