@@ -90,14 +90,20 @@ async def test_imp06_sample_lists_confirmation_and_purge_through_the_broker(clus
     assert httpx.get(cluster.url("importer") + f"/importer/beneficiaries/{etienne['id']}/key").status_code == 404
 
 
-@pytest.mark.timeout(900)  # 5,000 rows through five processes on two cores take minutes
-def test_imp07_importer_killed_mid_import_then_rerun_registers_everyone_exactly_once(cluster, tmp_path):
-    rows = 5000
-    listing = tmp_path / "liste_5000.csv"
+def started_with_a_list(cluster, tmp_path, rows: int):
+    """Every service started, the sample referential loaded and in importer; a generated list's path."""
+    listing = tmp_path / f"liste_{rows}.csv"
     listing.write_bytes(generated_list(rows))
     cluster.start()
     assert cluster.cli("referential", "load", str(SAMPLES / "referentiel.yaml")).returncode == 0
     wait_until(lambda: cluster.get("importer", "/referential")["version"] == 1, what="importer projection")
+    return listing
+
+
+@pytest.mark.timeout(900)  # 5,000 rows through five processes on two cores take minutes
+def test_imp07_importer_killed_mid_import_then_rerun_registers_everyone_exactly_once(cluster, tmp_path):
+    rows = 5000
+    listing = started_with_a_list(cluster, tmp_path, rows)
 
     cluster.set_faults(crash=["importer.import.halfway"])
     outcome: dict = {}
@@ -136,11 +142,7 @@ def test_x02_consumer_killed_after_committing_a_batch_gets_it_again_and_applies_
     acknowledged: restarted, it is given the batch again, its inbox skips every event of it, and each
     registration is attached exactly once (X-02, IMP-05)."""
     rows = 600
-    listing = tmp_path / "liste_600.csv"
-    listing.write_bytes(generated_list(rows))
-    cluster.start()
-    assert cluster.cli("referential", "load", str(SAMPLES / "referentiel.yaml")).returncode == 0
-    wait_until(lambda: cluster.get("importer", "/referential")["version"] == 1, what="importer projection")
+    listing = started_with_a_list(cluster, tmp_path, rows)
     wait_until(lambda: cluster.get("planning", "/referential")["version"] == 1, what="planning referential")
 
     cluster.set_faults(crash=["planning.after_commit"])
