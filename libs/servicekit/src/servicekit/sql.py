@@ -9,6 +9,16 @@ from sqlalchemy import JSON, DateTime, Table, TypeDecorator, and_, bindparam, in
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
+# Values in one ``IN (...)``: well under both backends' limits on bound parameters.
+IN_CHUNK = 1000
+
+
+def chunks(values: Iterable[Any], size: int = IN_CHUNK) -> list[list[Any]]:
+    """Distinct values, in order, cut to fit one ``IN (...)`` each."""
+    distinct = list(dict.fromkeys(values))
+    return [distinct[i:i + size] for i in range(0, len(distinct), size)]
+
+
 # Below this many rows a plain INSERT is quicker than COPY's extra round trips (one API request's
 # outbox rows, say).
 COPY_FROM_ROWS = 20
@@ -75,16 +85,15 @@ async def upsert(session: AsyncSession, table: Table, rows: Sequence[dict[str, A
     await bulk_insert(session, table, [r for r in rows if tuple(r[k] for k in keys) not in existing])
 
 
-async def existing_keys(session: AsyncSession, table: Table, keys: Iterable[tuple], chunk: int = 500) -> set[tuple]:
+async def existing_keys(session: AsyncSession, table: Table, keys: Iterable[tuple]) -> set[tuple]:
     """Which of these primary keys (tuples, in the key's column order) the table holds.
 
     Looked up by the key's first column, which the primary key's index serves on both backends (a
     row-value ``IN`` over the whole key is not served by it on PostgreSQL); the rest is matched here."""
     columns = list(table.primary_key.columns)
-    wanted = set(keys)
-    firsts, found = list(dict.fromkeys(k[0] for k in wanted)), set()
-    for start in range(0, len(firsts), chunk):
-        rows = await session.execute(select(*columns).where(columns[0].in_(firsts[start:start + chunk])))
+    wanted, found = set(keys), set()
+    for part in chunks(k[0] for k in wanted):
+        rows = await session.execute(select(*columns).where(columns[0].in_(part)))
         found |= {key for r in rows if (key := tuple(r)) in wanted}
     return found
 

@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.planning import ActionFields
-from servicekit.sql import bulk_insert, existing_keys, update_many, upsert
+from servicekit.sql import bulk_insert, chunks, existing_keys, update_many, upsert
 
 from affectation.adapters import orm
 from affectation.domain.candidates import Advisor, Slot
@@ -15,9 +15,6 @@ from affectation.domain.candidates import Advisor, Slot
 _a, _p, _w = orm.actions, orm.participants, orm.worklist
 _COUNT = select(func.count()).select_from(_p).where(_p.c.action_id == _a.c.id).correlate(_a).scalar_subquery()
 
-
-# Keys per lookup: well under both backends' limit on bound parameters.
-_CHUNK = 500
 
 
 def _action_row(a: ActionFields, status: str = "planned") -> dict[str, Any]:
@@ -97,9 +94,8 @@ class SqlWorklist:
 
     async def entries(self, action_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
-        wanted = list(dict.fromkeys(action_ids))
-        for start in range(0, len(wanted), _CHUNK):
-            rows = await self.session.execute(select(_w).where(_w.c.action_id.in_(wanted[start:start + _CHUNK])))
+        for part in chunks(action_ids):
+            rows = await self.session.execute(select(_w).where(_w.c.action_id.in_(part)))
             found |= {r["action_id"]: dict(r) for r in rows.mappings()}
         return found
 

@@ -22,22 +22,15 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit import crypto
-from servicekit.sql import UtcDateTime, bulk_insert, update_many
+from servicekit.sql import UtcDateTime, bulk_insert, chunks, update_many
 
 from importer.adapters.people import _b, _e, _k, _r, new_id
 
-CHUNK = 1000  # values per IN (...): well under every backend's limit on bound parameters
 _TABLES = (_b, _k, _e, _r)  # foreign-key order: a row is written after the rows it points at
 _KEY_OF = {_b.name: "id", _k.name: "beneficiary_id", _e.name: "id", _r.name: "id"}
 # The columns the map is indexed by, per table.
 _INDEXED = {_b.name: ("ft_id",), _k.name: (), _e.name: ("beneficiary_id", "order_number"),
             _r.name: ("beneficiary_id", "enrolment_id")}
-
-
-def _chunks(values: Iterable[Any]) -> Iterable[list[Any]]:
-    values = list(values)
-    for start in range(0, len(values), CHUNK):
-        yield values[start:start + CHUNK]
 
 
 _TIMESTAMPS = {t.name: tuple(c.name for c in t.columns if isinstance(c.type, UtcDateTime)) for t in _TABLES}
@@ -82,12 +75,12 @@ class StagedPeople:
         enrolment, registration and key of those beneficiaries."""
         wanted = set(beneficiary_ids)
         ft_ids = {f for f in ft_ids if f not in self._ft_ids_loaded}
-        for chunk in _chunks(ft_ids):
+        for chunk in chunks(ft_ids):
             for row in await self._select(_b, _b.c.ft_id.in_(chunk)):
                 wanted.add(self._adopt(_b, row)["id"])
         self._ft_ids_loaded |= ft_ids
         order_numbers = {o for o in order_numbers if o not in self._orders_loaded}
-        for chunk in _chunks(order_numbers):
+        for chunk in chunks(order_numbers):
             for row in await self._select(_e, _e.c.order_number.in_(chunk)):
                 wanted.add(self._adopt(_e, row)["beneficiary_id"])
         self._orders_loaded |= order_numbers
@@ -97,10 +90,10 @@ class StagedPeople:
         if not ids:
             return
         missing = [i for i in ids if i not in self._rows[_b.name]]
-        for chunk in _chunks(missing):
+        for chunk in chunks(missing):
             for row in await self._select(_b, _b.c.id.in_(chunk)):
                 self._adopt(_b, row)
-        for chunk in _chunks(ids):
+        for chunk in chunks(ids):
             for row in await self._select(_e, _e.c.beneficiary_id.in_(chunk)):
                 self._adopt(_e, row)
             for row in await self._select(_r, _r.c.beneficiary_id.in_(chunk)):
@@ -113,7 +106,7 @@ class StagedPeople:
     async def _load_registrations_of(self, enrolment_ids: list[str]) -> None:
         """An enrolment's registration may name another beneficiary: look for the ones still unknown."""
         unknown = [e for e in enrolment_ids if e not in self._registration_of_enrolment]
-        for chunk in _chunks(unknown):
+        for chunk in chunks(unknown):
             for row in await self._select(_r, _r.c.enrolment_id.in_(chunk)):
                 self._adopt(_r, row)
         for e in unknown:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import bulk_insert, update_many, upsert
+from servicekit.sql import bulk_insert, chunks, update_many, upsert
 
 from notify.adapters import orm
 
@@ -25,16 +25,10 @@ async def _all(session: AsyncSession, query) -> list[dict[str, Any]]:
     return [dict(r) for r in (await session.execute(query)).mappings()]
 
 
-def chunks(values: Iterable[Any]) -> list[list[Any]]:
-    """Distinct values, in order, cut to fit one ``IN (...)`` each."""
-    distinct = list(dict.fromkeys(values))
-    return [distinct[i:i + IN_CHUNK] for i in range(0, len(distinct), IN_CHUNK)]
-
-
 async def all_in(session: AsyncSession, query, column, values: Iterable[Any]) -> list[dict[str, Any]]:
     """``query`` for rows whose ``column`` is one of ``values``: one query per chunk, none for no values."""
     rows: list[dict[str, Any]] = []
-    for chunk in chunks(values):
+    for chunk in chunks(values, IN_CHUNK):
         rows += await _all(session, query.where(column.in_(chunk)))
     return rows
 

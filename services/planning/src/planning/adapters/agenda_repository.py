@@ -4,7 +4,7 @@ from datetime import datetime
 from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import bulk_insert
+from servicekit.sql import bulk_insert, chunks
 
 from planning.adapters import orm
 from planning.domain.agenda import Action
@@ -13,15 +13,6 @@ from planning.domain.registrations import SlotKey
 _a, _p = orm.actions, orm.participants
 _active = and_(_p.c.action_id == _a.c.id, _p.c.removed_at.is_(None))
 _COUNT = select(func.count()).select_from(_p).where(_active).correlate(_a).scalar_subquery()
-# Rows per lookup by a list of keys: well under both backends' limit on bound parameters.
-_CHUNK = 500
-
-
-def _chunks(items: list, size: int = _CHUNK):
-    for start in range(0, len(items), size):
-        yield items[start:start + size]
-
-
 def _action(row) -> Action:
     return Action(
         id=row.id, advisor=row.advisor_code, action_type=row.action_type, ods=row.ods_code, step=row.step_order,
@@ -125,7 +116,7 @@ class SqlAgendaRepository:
     async def participations(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool]:
         """Which of these (action, beneficiary) pairs already have a row, and whether it is active."""
         found: dict[tuple[str, str], bool] = {}
-        for chunk in _chunks(sorted(set(pairs))):
+        for chunk in chunks(sorted(set(pairs))):
             rows = await self.session.execute(select(_p.c.action_id, _p.c.beneficiary_id, _p.c.removed_at).where(
                 tuple_(_p.c.action_id, _p.c.beneficiary_id).in_(chunk)))
             found |= {(r.action_id, r.beneficiary_id): r.removed_at is None for r in rows}
@@ -170,7 +161,7 @@ class SqlRegistrations:
 
     async def get_many(self, registration_ids: list[str]) -> dict[str, dict]:
         found: dict[str, dict] = {}
-        for chunk in _chunks(list(dict.fromkeys(registration_ids)), 1000):
+        for chunk in chunks(registration_ids):
             rows = await self.session.execute(select(orm.registrations).where(
                 orm.registrations.c.registration_id.in_(chunk)))
             found |= {r["registration_id"]: dict(r) for r in rows.mappings()}
@@ -207,7 +198,7 @@ class SqlRegistrations:
         # start) made PostgreSQL scan every action, and the import slowed down as agendas grew.
         wanted = set(keys)
         found: dict[SlotKey, list[Action]] = {}
-        for chunk in _chunks(list(dict.fromkeys(k[2] for k in wanted))):
+        for chunk in chunks(k[2] for k in wanted):
             rows = await self.session.execute(
                 select(_a, _COUNT.label("participants"))
                 .where(_a.c.step_order == 1, _a.c.starts_at.in_(chunk), _a.c.status == "planned")
