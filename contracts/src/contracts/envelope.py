@@ -1,16 +1,26 @@
+import json
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from uuid import UUID
 
-from pydantic import AwareDatetime, Field
+from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
 
-from contracts.base import Contract
+from contracts.base import Contract, Event
+
+# Kept as text: every consumer reads this id as text (inbox key), and building a ``UUID`` object for
+# each event consumed only to format it again was a visible share of an import's time.
+EventId = Annotated[
+    str,
+    BeforeValidator(lambda value: str(value) if isinstance(value, UUID) else value),
+    StringConstraints(pattern=r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"),
+]
 
 
 class Envelope(Contract):
     """What travels on every topic: routing and tracing data around one event's payload."""
 
-    event_id: UUID = Field(description="Unique id of this event; consumers' inbox key.")
+    event_id: EventId = Field(description="Unique id of this event (a UUID, lower-case text); consumers' inbox key.",
+                              json_schema_extra={"format": "uuid"})
     type: str = Field(description="Event type, past tense.", examples=["ReferentialChanged"])
     version: int = Field(ge=1, description="Version of the payload schema for this type.", examples=[1])
     occurred_at: AwareDatetime = Field(description="When the change happened (UTC).")
@@ -30,3 +40,21 @@ class Envelope(Contract):
     @property
     def occurred(self) -> datetime:
         return self.occurred_at
+
+
+_encode_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def envelope_json(event: Event, *, event_id: str, occurred_at: datetime, producer: str, key: str,
+                  correlation_id: str | None, causation_id: str | None) -> str:
+    """The envelope of ``event`` as JSON text, the same as ``Envelope(...).model_dump_json()`` gives.
+
+    Written out here because every event emitted goes through it: the payload is serialised by its
+    own model (already validated), and the envelope's few fields need no second validation."""
+    occurred = occurred_at.isoformat()
+    if occurred.endswith("+00:00"):
+        occurred = occurred[:-6] + "Z"
+    return (f'{{"event_id":"{event_id}","type":"{event.event_type}","version":{event.event_version},'
+            f'"occurred_at":"{occurred}","producer":{_encode_text(producer)},"key":{_encode_text(key)},'
+            f'"correlation_id":{_encode_text(correlation_id)},"causation_id":{_encode_text(causation_id)},'
+            f'"payload":{event.model_dump_json()}}}')

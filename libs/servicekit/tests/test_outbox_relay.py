@@ -24,7 +24,7 @@ async def test_x02_relay_publishes_in_order_in_batches_and_marks_sent(sessions):
     relay = OutboxRelay("planning", sessions, kit, bus, CLOCK, batch_size=2)
     assert await relay.publish_pending() == 5
     assert [len(b) for b in bus.batches] == [2, 2, 1]  # one broker wait per batch, not per event
-    assert [m.body["event_id"] for m in bus.messages] == ids
+    assert [m.decoded()["event_id"] for m in bus.messages] == ids
     assert {m.topic for m in bus.messages} == {"prestaflow.planning.events"}
     assert all(m.key == "referential" and m.headers == {"type": "ReferentialChanged"} for m in bus.messages)
     assert await relay.publish_pending() == 0
@@ -45,7 +45,7 @@ async def test_x02_broker_failure_leaves_events_unpublished_and_they_go_next_tim
     async with sessions() as s:
         assert all(r.published_at is None for r in await s.execute(select(kit.outbox.c.published_at)))
     assert await relay.publish_pending() == 3
-    assert [m.body["event_id"] for m in bus.messages] == ids
+    assert [m.decoded()["event_id"] for m in bus.messages] == ids
 
 
 async def test_x02_relay_ignores_rolled_back_events(sessions):
@@ -54,3 +54,66 @@ async def test_x02_relay_ignores_rolled_back_events(sessions):
     bus = FakeBus()
     assert await OutboxRelay("planning", sessions, kit, bus, CLOCK).publish_pending() == 0
     assert bus.messages == []
+
+
+async def commit_handing_over(sessions, relay: OutboxRelay, versions: list[int]) -> list[str]:
+    """One transaction emitting one event per version, its rows handed to ``relay`` on commit."""
+    async with NotesUnitOfWork(sessions, kit, "planning", CLOCK, on_commit=relay.hand_over) as uow:
+        ids = [str(uow.emit(referential_changed(v), key="referential").event_id) for v in versions]
+        await uow.commit()
+    return ids
+
+
+async def test_x02_handed_over_rows_are_published_from_memory_as_committed_and_marked(sessions):
+    bus = FakeBus()
+    relay = OutboxRelay("planning", sessions, kit, bus, CLOCK, batch_size=2)
+    assert await relay.publish_pending() == 0  # the start-up read of the outbox: nothing left behind
+    ids = await commit_handing_over(sessions, relay, [1, 2, 3])
+    assert relay.woken
+    async with sessions() as s:  # what the relay publishes is the stored envelope, byte for byte
+        stored = [r.envelope for r in await s.execute(select(kit.outbox.c.envelope).order_by(kit.outbox.c.id))]
+    assert await relay.publish_pending() == 3
+    assert [len(b) for b in bus.batches] == [2, 1]
+    assert [m.decoded() for m in bus.messages] == stored
+    assert [m.decoded()["event_id"] for m in bus.messages] == ids
+    assert all(m.headers == {"type": "ReferentialChanged"} for m in bus.messages)
+    async with sessions() as s:
+        assert all(r.published_at is not None for r in await s.execute(select(kit.outbox.c.published_at)))
+    assert await relay.publish_pending(read_outbox=True) == 0
+
+
+async def test_x02_a_row_another_relay_published_is_not_published_again_from_memory(sessions):
+    bus, other = FakeBus(), FakeBus()
+    relay = OutboxRelay("planning", sessions, kit, bus, CLOCK)
+    await relay.publish_pending()
+    ids = await commit_handing_over(sessions, relay, [1, 2])
+    # A second replica reads the outbox first and publishes both rows.
+    assert await OutboxRelay("planning", sessions, kit, other, CLOCK).publish_pending() == 2
+    assert await relay.publish_pending() == 0
+    assert bus.messages == [] and [m.decoded()["event_id"] for m in other.messages] == ids
+
+
+async def test_x02_after_a_failed_publish_the_outbox_is_read_again_in_order_before_new_hand_overs(sessions):
+    bus = FakeBus()
+    relay = OutboxRelay("planning", sessions, kit, bus, CLOCK)
+    await relay.publish_pending()
+    first = await commit_handing_over(sessions, relay, [1, 2])
+    bus.fail_next = 1
+    try:
+        await relay.publish_pending()
+        raise AssertionError("the broker failure must surface")
+    except ConnectionError:
+        pass
+    second = await commit_handing_over(sessions, relay, [3])
+    assert await relay.publish_pending() == 3
+    assert [m.decoded()["event_id"] for m in bus.messages] == first + second
+    assert await relay.publish_pending(read_outbox=True) == 0
+
+
+async def test_x02_rows_left_unpublished_by_a_previous_process_go_before_what_is_handed_over(sessions):
+    left = await emit(sessions, 2)  # committed, never handed to this relay (the process that did died)
+    bus = FakeBus()
+    relay = OutboxRelay("planning", sessions, kit, bus, CLOCK)
+    new = await commit_handing_over(sessions, relay, [7])
+    assert await relay.publish_pending() == 3
+    assert [m.decoded()["event_id"] for m in bus.messages] == left + new

@@ -9,7 +9,7 @@ from kit_app import CLOCK, NotesUnitOfWork, kit, referential_changed
 
 
 def uow_for(sessions, woken: list | None = None) -> NotesUnitOfWork:
-    wake = (lambda: woken.append(1)) if woken is not None else (lambda: None)
+    wake = (lambda committed: woken.append(len(committed))) if woken is not None else (lambda committed: None)
     return NotesUnitOfWork(sessions, kit, "planning", CLOCK, on_commit=wake)
 
 

@@ -41,7 +41,7 @@ class Embedded:
             published = 0
             for runtime in self.runtimes:
                 if everything or runtime.relay.woken:
-                    published += await runtime.relay.publish_pending()
+                    published += await runtime.relay.publish_pending(read_outbox=everything)
             total += published
             everything = False
             if not published and not any(r.relay.woken for r in self.runtimes):

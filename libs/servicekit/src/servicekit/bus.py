@@ -1,17 +1,22 @@
 """The message bus, chosen by ``PRESTAFLOW_BUS``; the only module that imports FastStream.
 
+Every message's value is an envelope's JSON as the outbox holds it (bytes, encoded once, by
+pydantic, when the event was emitted) with its event type in the ``type`` header, so a consumer
+skips other services' events without parsing them.
+
 - ``kafka://host:9092,...``: FastStream + aiokafka, a consumer group per service reading batches
   of up to ``batch_size`` messages, offsets committed only after the handler returned (``AckPolicy.NACK_ON_ERROR`` with auto-commit off;
   FastStream's default acknowledges first and would lose the message on a crash), ``acks=all``
   and the idempotent producer where the broker supports it.
-- ``memory://``: FastStream's in-memory Kafka broker (``TestKafkaBroker``): publishing runs every
-  subscribed consumer group's handler before it returns, all services in one process. A published
-  batch travels as one in-memory message carrying the list, and reaches each consumer as one batch,
-  as a poll would on Kafka (one message per event costs FastStream's per-message work for every
-  consumer group, most of an embedded import's time).
+- ``memory://``: every service in one process. Publishing hands each run of messages of a topic,
+  as one batch (as a poll would return them on Kafka), to every consumer group subscribed to the
+  topic, in subscription order, and returns once they all have consumed it; a consumer's error
+  reaches the publisher (the relay then leaves the rows unpublished). No broker and no encoding:
+  consumers get the very bytes a Kafka consumer would.
 """
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -19,7 +24,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from faststream import AckPolicy
-from faststream.kafka import KafkaBroker, TestKafkaBroker
+from faststream.kafka import KafkaBroker
+from faststream.kafka.annotations import KafkaMessage
 
 log = logging.getLogger("servicekit.bus")
 
@@ -28,8 +34,27 @@ log = logging.getLogger("servicekit.bus")
 class OutgoingMessage:
     topic: str
     key: str
-    body: dict[str, Any]
+    body: bytes | dict[str, Any]  # an envelope's JSON; a dict is encoded here (dead letters)
     headers: dict[str, str]
+    event_id: str | None = None  # the outbox row's, when the relay publishes one
+
+    @property
+    def value(self) -> bytes:
+        return self.body if isinstance(self.body, bytes) else json.dumps(self.body, ensure_ascii=False).encode()
+
+    def decoded(self) -> dict[str, Any]:
+        return json.loads(self.body) if isinstance(self.body, bytes) else self.body
+
+
+@dataclass(frozen=True)
+class Incoming:
+    """One consumed message: its value as published and its ``type`` header (None if it had none)."""
+
+    body: bytes | dict[str, Any]
+    type: str | None = None
+
+
+Consume = Callable[[list[Incoming], str], Awaitable[None]]
 
 
 class Bus:
@@ -42,9 +67,9 @@ class Bus:
         if not (self.in_memory or url.startswith("kafka://")):
             raise ValueError(f"PRESTAFLOW_BUS must start with memory:// or kafka://, not {url!r}")
         self.bootstrap = url.removeprefix("kafka://").rstrip("/")
-        if self.in_memory:
-            self.broker = KafkaBroker(logger=None)
-        else:
+        self._local: list[tuple[str, Consume]] = []  # memory://: (topic, consume), in subscription order
+        self.broker: KafkaBroker | None = None
+        if not self.in_memory:
             self.broker = KafkaBroker(
                 self.bootstrap.split(","), acks="all", enable_idempotence=idempotence,
                 client_id=client_id, logger=log,
@@ -58,8 +83,7 @@ class Bus:
         """Topics this process publishes to: created at start like the subscribed ones."""
         self._topics.update(self.namespace + t for t in topics)
 
-    def subscribe(self, topic: str, group: str,
-                  consume: Callable[[list[dict[str, Any]], str], Awaitable[None]]) -> None:
+    def subscribe(self, topic: str, group: str, consume: Consume) -> None:
         """Deliver the messages of ``topic`` to ``consume`` in batches, as consumer group ``group``.
 
         The offsets are committed after ``consume`` returns; if it raises, the batch is delivered
@@ -70,20 +94,19 @@ class Bus:
         self._topics.add(topic)
 
         if self.in_memory:
-            @self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR)
-            async def on_batch(bodies: list[Any]) -> None:
-                await consume(bodies, topic.removeprefix(self.namespace))
+            self._local.append((topic, consume))
             return
 
         @self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
                                 auto_offset_reset="earliest", batch=True, max_records=self.batch_size)
-        async def on_messages(bodies: list[Any]) -> None:
-            await consume(bodies, topic.removeprefix(self.namespace))
+        async def on_messages(message: KafkaMessage) -> None:
+            # The records as polled: values undecoded, the type header read without parsing the value.
+            await consume([Incoming(r.value or b"", _type_header(r.headers)) for r in message.raw_message],
+                          topic.removeprefix(self.namespace))
 
     async def start(self) -> None:
         self._stack = AsyncExitStack()
         if self.in_memory:
-            self.broker = await self._stack.enter_async_context(TestKafkaBroker(self.broker))
             return
         await self._create_topics()
         await self.broker.start()
@@ -97,14 +120,16 @@ class Bus:
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Publish a batch, waiting for the broker's acknowledgement once for the whole batch."""
         if self.in_memory:
-            # Consecutive messages of a topic go as one message carrying the list (see above).
             for start, end in _runs(messages, lambda m: m.topic):
-                await self.broker.publish([m.body for m in messages[start:end]],
-                                          topic=self.namespace + messages[start].topic)
+                topic = self.namespace + messages[start].topic
+                batch = [Incoming(m.value, m.headers.get("type")) for m in messages[start:end]]
+                for subscribed, consume in self._local:
+                    if subscribed == topic:
+                        await consume(batch, messages[start].topic)
             return
         pending = [
-            await self.broker.publish(m.body, topic=self.namespace + m.topic, key=m.key.encode(), headers=m.headers,
-                                      no_confirm=True)
+            await self.broker.publish(m.value, topic=self.namespace + m.topic, key=m.key.encode(),
+                                      headers=m.headers, no_confirm=True)
             for m in messages
         ]
         futures = [p for p in pending if p is not None]
@@ -139,6 +164,13 @@ class Bus:
                     pass
         finally:
             await admin.close()
+
+
+def _type_header(headers: Sequence[tuple[str, bytes]]) -> str | None:
+    for name, value in headers:
+        if name == "type":
+            return value.decode()
+    return None
 
 
 def _runs(items: Sequence[Any], key: Callable[[Any], Any]) -> list[tuple[int, int]]:

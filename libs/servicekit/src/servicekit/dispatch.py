@@ -8,6 +8,7 @@ is not blocked, and ``redrive`` runs it again once the cause is fixed.
 """
 
 import asyncio
+import json
 import logging
 import traceback
 from collections import Counter
@@ -20,10 +21,10 @@ from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import Envelope, Event, parse_event
-from contracts.registry import UnknownEvent
+from contracts.registry import UnknownEvent, read_envelope
 from contracts.topics import dead_letter_topic
 from servicekit import faults
-from servicekit.bus import Bus, OutgoingMessage
+from servicekit.bus import Bus, Incoming, OutgoingMessage
 from servicekit.clock import Clock
 from servicekit.metrics import EVENTS_CONSUMED
 from servicekit.tables import KitTables
@@ -69,8 +70,20 @@ async def one_at_a_time(received: Sequence[Received], handler: Handler, uow: Any
         await handler(item.event, uow)
 
 
+def as_dict(body: bytes | str | dict[str, Any]) -> dict[str, Any]:
+    """A message's value as a JSON object, for a dead letter (kept as text if it is not one)."""
+    if isinstance(body, dict):
+        return body
+    text = body.decode(errors="replace") if isinstance(body, bytes) else body
+    try:
+        decoded = json.loads(text)
+    except ValueError:
+        return {"raw": text}
+    return decoded if isinstance(decoded, dict) else {"raw": text}
+
+
 class DeadLetters(Protocol):
-    async def park(self, body: dict[str, Any], topic: str, error: str, attempts: int) -> None: ...
+    async def park(self, body: bytes | dict[str, Any], topic: str, error: str, attempts: int) -> None: ...
 
     async def parked(self, include_redriven: bool = False) -> list[dict[str, Any]]: ...
 
@@ -88,7 +101,8 @@ class SqlDeadLetters:
         self._bus = bus
         self._clock = clock
 
-    async def park(self, body: dict[str, Any], topic: str, error: str, attempts: int) -> None:
+    async def park(self, body: bytes | dict[str, Any], topic: str, error: str, attempts: int) -> None:
+        body = as_dict(body)
         event_id, event_type = str(body.get("event_id", "?")), str(body.get("type", "?"))
         async with self._sessions() as session, session.begin():
             await session.execute(insert(self._table).values(
@@ -129,19 +143,19 @@ class EventDispatcher:
         self.attempts = attempts
         self.backoff_seconds = backoff_seconds
 
-    async def consume(self, bodies: Sequence[dict[str, Any]], topic: str = "") -> None:
+    async def consume(self, messages: Sequence[Incoming | bytes | dict[str, Any]], topic: str = "") -> None:
         """A polled batch: one transaction and one inbox claim for all of it, batch handlers where the
         service has them. If anything in it fails, the batch is rolled back and its events go one at
         a time through the path that retries and parks (``__call__``), so one bad event costs the
         batch its speed, never its other events."""
         wanted = []
-        for body in bodies:
-            if self._not_ours(body):
+        for message in messages:
+            body, kind = (message.body, message.type) if isinstance(message, Incoming) else (message, None)
+            if self._not_ours(body, kind):
                 continue
-            try:
-                wanted.append((body, Envelope.model_validate(body)))
-            except ValidationError as exc:
-                await self.dead_letters.park(body, topic, f"enveloppe invalide : {exc}", attempts=1)
+            envelope = await self._envelope(body, topic, kind)
+            if envelope is not None and envelope.type in self.handlers:
+                wanted.append((body, envelope))
         if len(wanted) == 1:
             await self.one(wanted[0][0], wanted[0][1], topic)
         elif wanted:
@@ -153,22 +167,31 @@ class EventDispatcher:
                 for body, envelope in wanted:
                     await self.one(body, envelope, topic)
 
-    async def __call__(self, body: dict[str, Any], topic: str = "") -> None:
-        if self._not_ours(body):
+    async def __call__(self, body: bytes | dict[str, Any], topic: str = "") -> None:
+        if self._not_ours(body, None):
             return
-        try:
-            envelope = Envelope.model_validate(body)
-        except ValidationError as exc:
-            await self.dead_letters.park(body, topic, f"enveloppe invalide : {exc}", attempts=1)
-            return
-        await self.one(body, envelope, topic)
+        envelope = await self._envelope(body, topic)
+        if envelope is not None and envelope.type in self.handlers:
+            await self.one(body, envelope, topic)
 
-    def _not_ours(self, body: Any) -> bool:
-        """Another service's event: skipped before any validation (most of a topic, for most consumers)."""
-        kind = body.get("type") if isinstance(body, dict) else None
+    def _not_ours(self, body: Any, kind: str | None) -> bool:
+        """Another service's event: skipped before any parsing (most of a topic, for most consumers).
+        The type comes from the message's header, or from a body already decoded."""
+        if kind is None and isinstance(body, dict):
+            kind = body.get("type")
         return isinstance(kind, str) and kind not in self.handlers
 
-    async def one(self, body: dict[str, Any], envelope: Envelope, topic: str) -> None:
+    async def _envelope(self, body: bytes | dict[str, Any], topic: str, kind: str | None = None) -> Envelope | None:
+        """The validated envelope, or None once parked as a dead letter."""
+        try:
+            if isinstance(body, bytes | str):
+                return read_envelope(body, kind)
+            return Envelope.model_validate(body)
+        except ValidationError as exc:
+            await self.dead_letters.park(body, topic, f"enveloppe invalide : {exc}", attempts=1)
+            return None
+
+    async def one(self, body: bytes | dict[str, Any], envelope: Envelope, topic: str) -> None:
         handler = self.handlers[envelope.type]
         error = ""
         for attempt in range(1, self.attempts + 1):

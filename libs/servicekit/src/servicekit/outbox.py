@@ -2,8 +2,9 @@
 
 import asyncio
 import logging
+from collections import deque
 
-from sqlalchemy import ARRAY, Integer, any_, cast, select, update
+from sqlalchemy import ARRAY, Integer, String, Text, any_, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit import faults
@@ -16,6 +17,14 @@ log = logging.getLogger("servicekit.outbox")
 
 
 class OutboxRelay:
+    """Publishes what commits hand over, and whatever the outbox still holds unpublished.
+
+    A commit hands its outbox rows' messages to the relay (``hand_over``): the relay publishes them
+    from memory and marks their rows, never reading an envelope back. The outbox itself is read
+    when the relay starts, after any failure and at each quiet poll: rows a crash or a failed publish
+    left behind go then, before anything handed over since (a key's events stay in order).
+    """
+
     def __init__(self, service: str, sessions: async_sessionmaker[AsyncSession], tables: KitTables,
                  bus: Bus, clock: Clock, batch_size: int = 500, poll_seconds: float = 0.5):
         self.service = service
@@ -27,8 +36,15 @@ class OutboxRelay:
         self.poll_seconds = poll_seconds
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
+        self._handed: deque[OutgoingMessage] = deque()
+        self._read_outbox = True  # at start: a previous process may have left rows unpublished
 
     def wake(self) -> None:
+        self._wake.set()
+
+    def hand_over(self, committed: list[OutgoingMessage]) -> None:
+        """A commit's outbox rows, as messages, in the order they were written."""
+        self._handed.extend(committed)
         self._wake.set()
 
     @property
@@ -36,40 +52,74 @@ class OutboxRelay:
         """A commit emitted events since the relay last looked."""
         return self._wake.is_set()
 
-    async def publish_pending(self) -> int:
-        """Publish every unpublished row; return how many were published.
+    async def publish_pending(self, read_outbox: bool = False) -> int:
+        """Publish what commits handed over (first, with ``read_outbox`` or when the relay has
+        reason to, every unpublished row of the outbox); return how many were published.
 
-        Rows are marked only after the broker acknowledged the batch: a crash in between
-        republishes them, and consumers' inboxes absorb the duplicates. The rows are locked
-        (``FOR UPDATE`` on PostgreSQL) so that two replicas never publish one batch out of order.
+        Rows are marked in the transaction that publishes them, committed only after the broker
+        acknowledged the batch: a crash in between republishes them, and consumers' inboxes absorb
+        the duplicates. The rows are locked (``FOR UPDATE``, or the ``UPDATE`` itself) so that two
+        replicas never publish one batch out of order, nor one row twice.
         """
-        total = 0
         async with self._lock:
             self._wake.clear()
-            while True:
-                async with self._sessions() as session, session.begin():
-                    rows = (await session.execute(
-                        select(self._outbox.c.id, self._outbox.c.topic, self._outbox.c.key,
-                               self._outbox.c.type, self._outbox.c.envelope)
-                        .where(self._outbox.c.published_at.is_(None))
-                        .order_by(self._outbox.c.id).limit(self.batch_size).with_for_update()
-                    )).all()
-                    if not rows:
-                        return total
-                    faults.point(f"{self.service}.relay.before_publish")
-                    await self._bus.publish([
-                        OutgoingMessage(r.topic, r.key, r.envelope, {"type": r.type}) for r in rows])
-                    ids = [r.id for r in rows]
-                    # One array parameter on PostgreSQL instead of a thousand bound ones.
-                    published = (self._outbox.c.id == any_(cast(ids, ARRAY(Integer)))
-                                 if session.get_bind().dialect.name == "postgresql" else self._outbox.c.id.in_(ids))
-                    await session.execute(update(self._outbox).where(published).values(published_at=self._clock.now()))
-                EVENTS_PUBLISHED.labels(self.service).inc(len(rows))
-                log.info("outbox batch published", extra={"service": self.service, "count": len(rows)})
-                total += len(rows)
+            try:
+                total = await self._publish_unpublished_rows() if read_outbox or self._read_outbox else 0
+                self._read_outbox = False
+                return total + await self._publish_handed_over()
+            except BaseException:
+                self._read_outbox = True  # what failed is still in the outbox: read it next time
+                self._handed.clear()
+                raise
+
+    async def _publish_unpublished_rows(self) -> int:
+        total = 0
+        while True:
+            async with self._sessions() as session, session.begin():
+                rows = (await session.execute(
+                    select(self._outbox.c.id, self._outbox.c.event_id, self._outbox.c.topic, self._outbox.c.key,
+                           self._outbox.c.type, cast(self._outbox.c.envelope, Text).label("envelope"))
+                    .where(self._outbox.c.published_at.is_(None))
+                    .order_by(self._outbox.c.id).limit(self.batch_size).with_for_update()
+                )).all()
+                if not rows:
+                    return total
+                messages = [OutgoingMessage(r.topic, r.key, r.envelope.encode(), {"type": r.type}, r.event_id)
+                            for r in rows]
+                await self._publish(messages)
+                ids = [r.id for r in rows]
+                # One array parameter on PostgreSQL instead of a thousand bound ones.
+                published = (self._outbox.c.id == any_(cast(ids, ARRAY(Integer)))
+                             if session.get_bind().dialect.name == "postgresql" else self._outbox.c.id.in_(ids))
+                await session.execute(update(self._outbox).where(published).values(published_at=self._clock.now()))
+            total += len(rows)
+
+    async def _publish_handed_over(self) -> int:
+        total = 0
+        while self._handed:
+            batch = [self._handed.popleft() for _ in range(min(self.batch_size, len(self._handed)))]
+            async with self._sessions() as session, session.begin():
+                ids = [m.event_id for m in batch]
+                chosen = (self._outbox.c.event_id == any_(cast(ids, ARRAY(String)))
+                          if session.get_bind().dialect.name == "postgresql" else self._outbox.c.event_id.in_(ids))
+                # Marks and locks the rows still unpublished: another replica's relay may have taken some.
+                marked = set((await session.execute(
+                    update(self._outbox).where(chosen, self._outbox.c.published_at.is_(None))
+                    .values(published_at=self._clock.now()).returning(self._outbox.c.event_id))).scalars())
+                messages = [m for m in batch if m.event_id in marked]
+                if messages:
+                    await self._publish(messages)
+            total += len(messages)
+        return total
+
+    async def _publish(self, messages: list[OutgoingMessage]) -> None:
+        faults.point(f"{self.service}.relay.before_publish")
+        await self._bus.publish(messages)
+        EVENTS_PUBLISHED.labels(self.service).inc(len(messages))
+        log.info("outbox batch published", extra={"service": self.service, "count": len(messages)})
 
     async def run(self) -> None:
-        """Publish whenever a commit wakes the relay, and every ``poll_seconds`` anyway."""
+        """Publish whenever a commit wakes the relay, and read the outbox every ``poll_seconds`` anyway."""
         while True:
             try:
                 await self.publish_pending()
@@ -80,5 +130,5 @@ class OutboxRelay:
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
             except TimeoutError:
-                pass
+                self._read_outbox = True
             self._wake.clear()

@@ -98,7 +98,7 @@ def assemble(
                         settings.relay_poll_seconds)
 
     def uow_factory() -> UnitOfWork:
-        return uow_class(database.sessions, tables, name, clock, on_commit=relay.wake)
+        return uow_class(database.sessions, tables, name, clock, on_commit=relay.hand_over)
 
     dead_letters = SqlDeadLetters(name, database.sessions, tables, bus, clock)
     dispatcher = EventDispatcher(name, handlers, uow_factory, dead_letters, settings.retry_attempts,
@@ -121,7 +121,7 @@ def admin_router(runtime: ServiceRuntime) -> APIRouter:
 
     @router.post("/outbox/publish")
     async def publish_outbox() -> dict[str, int]:
-        return {"published": await runtime.relay.publish_pending()}
+        return {"published": await runtime.relay.publish_pending(read_outbox=True)}
 
     return router
 

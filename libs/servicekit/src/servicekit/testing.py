@@ -7,6 +7,7 @@ from typing import Any
 from contracts import Envelope, Event
 from servicekit.bus import OutgoingMessage
 from servicekit.clock import Clock, SystemClock
+from servicekit.dispatch import as_dict
 from servicekit.uow import UnitOfWork
 
 
@@ -75,8 +76,8 @@ class FakeDeadLetters:
     def __init__(self) -> None:
         self.letters: list[dict[str, Any]] = []
 
-    async def park(self, body: dict[str, Any], topic: str, error: str, attempts: int) -> None:
-        self.letters.append({"id": len(self.letters) + 1, "envelope": body, "topic": topic, "error": error,
+    async def park(self, body: bytes | dict[str, Any], topic: str, error: str, attempts: int) -> None:
+        self.letters.append({"id": len(self.letters) + 1, "envelope": as_dict(body), "topic": topic, "error": error,
                              "attempts": attempts, "redriven": False})
 
     async def parked(self, include_redriven: bool = False) -> list[dict[str, Any]]:

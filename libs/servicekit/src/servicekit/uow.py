@@ -1,7 +1,8 @@
 """Async unit of work: one transaction, rolled back unless committed, carrying the outbox and inbox."""
 
 import asyncio
-import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from collections.abc import Callable, Sequence
 from typing import Any, Self
 
@@ -11,15 +12,31 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import Envelope, Event
+from contracts.envelope import envelope_json
 from contracts.topics import BY_PRODUCER
 from servicekit import faults
 from servicekit.clock import Clock
-from servicekit.sql import bulk_insert
+from servicekit.ids import new_uuid
+from servicekit.bus import OutgoingMessage
+from servicekit.sql import JsonText, bulk_insert
 from servicekit.tables import KitTables
 
 
 class BatchRollback(RuntimeError):
     pass
+
+
+@dataclass(frozen=True, slots=True)
+class Emitted:
+    """What ``emit`` recorded, for the caller (tests, logs): the envelope's fields but its payload."""
+
+    event_id: str
+    type: str
+    key: str
+    producer: str
+    occurred_at: datetime
+    correlation_id: str | None
+    causation_id: str | None
 
 
 class UnitOfWork:
@@ -43,7 +60,7 @@ class UnitOfWork:
 
     def envelope(self, event: Event, key: str) -> Envelope:
         return Envelope(
-            event_id=uuid.uuid4(), type=event.event_type, version=event.event_version,
+            event_id=new_uuid(), type=event.event_type, version=event.event_version,
             occurred_at=self.clock.now(), producer=self.producer, key=key,
             correlation_id=self.correlation_id, causation_id=self.causation_id,
             payload=event.model_dump(mode="json"),
@@ -69,7 +86,7 @@ class UnitOfWork:
 
     async def _close(self) -> None: ...
 
-    def emit(self, event: Event, key: str) -> Envelope:
+    def emit(self, event: Event, key: str) -> "Emitted | Envelope":
         """Record ``event`` in the outbox, in this transaction."""
         raise NotImplementedError
 
@@ -110,18 +127,20 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     session: AsyncSession
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: KitTables, producer: str,
-                 clock: Clock, on_commit: Callable[[], None] = lambda: None):
+                 clock: Clock, on_commit: Callable[[list[OutgoingMessage]], None] = lambda committed: None):
         super().__init__(producer, clock)
         self._sessions = sessions
         self._tables = tables
+        # Called after each commit that wrote outbox rows, with their messages in order: the relay
+        # publishes them without reading them back (it still reads the outbox after a failure).
         self._on_commit = on_commit
         self._pending: list[dict[str, Any]] = []
-        self._emitted = False
+        self._written: list[OutgoingMessage] = []
 
     async def _open(self) -> None:
         self.session = self._sessions()
         self._pending = []
-        self._emitted = False
+        self._written = []
 
     async def _close(self) -> None:
         self.holding = False
@@ -131,14 +150,17 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             # A cancelled request must not leave the connection checked out.
             await asyncio.shield(self.session.close())
 
-    def emit(self, event: Event, key: str) -> Envelope:
-        envelope = self.envelope(event, key)
+    def emit(self, event: Event, key: str) -> Emitted:
+        emitted = Emitted(new_uuid(), event.event_type, key, self.producer, self.clock.now(), self.correlation_id,
+                          self.causation_id)
+        # Encoded once, here: the outbox row, the relay and the broker all carry this text.
+        encoded = envelope_json(event, event_id=emitted.event_id, occurred_at=emitted.occurred_at, producer=self.producer,
+                                key=key, correlation_id=self.correlation_id, causation_id=self.causation_id)
         self._pending.append({
-            "event_id": str(envelope.event_id), "topic": BY_PRODUCER[self.producer], "key": key,
-            "type": envelope.type, "envelope": envelope.model_dump(mode="json"),
-            "created_at": envelope.occurred_at,
+            "event_id": emitted.event_id, "topic": BY_PRODUCER[self.producer], "key": key, "type": event.event_type,
+            "envelope": JsonText(encoded), "created_at": emitted.occurred_at,
         })
-        return envelope
+        return emitted
 
     async def claim_many(self, envelopes: Sequence[Envelope]) -> set[str]:
         inbox, now = self._tables.inbox, self.clock.now()
@@ -177,7 +199,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     async def flush_kit_rows(self) -> None:
         if self._pending:
             await bulk_insert(self.session, self._tables.outbox, self._pending)
-            self._emitted = True
+            self._written += [OutgoingMessage(r["topic"], r["key"], r["envelope"].encode(), {"type": r["type"]},
+                                              r["event_id"]) for r in self._pending]
             self._pending = []
 
     async def commit(self) -> None:
@@ -187,12 +210,12 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         await self.flush_kit_rows()
         await self.session.commit()
         self.committed = True
+        written, self._written = self._written, []
         faults.point(f"{self.producer}.after_commit")
-        if self._emitted:
-            self._on_commit()
-            self._emitted = False
+        if written:
+            self._on_commit(written)
 
     async def rollback(self) -> None:
         self._refuse_partial_rollback()
-        self._pending = []
+        self._pending, self._written = [], []
         await self.session.rollback()

@@ -11,7 +11,6 @@ them the same when, and only when, they create them in the same order.
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
-from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -68,10 +67,10 @@ def counted_ids(monkeypatch):
 
     def reset() -> None:
         numbers = itertools.count(1)
-        state["next"] = lambda: uuid.UUID(int=next(numbers))
+        state["next"] = lambda: str(uuid.UUID(int=next(numbers)))
 
     reset()
-    monkeypatch.setattr(rules, "uuid", SimpleNamespace(uuid4=lambda: state["next"]()))
+    monkeypatch.setattr(rules, "new_uuid", lambda: state["next"]())
     return reset
 
 

@@ -1,6 +1,5 @@
 """Beneficiaries, their keys, enrolments (parcours), registrations and import batches."""
 
-import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -8,6 +7,7 @@ from sqlalchemy import and_, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit import crypto
+from servicekit.ids import new_uuid
 
 from importer.adapters import orm
 
@@ -16,7 +16,7 @@ IDENTITY = ("ft_id", "civility", "last_name", "first_name", "birth_date", "postc
 
 
 def new_id() -> str:
-    return str(uuid.uuid4())
+    return new_uuid()
 
 
 class SqlPeople:
@@ -110,11 +110,13 @@ class SqlPeople:
     async def listing(self) -> list[dict[str, Any]]:
         """Beneficiaries with their enrolments and registrations (staff view)."""
         people = [dict(r) for r in (await self.session.execute(select(_b).order_by(_b.c.last_name, _b.c.id))).mappings()]
-        enrolments = [dict(r) for r in (await self.session.execute(select(_e).order_by(_e.c.created_at))).mappings()]
         registrations = {r["enrolment_id"]: dict(r) for r in (await self.session.execute(select(_r))).mappings()}
+        # Grouped once: scanning every enrolment for each person made 10,000 people take a minute.
+        enrolments: dict[str, list[dict[str, Any]]] = {}
+        for row in (await self.session.execute(select(_e).order_by(_e.c.created_at))).mappings():
+            enrolments.setdefault(row["beneficiary_id"], []).append(dict(row) | {"registration": registrations.get(row["id"])})
         for person in people:
-            person["enrolments"] = [e | {"registration": registrations.get(e["id"])}
-                                    for e in enrolments if e["beneficiary_id"] == person["id"]]
+            person["enrolments"] = enrolments.get(person["id"], [])
         return people
 
 

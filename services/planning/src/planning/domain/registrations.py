@@ -4,9 +4,10 @@ The one-event handler and the batch handler both decide with these functions, so
 the same agendas whichever way its events arrive.
 """
 
-import uuid
 from collections.abc import Iterable
 from datetime import datetime, timedelta
+
+from servicekit.ids import new_uuid
 
 from planning.domain.agenda import Action, steps_digest
 from planning.domain.referential import Referential
@@ -33,7 +34,7 @@ def imported_action(ref: Referential, *, ods: str, resource: str, site: str, sta
     step = next(s for s in ref.ods[ods].steps if s.order == 1)
     setting = ref.resources.get(resource)
     return Action(
-        id=str(uuid.uuid4()), advisor=None, action_type=step.action_type, ods=ods, step=1, resource=resource,
+        id=new_uuid(), advisor=None, action_type=step.action_type, ods=ods, step=1, resource=resource,
         mode="remote" if remote else "on_site", site=site, starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=step.duration_min), nature="individual", max_participants=1,
         to_assign=True, resource_version=setting.setting_version if setting else None,
