@@ -1,4 +1,4 @@
-import json
+from json.encoder import encode_basestring
 from datetime import datetime
 from typing import Annotated, Any
 from uuid import UUID
@@ -42,7 +42,8 @@ class Envelope(Contract):
         return self.occurred_at
 
 
-_encode_text = json.JSONEncoder(ensure_ascii=False).encode
+def _encode_text(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)
 
 
 def envelope_json(event: Event, *, event_id: str, occurred_at: datetime, producer: str, key: str,

@@ -2,11 +2,14 @@
 where a service has them, and the same outcome as one event at a time: redeliveries and duplicates
 skipped, a failing event retried then parked alone, each key's order kept."""
 
+import json
+
 from sqlalchemy import func, select
 
 from contracts.planning import ReferentialChanged, SiteRef
+from servicekit.bus import Incoming
 from servicekit.dispatch import EventDispatcher, Received
-from servicekit.testing import FakeDeadLetters
+from servicekit.testing import FakeDeadLetters, FakeUnitOfWork
 
 from kit_app import CLOCK, NotesUnitOfWork, kit, notes
 
@@ -155,3 +158,26 @@ async def test_x02_other_services_events_are_skipped_without_validation(sessions
     assert await notes_written(sessions) == ["v2"] and calls.single == [2]  # a batch of one goes the single way
     [letter] = dead.letters
     assert "enveloppe invalide" in letter["error"]
+
+
+async def test_x02_messages_as_the_bus_delivers_them_with_the_type_header_and_shared_between_groups():
+    """What the buses hand over: the envelope's JSON bytes and its type header. On the in-memory bus
+    every consumer group gets the same messages; the envelope read by the first is reused by the next."""
+    seen: dict[str, list] = {"importer": [], "billing": []}
+    dead = FakeDeadLetters()
+
+    def dispatcher_of(service: str) -> EventDispatcher:
+        async def record(event: ReferentialChanged, uow) -> None:
+            async with uow:
+                seen[service].append(event)
+                await uow.commit()
+        return EventDispatcher(service, {ReferentialChanged: record}, lambda: FakeUnitOfWork(service, CLOCK), dead)
+
+    bodies = [body(changed(v), key=f"k{v}") for v in (1, 2)]
+    messages = [Incoming(json.dumps(b).encode(), b["type"]) for b in bodies]
+    messages.append(Incoming(b"not even JSON", "ActionPlanned"))  # never parsed: its header says it is not ours
+    await dispatcher_of("importer").consume(messages, TOPIC)
+    await dispatcher_of("billing").consume(messages, TOPIC)
+    assert [e.version for e in seen["importer"]] == [1, 2] and dead.letters == []
+    assert all(a is b for a, b in zip(seen["importer"], seen["billing"], strict=True))
+    assert [m.envelope.event_id for m in messages[:2]] == [b["event_id"] for b in bodies]

@@ -46,12 +46,17 @@ class OutgoingMessage:
         return json.loads(self.body) if isinstance(self.body, bytes) else self.body
 
 
-@dataclass(frozen=True)
 class Incoming:
-    """One consumed message: its value as published and its ``type`` header (None if it had none)."""
+    """One consumed message: its value as published and its ``type`` header (None if it had none).
 
-    body: bytes | dict[str, Any]
-    type: str | None = None
+    On the in-memory bus every consumer group gets the same ``Incoming``: the first to read the
+    envelope leaves it in ``envelope`` for the others (envelopes and events are immutable)."""
+
+    __slots__ = ("body", "type", "envelope")
+
+    def __init__(self, body: bytes | dict[str, Any], type: str | None = None):
+        self.body, self.type = body, type
+        self.envelope: Any = None
 
 
 Consume = Callable[[list[Incoming], str], Awaitable[None]]

@@ -150,10 +150,16 @@ class EventDispatcher:
         batch its speed, never its other events."""
         wanted = []
         for message in messages:
-            body, kind = (message.body, message.type) if isinstance(message, Incoming) else (message, None)
+            shared = isinstance(message, Incoming)
+            body, kind = (message.body, message.type) if shared else (message, None)
             if self._not_ours(body, kind):
                 continue
-            envelope = await self._envelope(body, topic, kind)
+            if shared and message.envelope is not None:
+                envelope = message.envelope  # read by another consumer group of this process
+            else:
+                envelope = await self._envelope(body, topic, kind)
+                if shared:
+                    message.envelope = envelope
             if envelope is not None and envelope.type in self.handlers:
                 wanted.append((body, envelope))
         if len(wanted) == 1:

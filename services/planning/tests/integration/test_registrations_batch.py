@@ -8,13 +8,14 @@ actions created by the import are drawn from a counter (reset per database), so 
 them the same when, and only when, they create them in the same order.
 """
 
+import asyncio
 import itertools
 import uuid
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import event as sa_event, select
+from sqlalchemy import event as sa_event, select, text
 
 from contracts import Envelope
 from contracts.importer import RegistrationRecorded
@@ -262,3 +263,42 @@ def test_imp05_first_free_prefers_an_advisors_slot_then_the_id_and_skips_full_or
 
 def test_imp05_batch_handler_is_registered():
     assert BATCH_HANDLERS[RegistrationRecorded] is attach_registrations
+
+
+async def waiting_on_a_lock(runtime) -> bool:
+    async with runtime.database.sessions() as session:
+        return bool((await session.execute(text(
+            "SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()"
+        ))).scalar())
+
+
+@pytest.mark.parametrize("planning_db", ["postgresql"], indirect=True)
+@pytest.mark.parametrize("apply", [apply_one_by_one, apply_batch], ids=["one event", "batch"])
+async def test_imp05_an_import_waits_for_a_staff_member_taking_the_last_place_and_does_not_overbook(
+        planning_db, apply):
+    """IMP-05 under concurrency: a staff member adds someone to a group slot's last free place (the API
+    locks the action) while planning attaches an imported appointment at that slot. The import waits
+    for the lock, then sees the slot full and creates an action to assign: never 3 people for 2 places."""
+    runtime = await planning_db("concurrent")
+    group = await plan(runtime, "cdurand", "ARM", at(14, 9), nature="collective", max_participants=2)
+    await agenda.add_participant(agenda.AddParticipant(group, "b-first"), runtime.uow_factory())
+
+    async with runtime.uow_factory() as staff:  # the API's add_participant, held open before its commit
+        assert (await staff.agenda.get(group, lock=True)).free_places == 1
+        await staff.agenda.add_participant(group, "b-staff", "ACR2025-L12", "ACR2025", CLOCK.now())
+        importing = asyncio.create_task(apply(runtime, received([registration(1, "b-imported", at(14, 9))])))
+        for _ in range(200):  # until the import either waits on the lock or (without one) finishes
+            if importing.done() or await waiting_on_a_lock(runtime):
+                break
+            await asyncio.sleep(0.05)
+        await staff.commit()
+    await importing
+
+    async with runtime.database.sessions() as session:
+        places = {r.beneficiary_id: r.action_id for r in await session.execute(
+            select(orm.participants.c.beneficiary_id, orm.participants.c.action_id)
+            .where(orm.participants.c.removed_at.is_(None)))}
+        created = (await session.execute(select(orm.actions.c.to_assign).where(
+            orm.actions.c.id == places["b-imported"]))).scalar()
+    assert [b for b, a in places.items() if a == group] == ["b-first", "b-staff"]
+    assert places["b-imported"] != group and created is True

@@ -193,12 +193,19 @@ class SqlRegistrations:
             orm.participants.c.beneficiary_id == beneficiary_id, orm.participants.c.removed_at.is_not(None)))
 
     async def slots(self, keys: Iterable[SlotKey]) -> dict[SlotKey, list[Action]]:
-        """The planned étape-1 actions at each (ODS, site, start), with their active participants."""
+        """The planned étape-1 actions at each (ODS, site, start), with their active participants,
+        locked until commit: another planning consumer, or a staff member adding a participant
+        (``get(lock=True)``), waits, so two transactions never both take a slot's last place."""
         # By start time alone, which ix_actions_step_start serves; a row-value IN over (ODS, site,
         # start) made PostgreSQL scan every action, and the import slowed down as agendas grew.
         wanted = set(keys)
         found: dict[SlotKey, list[Action]] = {}
         for chunk in chunks(k[2] for k in wanted):
+            # Locked first (in id order: no deadlock between two batches), counted after: the count
+            # then sees the participants of any transaction the lock waited for.
+            await self.session.execute(
+                select(_a.c.id).where(_a.c.step_order == 1, _a.c.starts_at.in_(chunk), _a.c.status == "planned")
+                .order_by(_a.c.id).with_for_update())
             rows = await self.session.execute(
                 select(_a, _COUNT.label("participants"))
                 .where(_a.c.step_order == 1, _a.c.starts_at.in_(chunk), _a.c.status == "planned")
