@@ -119,6 +119,26 @@ async def test_desinscrit_row_cancels_a_registration_made_earlier_in_the_same_li
                              "beneficiary_id": found["1234567A"]["id"], "starts_at": "2025-02-03T08:00:00Z"}
 
 
+@pytest.mark.parametrize("desinscrit, cancelled", [
+    (dict(place=LILLE), "BDC-2"),  # the row's site tells which
+    (dict(place=ARM, order="BDC-1"), "BDC-1"),  # its order number too
+    (dict(place=LILLE, order="BDC-1"), "BDC-1"),  # and the order number wins over the site
+])
+async def test_desinscrit_row_cancels_the_registration_at_its_site_or_order_when_two_share_the_time(
+        api, desinscrit, cancelled):
+    """One person with two registrations at the same time (two order numbers at two sites, IMP-07):
+    a Désinscrit row cancels the one its order number, or else its site, names; the other stays."""
+    first = await upload(api, listing(line(LEA, 9, order="BDC-1", place=ARM), line(LEA, 9, order="BDC-2", place=LILLE)),
+                         "j10.csv")
+    assert first["counts"] == counts(read=2, created=1)
+    report = await upload(api, listing(line(LEA, 9, status="Désinscrit", **desinscrit)), "désinscrit.csv")
+    assert report["counts"] == counts(read=1, cancelled=1)
+    statuses = {e["order_number"]: (e["registration"]["status"], e["registration"]["site_code"])
+                for e in (await people(api))["1234567A"]["enrolments"]}
+    assert statuses == {"BDC-1": ("cancelled" if cancelled == "BDC-1" else "registered", "ARM"),
+                        "BDC-2": ("cancelled" if cancelled == "BDC-2" else "registered", "LIL")}
+
+
 async def test_imp06_a_j2_list_confirms_some_and_leaves_the_others_not_confirmed(api):
     j10 = await upload(api, listing(line(LEA, 9), line(MOUSSA, 10), line(ETIENNE, 11, place=LILLE),
                                     line(PIOTR, 9, order="BDC-P1"), line(PIOTR, 16, order="BDC-P2")), "j10.csv")
@@ -236,9 +256,8 @@ async def test_imp04_staged_records_answer_like_the_database_before_and_after_th
         assert (lea["id"], lea["last_name"]) == (known["1234567A"]["id"], "DUPONT")
         assert await staged.by_ft_id(ZOE[0]) is None
         assert (await staged.enrolment_by_order("BDC-M"))["beneficiary_id"] == known["2345678B"]["id"]
-        assert (await staged.registration_at(lea["id"], "ACR2025-L12",
-                                             datetime.fromisoformat("2025-02-03T09:00:00+01:00")))["id"] == (
-            lea_registration["id"])
+        assert [r["id"] for r in await staged.registrations_at(
+            lea["id"], "ACR2025-L12", datetime.fromisoformat("2025-02-03T09:00:00+01:00"))] == [lea_registration["id"]]
         loaded = len(statements)
         assert await staged.has_live_registration(lea["id"])
         await staged.update_registration(lea_registration["id"], status="not_confirmed")

@@ -70,9 +70,10 @@ class SqlPeople:
     async def registration_of(self, enrolment_id: str) -> dict[str, Any] | None:
         return await self._one(select(_r).where(_r.c.enrolment_id == enrolment_id))
 
-    async def registration_at(self, beneficiary_id: str, resource: str, starts_at: datetime) -> dict[str, Any] | None:
-        return await self._one(select(_r).where(_r.c.beneficiary_id == beneficiary_id, _r.c.resource_code == resource,
-                                                _r.c.starts_at == starts_at))
+    async def registrations_at(self, beneficiary_id: str, resource: str, starts_at: datetime) -> list[dict[str, Any]]:
+        rows = await self.session.execute(select(_r).where(
+            _r.c.beneficiary_id == beneficiary_id, _r.c.resource_code == resource, _r.c.starts_at == starts_at))
+        return [dict(r) for r in rows.mappings()]
 
     async def create_registration(self, **values: Any) -> dict[str, Any]:
         row = {"id": new_id(), **values}

@@ -226,13 +226,11 @@ class StagedPeople:
         found = self._registration_of_enrolment[enrolment_id]
         return dict(self._rows[_r.name][found]) if found else None
 
-    async def registration_at(self, beneficiary_id: str, resource: str, starts_at: datetime) -> dict[str, Any] | None:
+    async def registrations_at(self, beneficiary_id: str, resource: str, starts_at: datetime) -> list[dict[str, Any]]:
         await self._complete_beneficiaries({beneficiary_id} - self._complete)
         registrations = self._rows[_r.name]
-        for r in self._registrations_of[beneficiary_id]:
-            if registrations[r]["resource_code"] == resource and registrations[r]["starts_at"] == starts_at:
-                return dict(registrations[r])
-        return None
+        return [dict(registrations[r]) for r in self._registrations_of[beneficiary_id]
+                if registrations[r]["resource_code"] == resource and registrations[r]["starts_at"] == starts_at]
 
     async def create_registration(self, **values: Any) -> dict[str, Any]:
         row = {"id": new_id(), **values}

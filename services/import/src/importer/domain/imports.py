@@ -90,3 +90,16 @@ def list_kind(parsed: ParsedList) -> Literal["J-10", "J-2"]:
 
 def purge_day(today: date) -> date:
     return today + PURGE_DELAY
+
+
+def registration_to_cancel(candidates: list[dict], site: str, order_number: str | None) -> dict | None:
+    """The registration a ``Désinscrit`` row names, among the person's registrations at its time.
+
+    A person may hold two at one time (two order numbers, or two sites): the row's order number, when
+    it gives one, then its site decide, and a live registration goes before one already cancelled.
+    Equal on all of these, the two are the same appointment twice; the first by id is taken."""
+    def distance(registration: dict) -> tuple:
+        return (bool(order_number) and registration["order_number"] != order_number,
+                registration["site_code"] != site, registration["status"] == "cancelled", registration["id"])
+
+    return min(candidates, key=distance, default=None)

@@ -17,7 +17,7 @@ from contracts.importer import (BeneficiaryDeactivated, BeneficiaryPurged, Benef
                                 RegistrationCancelled, RegistrationRecorded)
 from servicekit import crypto, faults
 
-from importer.domain.imports import PROJECT, check_list, list_kind, purge_day
+from importer.domain.imports import PROJECT, check_list, list_kind, purge_day, registration_to_cancel
 from importer.domain.registration_list import PARIS
 from importer.domain.registration_list import (Registration, RegistrationListError, RowError,
                                                parse_registration_list)
@@ -99,7 +99,8 @@ class _Run:
         people, who = self.people, f"{reg.last_name} {reg.first_name}"
         person = await self.beneficiary(reg)
         if reg.status == "Désinscrit":
-            registration = await people.registration_at(person["id"], self.cmd.resource, reg.starts_at)
+            registration = registration_to_cancel(
+                await people.registrations_at(person["id"], self.cmd.resource, reg.starts_at), site, reg.order_number)
             if registration is None or registration["status"] == "cancelled":
                 self.counts["unchanged"] += 1
                 return registration and registration["id"]
