@@ -2,6 +2,7 @@
 a poll would on Kafka (the embedded default relies on it to consume in batches), with the bytes a
 Kafka consumer would get and the ``type`` header."""
 
+import asyncio
 import json
 
 import pytest
@@ -36,14 +37,23 @@ async def test_memory_bus_delivers_each_topics_run_of_messages_as_one_batch_to_e
     assert types == ["T"] * 6 + ["U"]
 
 
-async def test_a_consumers_failure_reaches_the_publisher_as_a_broker_refusal_would():
+async def test_a_consumers_failure_reaches_the_publisher_once_every_group_has_consumed():
+    """Groups consume a batch concurrently, as separate processes would; one group's failure does not
+    stop another's, and reaches the publisher (the relay then leaves the rows unpublished)."""
     bus = Bus("memory://")
+    consumed: list[int] = []
 
     async def failing(messages: list[Incoming], topic: str) -> None:
         raise RuntimeError("consumer down")
 
+    async def working(messages: list[Incoming], topic: str) -> None:
+        await asyncio.sleep(0.01)  # still running when the other group has already failed
+        consumed.extend(json.loads(m.body)["n"] for m in messages)
+
     bus.subscribe("prestaflow.import.events", "planning", failing)
+    bus.subscribe("prestaflow.import.events", "notify", working)
     await bus.start()
     with pytest.raises(RuntimeError, match="consumer down"):
-        await bus.publish([OutgoingMessage("prestaflow.import.events", "k", b"{}", {"type": "T"})])
+        await bus.publish([OutgoingMessage("prestaflow.import.events", "k", b'{"n": 1}', {"type": "T"})])
     await bus.stop()
+    assert consumed == [1]

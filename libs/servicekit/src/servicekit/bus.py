@@ -128,9 +128,13 @@ class Bus:
             for start, end in _runs(messages, lambda m: m.topic):
                 topic = self.namespace + messages[start].topic
                 batch = [Incoming(m.value, m.headers.get("type")) for m in messages[start:end]]
-                for subscribed, consume in self._local:
-                    if subscribed == topic:
-                        await consume(batch, messages[start].topic)
+                groups = [consume(batch, messages[start].topic) for subscribed, consume in self._local
+                          if subscribed == topic]
+                # Concurrently, as separate consumer processes would: one group's wait on its database
+                # is another's time to compute. Every group finishes before an error is raised.
+                for outcome in await asyncio.gather(*groups, return_exceptions=True):
+                    if isinstance(outcome, BaseException):
+                        raise outcome
             return
         pending = [
             await self.broker.publish(m.value, topic=self.namespace + m.topic, key=m.key.encode(),
