@@ -254,11 +254,7 @@ def _bucket(path: str, name: str) -> str:
         return "other builtins"
     if found := re.search(r"site-packages/([^/]+)", path):
         package = found.group(1).removesuffix(".py")
-        if package in ("faststream", "fast_depends"):
-            return "faststream + fast_depends (in-memory broker, subscriber machinery)"
         return package.removesuffix("_core")
-    if "unittest/mock" in path:
-        return "faststream + fast_depends (in-memory broker, subscriber machinery)"  # TestKafkaBroker's mocks
     if found := re.search(r"/(services/[^/]+|libs/[^/]+|prestaflow|contracts|bench)/", path):
         return "project: " + found.group(1)
     if found := re.search(r"python3\.\d+/(asyncio|[^/]+)", path):
