@@ -1,5 +1,5 @@
-from json.encoder import encode_basestring
 from datetime import datetime
+from json.encoder import encode_basestring
 from typing import Annotated, Any
 from uuid import UUID
 

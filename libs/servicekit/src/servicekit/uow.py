@@ -1,9 +1,9 @@
 """Async unit of work: one transaction, rolled back unless committed, carrying the outbox and inbox."""
 
 import asyncio
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Callable, Sequence
 from typing import Any, Self
 
 from sqlalchemy import insert, select, text
@@ -15,9 +15,9 @@ from contracts import Envelope, Event
 from contracts.envelope import envelope_json
 from contracts.topics import BY_PRODUCER
 from servicekit import faults
+from servicekit.bus import OutgoingMessage
 from servicekit.clock import Clock
 from servicekit.ids import new_uuid
-from servicekit.bus import OutgoingMessage
 from servicekit.sql import JsonText, bulk_insert
 from servicekit.tables import KitTables
 
@@ -154,8 +154,9 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         emitted = Emitted(new_uuid(), event.event_type, key, self.producer, self.clock.now(), self.correlation_id,
                           self.causation_id)
         # Encoded once, here: the outbox row, the relay and the broker all carry this text.
-        encoded = envelope_json(event, event_id=emitted.event_id, occurred_at=emitted.occurred_at, producer=self.producer,
-                                key=key, correlation_id=self.correlation_id, causation_id=self.causation_id)
+        encoded = envelope_json(event, event_id=emitted.event_id, occurred_at=emitted.occurred_at,
+                                producer=self.producer, key=key, correlation_id=self.correlation_id,
+                                causation_id=self.causation_id)
         self._pending.append({
             "event_id": emitted.event_id, "topic": BY_PRODUCER[self.producer], "key": key, "type": event.event_type,
             "envelope": JsonText(encoded), "created_at": emitted.occurred_at,

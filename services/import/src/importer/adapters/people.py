@@ -115,7 +115,8 @@ class SqlPeople:
         # Grouped once: scanning every enrolment for each person made 10,000 people take a minute.
         enrolments: dict[str, list[dict[str, Any]]] = {}
         for row in (await self.session.execute(select(_e).order_by(_e.c.created_at))).mappings():
-            enrolments.setdefault(row["beneficiary_id"], []).append(dict(row) | {"registration": registrations.get(row["id"])})
+            enrolments.setdefault(row["beneficiary_id"], []).append(
+                dict(row) | {"registration": registrations.get(row["id"])})
         for person in people:
             person["enrolments"] = enrolments.get(person["id"], [])
         return people
