@@ -90,6 +90,10 @@ class UnitOfWork:
         """Record ``event`` in the outbox, in this transaction."""
         raise NotImplementedError
 
+    async def exclusive(self, name: str) -> None:
+        """Hold the lock ``name`` until this transaction ends: units of work asking for the same name
+        (in the same service) run one after the other."""
+
     async def claim(self, envelope: Envelope) -> bool:
         """Record ``envelope`` in the inbox, in this transaction; ``False`` when it is already there
         (a redelivery: skip it). Rolled back with everything else if the handler fails."""
@@ -162,6 +166,13 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             "envelope": JsonText(encoded), "created_at": emitted.occurred_at,
         })
         return emitted
+
+    async def exclusive(self, name: str) -> None:
+        # A PostgreSQL advisory lock, released at commit or rollback, named within the service's schema.
+        # SQLite needs none: BEGIN IMMEDIATE already makes writers take turns for the whole transaction.
+        if self.session.get_bind().dialect.name == "postgresql":
+            await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':' || :name))"),
+                                       {"name": name})
 
     async def claim_many(self, envelopes: Sequence[Envelope]) -> set[str]:
         inbox, now = self._tables.inbox, self.clock.now()

@@ -113,6 +113,39 @@ async def test_imp06_j2_confirms_and_the_unconfirmed_record_is_purged_five_days_
 
 
 
+async def test_imp07_the_same_file_uploaded_twice_at_once_is_imported_once(api):
+    """A double click: two uploads of one file run together. Imports take turns (an advisory lock on
+    PostgreSQL, the write lock on SQLite), so the second finds the first in the history."""
+    (first, one), (second, other) = await asyncio.gather(upload(api, J10.name, J10.read_bytes()),
+                                                         upload(api, J10.name, J10.read_bytes()))
+    assert (first, second) == (200, 200), (one, other)
+    assert sorted([one["status"], other["status"]]) == ["already_imported", "imported"]
+    people = (await api.request("GET", "importer", "/beneficiaries")).json()
+    assert len(people) == 6 and sum(len(p["enrolments"]) for p in people) == 6
+    actions = (await api.request("GET", "planning", "/actions")).json()
+    assert sum(a["participants"] for a in actions) == 6
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+async def test_imp06_purges_running_together_purge_each_record_once(backend, sqlite_settings, pg_settings):
+    """The hourly purge and a purge asked by hand at the same moment: each record is purged and
+    announced (BeneficiaryPurged) once."""
+    clock = FixedClock(datetime(2025, 1, 12, 18, 0, tzinfo=UTC))
+    async with Api(sqlite_settings if backend == "sqlite" else pg_settings, clock=clock) as api:
+        await referential.load(api, SAMPLES / "referentiel.yaml")
+        await upload(api, J10.name, J10.read_bytes())
+        clock.at += timedelta(minutes=5)
+        await upload(api, J2.name, J2.read_bytes())
+        clock.at += timedelta(days=5)
+        answers = await asyncio.gather(*(api.request("POST", "importer", "/purge") for _ in range(3)))
+        purged = [b for a in answers for b in a.json()["purged"]]
+        etienne = next(p for p in (await api.request("GET", "importer", "/beneficiaries")).json() if p["purged_at"])
+        assert purged == [etienne["id"]]
+        announced = [e for e in (await api.request("GET", "importer", "/admin/events")).json()
+                     if e["envelope"]["type"] == "BeneficiaryPurged"]
+        assert [e["envelope"]["payload"]["beneficiary_id"] for e in announced] == [etienne["id"]]
+
+
 async def test_imp07_the_same_file_twice_changes_nothing_and_says_so(api):
     await upload(api, J10.name, J10.read_bytes())
     before = await state(api)

@@ -24,6 +24,7 @@ from importer.domain.registration_list import (Registration, RegistrationListErr
 
 log = logging.getLogger("importer.imports")
 PARIS_DAY = timedelta(days=1)
+RECORDS = "beneficiary records"  # the lock imports and purges hold (UnitOfWork.exclusive)
 
 
 @dataclass(frozen=True)
@@ -187,6 +188,9 @@ async def _import_list(cmd: ImportList, uow) -> dict[str, Any]:
     batch_id = str(uuid.uuid4())
     async with uow:
         uow.caused_by(f"import-{batch_id}", None)
+        # Imports and purges take turns: the same file uploaded twice at once is imported once (the
+        # second finds it in the history), and a purge never runs on a record an import is changing.
+        await uow.exclusive(RECORDS)
         previous = await uow.imports.find(sha256, cmd.resource)
         if previous:
             return report_of(previous) | {"status": "already_imported", "messages": [{
@@ -273,6 +277,7 @@ def report_of(batch: dict[str, Any]) -> dict[str, Any]:
 async def purge_due(uow) -> list[str]:
     """Purge the records deactivated five days ago or more (IMP-06, X-04); returns their ids."""
     async with uow:
+        await uow.exclusive(RECORDS)  # one purge at a time, never during an import (see _import_list)
         now = uow.clock.now()
         purged = await uow.people.due_for_purge(now.date())
         for beneficiary_id in purged:
