@@ -5,12 +5,18 @@ no PRESTAFLOW_DATABASE_URL), so state persists between commands as it does for a
 Exit codes: 0 done, 1 refused input (French messages printed), 2 usage error.
 """
 
+import ast
 import json
+import re
+import string
 from pathlib import Path
 
+import click
 import pytest
-
 from cli_runner import SAMPLE, run
+from prestaflow.cli import main
+
+from prestaflow import click_fr
 
 LABELS = ("référentiel planning", "catalogue de facturation", "modèles et règles d'envoi")
 
@@ -197,4 +203,151 @@ def test_bil01_cli_tariff_with_unknown_ods_exits_1_and_loads_nothing(tmp_path):
 def test_cli_usage_error_exits_2(tmp_path, args):
     result = run(tmp_path / "home", *args)
     assert result.exit_code == 2, result.output
-    assert "Usage:" in result.output
+    assert "Utilisation :" in result.output
+
+
+# --- click's own messages and the help texts, in French ---------------------------------------------------------
+
+CLICK_ENGLISH = ("Usage:", "Options:", "Commands:", "Show this message", "Error:", "Try '", "[required]",
+                 "[default:", "Missing", "No such", "Invalid value", "Did you mean")
+
+
+def test_cli_missing_required_option_is_a_french_usage_error_naming_it(tmp_path):
+    result = run(tmp_path / "home", "import", "liste.csv")
+    assert result.exit_code == 2, result.output
+    assert "Erreur : Il manque l'option '--ressource'." in result.output
+    assert result.output.startswith("Utilisation : ")
+    assert " import [OPTIONS] FICHIER\n" in result.output
+    assert re.search(r"Pour de l'aide, lancez « \S+ import --help »\.", result.output), result.output
+    assert not [text for text in CLICK_ENGLISH if text in result.output], result.output
+
+
+def test_cli_missing_argument_is_a_french_usage_error_naming_it(tmp_path):
+    result = run(tmp_path / "home", "referential", "load")
+    assert result.exit_code == 2, result.output
+    assert "Erreur : Il manque l'argument 'FICHIER'." in result.output
+
+
+def test_cli_unknown_command_is_a_french_usage_error(tmp_path):
+    result = run(tmp_path / "home", "frobnicate")
+    assert result.exit_code == 2, result.output
+    assert "Erreur : Commande 'frobnicate' inconnue." in result.output
+    assert not [text for text in CLICK_ENGLISH if text in result.output], result.output
+
+    close = run(tmp_path / "home", "improt")
+    assert close.exit_code == 2, close.output
+    assert "Erreur : Commande 'improt' inconnue. (Vouliez-vous dire : 'import', 'imports' ?)" in close.output
+
+
+def test_cli_unknown_option_is_a_french_usage_error(tmp_path):
+    result = run(tmp_path / "home", "referential", "load", "--bogus", "x.yaml")
+    assert result.exit_code == 2, result.output
+    assert "Erreur : Option '--bogus' inconnue." in result.output
+
+
+def test_cli_wrong_choice_value_is_a_french_usage_error(tmp_path):
+    result = run(tmp_path / "home", "import", "liste.csv", "--ressource", "ACR2025-L12", "--liste", "J-5")
+    assert result.exit_code == 2, result.output
+    assert ("Erreur : Valeur incorrecte pour '--liste' : 'J-5' n'est pas l'une des valeurs possibles : "
+            "'J-10', 'J-2'.") in result.output
+    assert not [text for text in CLICK_ENGLISH if text in result.output], result.output
+
+
+def test_cli_wrong_number_is_a_french_usage_error(tmp_path):
+    result = run(tmp_path / "home", "planning", "plan", "--advisor", "cdurand", "--start", "2025-01-14 09:00",
+                 "--end", "2025-01-14 10:00", "--max", "dix")
+    assert result.exit_code == 2, result.output
+    assert "Erreur : Valeur incorrecte pour '--max' : 'dix' n'est pas un nombre valide (integer)." in result.output
+
+
+def test_cli_help_has_french_headings_and_french_command_help(tmp_path):
+    result = run(tmp_path / "home", "--help")
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].startswith("Utilisation : ")
+    assert "  Prestaflow : le back-office Activ'Créa." in lines
+    assert "Options :" in lines
+    assert "Commandes :" in lines
+    assert "  --help  Afficher ce message et quitter." in lines
+    assert re.search(r"^  import +Importer une « Liste des inscrits » Prest@ppli", result.output, re.MULTILINE)
+    assert re.search(r"^  imports +Historique des imports :", result.output, re.MULTILINE)
+    assert not [text for text in CLICK_ENGLISH if text in result.output], result.output
+
+    result = run(tmp_path / "home", "import", "--help")
+    assert result.exit_code == 0, result.output
+    text = " ".join(result.output.split())  # click wraps the help to the terminal's width
+    assert "Utilisation : " in text and " import [OPTIONS] FICHIER " in text
+    assert "Importer une « Liste des inscrits » Prest@ppli (J-10 ou J-2) ; barre de progression sur un terminal." in text
+    assert "--ressource TEXT code de la ressource, par ex. ACR2025-L12 [obligatoire]" in text
+    assert "--user TEXT [par défaut : ($USER)]" in text
+    assert "--help Afficher ce message et quitter." in text
+
+    result = run(tmp_path / "home", "planning", "export", "--help")
+    assert "--out CHEMIN" in result.output  # click.Path's type name, translated when the option was built
+
+
+def _commands(group: click.Group, path: tuple[str, ...] = ()):
+    for name, command in group.commands.items():
+        yield path + (name,), command
+        if isinstance(command, click.Group):
+            yield from _commands(command, path + (name,))
+
+
+@pytest.mark.parametrize("path", [" ".join(path) for path, _ in _commands(main)])
+def test_cli_every_command_has_a_french_help_without_click_english(tmp_path, path):
+    result = run(tmp_path / "home", *path.split(), "--help")
+    assert result.exit_code == 0, result.output
+    assert not [text for text in CLICK_ENGLISH if text in result.output], result.output
+    command = main
+    for name in path.split():
+        command = command.commands[name]
+    assert command.help, f"{path} has no help"
+
+
+def _click_msgids() -> tuple[set[str], set[tuple[str, str]]]:
+    """The messages click passes to gettext (``_``) and to ngettext, read from its source."""
+    singles, plurals = set(), set()
+    for source in Path(click.__file__).parent.glob("*.py"):
+        for node in ast.walk(ast.parse(source.read_text(encoding="utf-8"))):
+            if not (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)):
+                continue
+            texts = [a.value for a in node.args if isinstance(a, ast.Constant) and isinstance(a.value, str)]
+            if node.func.id == "_" and len(texts) == 1:
+                singles.add(texts[0])
+            elif node.func.id == "ngettext" and len(texts) == 2:
+                plurals.add((texts[0], texts[1]))
+    # The "[required]" of an option's help goes through gettext as a variable: extra["required"] = "required".
+    core = (Path(click.__file__).parent / "core.py").read_text(encoding="utf-8")
+    if '_(extra["required"])' in core and 'extra["required"] = "required"' in core:
+        singles.add("required")
+    return singles, plurals
+
+
+def _placeholders(text: str) -> list[tuple[str, str | None]]:
+    fields = [(name, conversion) for _, name, _, conversion in string.Formatter().parse(text) if name is not None]
+    return sorted(fields + [(name, "%") for name in re.findall(r"%\((\w+)\)s", text)])
+
+
+def test_click_fr_catalog_matches_click_and_keeps_placeholders():
+    singles, plurals = _click_msgids()
+    assert set(click_fr.CATALOG) <= singles, set(click_fr.CATALOG) - singles
+    assert set(click_fr.PLURALS) <= plurals, set(click_fr.PLURALS) - plurals
+    for msgid, french in click_fr.CATALOG.items():
+        assert _placeholders(french) == _placeholders(msgid), msgid
+    for (singular, plural), (french_singular, french_plural) in click_fr.PLURALS.items():
+        assert _placeholders(french_singular) == _placeholders(singular), singular
+        assert _placeholders(french_plural) == _placeholders(plural), plural
+    # Every message a user can meet on this command line is translated.
+    for msgid in ("Usage:", "Options", "Commands", "Show this message and exit.", "Error: {message}",
+                  "Try '{command} {option}' for help.", "Missing option", "Missing argument",
+                  "No such command {name!r}.", "No such option {name!r}.", "Invalid value for {param_hint}: {message}",
+                  "default: {default}", "required", "Aborted!"):
+        assert msgid in click_fr.CATALOG, msgid
+
+
+def test_click_fr_falls_back_to_click_english_for_an_unknown_message():
+    assert click_fr.gettext("A message click added later.") == "A message click added later."
+    assert click_fr.ngettext("One new thing.", "{n} new things.", 1) == "One new thing."
+    assert click_fr.ngettext("One new thing.", "{n} new things.", 3) == "{n} new things."
+    assert click_fr.ngettext("Option {name!r} requires an argument.", "Option {name!r} requires {nargs} arguments.",
+                             2) == "L'option {name!r} attend {nargs} valeurs."

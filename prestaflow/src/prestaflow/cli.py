@@ -15,6 +15,7 @@ import click
 from servicekit.settings import ServiceSettings
 
 from prestaflow import affectation_cli as affectation_commands
+from prestaflow import click_fr
 from prestaflow import import_cli as import_commands
 from prestaflow import planning_cli as planning_commands
 from prestaflow import referential as referential_commands
@@ -23,22 +24,25 @@ from prestaflow.client import Api
 from prestaflow.commands import REFUSED, print_json, run
 from prestaflow.embedded import SERVICE_NAMES
 
+# click's own messages in French, before any option is built (click.Path names its type then).
+click_fr.install()
+
 
 @click.group()
 def main() -> None:
-    """Prestaflow: the Activ'Créa back office."""
+    """Prestaflow : le back-office Activ'Créa."""
 
 
 @main.group()
 def referential() -> None:
-    """The structure's referential (antennes, sites, advisors, ODS, ressources, catalogue, templates)."""
+    """Le référentiel de la structure (antennes, sites, conseillers, ODS, ressources, catalogue, modèles)."""
 
 
 @referential.command("load")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@click.argument("file", type=click.Path(path_type=Path), metavar="FICHIER")
+@click.option("--json", "as_json", is_flag=True, help="afficher le résultat en JSON")
 def referential_load(file: Path, as_json: bool) -> None:
-    """Load FILE.yaml; refused as a whole if any entry is wrong; loading it twice changes nothing."""
+    """Charger FICHIER (YAML) : refusé en entier si une entrée est fausse ; le recharger ne change rien."""
     results = run(lambda api: referential_commands.load(api, file))
     if as_json:
         print_json(results)
@@ -49,9 +53,9 @@ def referential_load(file: Path, as_json: bool) -> None:
 
 
 @referential.command("show")
-@click.option("--json", "as_json", is_flag=True, help="print everything each service holds, as JSON")
+@click.option("--json", "as_json", is_flag=True, help="afficher en JSON tout ce que détient chaque service")
 def referential_show(as_json: bool) -> None:
-    """What each service holds of the referential."""
+    """Ce que chaque service détient du référentiel."""
     view = run(referential_commands.show)
     if as_json:
         print_json(view)
@@ -61,16 +65,17 @@ def referential_show(as_json: bool) -> None:
 
 @main.group()
 def deadletters() -> None:
-    """Events a service could not process, parked with their error."""
+    """Événements qu'un service n'a pas pu traiter, mis de côté avec leur erreur."""
 
 
 service_option = click.option("--service", type=click.Choice(SERVICE_NAMES), multiple=True,
-                              help="only this service (repeatable); default: all")
+                              help="seulement ce service (option répétable) ; par défaut : tous")
 
 
 @deadletters.command("list")
 @service_option
 def deadletters_list(service: tuple[str, ...]) -> None:
+    """Les événements mis de côté, par service (JSON)."""
     async def work(api: Api) -> dict[str, Any]:
         return {s: (await api.request("GET", s, "/admin/dead-letters")).json() for s in service or SERVICE_NAMES}
 
@@ -80,7 +85,7 @@ def deadletters_list(service: tuple[str, ...]) -> None:
 @deadletters.command("redrive")
 @service_option
 def deadletters_redrive(service: tuple[str, ...]) -> None:
-    """Run the parked events again, once their cause is fixed."""
+    """Relancer les événements mis de côté, une fois leur cause corrigée."""
     async def work(api: Api) -> dict[str, Any]:
         return {s: (await api.request("POST", s, "/admin/dead-letters/redrive")).json()
                 for s in service or SERVICE_NAMES}
@@ -94,7 +99,7 @@ def deadletters_redrive(service: tuple[str, ...]) -> None:
 @main.command("events")
 @service_option
 def events(service: tuple[str, ...]) -> None:
-    """Print each service's emitted events in order (JSON lines): the log auditors replay."""
+    """Les événements émis par chaque service, dans l'ordre (lignes JSON) : le journal que rejouent les auditeurs."""
     async def work(api: Api) -> list[dict[str, Any]]:
         return [e for s in service or SERVICE_NAMES for e in (await api.request("GET", s, "/admin/events")).json()]
 
@@ -106,7 +111,8 @@ def events(service: tuple[str, ...]) -> None:
 @click.option("--service", type=click.Choice(["affectation", "importer", "billing"]), default="affectation",
               show_default=True)
 def replay_command(service: str) -> None:
-    """Rebuild a service's projections from the event log into a fresh database and compare (embedded)."""
+    """Reconstruire les projections d'un service depuis le journal d'événements dans une base neuve, et
+    comparer (mode embarqué)."""
     from prestaflow.replay import replay
 
     result = run(lambda api: replay(api, service))
@@ -117,10 +123,10 @@ def replay_command(service: str) -> None:
 
 
 @main.command("serve")
-@click.option("--host", default=None, help="default: PRESTAFLOW_HTTP_HOST or 127.0.0.1")
-@click.option("--port", type=int, default=None, help="default: PRESTAFLOW_HTTP_PORT or 8000")
+@click.option("--host", default=None, help="par défaut : PRESTAFLOW_HTTP_HOST ou 127.0.0.1")
+@click.option("--port", type=int, default=None, help="par défaut : PRESTAFLOW_HTTP_PORT ou 8000")
 def serve(host: str | None, port: int | None) -> None:
-    """Every service in one process, one HTTP port, each API under /<service>."""
+    """Tous les services dans un seul processus, sur un seul port HTTP, chaque API sous /<service>."""
     from servicekit import serve as server
 
     from prestaflow.embedded import Embedded
@@ -131,11 +137,12 @@ def serve(host: str | None, port: int | None) -> None:
 
 
 @main.command("demo")
-@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True)
+@click.option("--out", type=click.Path(path_type=Path), default=Path("demo-output"), show_default=True,
+              help="dossier des résultats")
 @click.option("--samples", type=click.Path(path_type=Path), default=None,
-              help="folder of the sample files (default: ../shared/prestappli/samples beside the project)")
+              help="dossier des fichiers d'exemple (par défaut : ../shared/prestappli/samples à côté du projet)")
 def demo(out: Path, samples: Path | None) -> None:
-    """The whole scenario built so far, on the embedded default, from a fresh state in OUT."""
+    """Tout le scénario réalisé à ce jour, en mode embarqué, à partir d'un état neuf, écrit dans --out."""
     from prestaflow.demo import run_demo
 
     sys.exit(run_demo(out, samples))
@@ -143,7 +150,7 @@ def demo(out: Path, samples: Path | None) -> None:
 
 @main.group()
 def planning() -> None:
-    """Agendas, duplication and the Planification Activ'Créa table (PLN-01..PLN-08)."""
+    """Agendas, duplication et tableau de Planification Activ'Créa (PLN-01..PLN-08)."""
 
 
 class FrenchDateTime(click.DateTime):
@@ -166,19 +173,19 @@ moment = FrenchDateTime(["%Y-%m-%d %H:%M", "%d/%m/%Y %H:%M", "%Y-%m-%dT%H:%M"],
 
 
 @planning.command("plan")
-@click.option("--advisor", required=True, help="advisor's code")
-@click.option("--start", "starts_at", type=moment, required=True, help="'AAAA-MM-JJ HH:MM', Paris time")
+@click.option("--advisor", required=True, help="code du conseiller")
+@click.option("--start", "starts_at", type=moment, required=True, help="« AAAA-MM-JJ HH:MM », heure de Paris")
 @click.option("--end", "ends_at", type=moment, required=True)
 @click.option("--site", default=None)
-@click.option("--ods", default=None, help="default: the Activ'Créa ODS")
+@click.option("--ods", default=None, help="par défaut : l'ODS Activ'Créa")
 @click.option("--step", type=int, default=1, show_default=True)
-@click.option("--ressource", "resource", default=None, help="default: the Activ'Créa ODS's ressource")
+@click.option("--ressource", "resource", default=None, help="par défaut : la ressource de l'ODS Activ'Créa")
 @click.option("--remote", is_flag=True, help="100 % à distance")
 @click.option("--max", "max_participants", type=int, default=None)
 @click.option("--absence", is_flag=True)
 @click.option("--json", "as_json", is_flag=True)
 def planning_plan(advisor, starts_at, ends_at, site, ods, step, resource, remote, max_participants, absence, as_json):
-    """Plan one action in an advisor's agenda."""
+    """Planifier une action dans l'agenda d'un conseiller."""
     body = {"advisor": advisor, "starts_at": starts_at.isoformat(), "ends_at": ends_at.isoformat(), "site": site,
             "ods": ods, "step": None if absence else step, "resource": resource,
             "mode": "remote" if remote else "on_site", "max_participants": max_participants, "absence": absence}
@@ -187,15 +194,15 @@ def planning_plan(advisor, starts_at, ends_at, site, ods, step, resource, remote
 
 
 @planning.command("duplicate")
-@click.argument("action_id")
-@click.option("--at", "starts", type=moment, multiple=True, help="start of a copy (repeatable)")
-@click.option("--from", "first_day", type=day, default=None, help="weekly pattern: first day")
-@click.option("--to", "last_day", type=day, default=None, help="weekly pattern: last day")
+@click.argument("action_id", metavar="ID_ACTION")
+@click.option("--at", "starts", type=moment, multiple=True, help="début d'une copie (option répétable)")
+@click.option("--from", "first_day", type=day, default=None, help="rythme hebdomadaire : premier jour")
+@click.option("--to", "last_day", type=day, default=None, help="rythme hebdomadaire : dernier jour")
 @click.option("--weekdays", default="1,2,3,4,5", show_default=True, help="1 = lundi … 7 = dimanche")
-@click.option("--times", default=None, help="start times, e.g. 09:00,10:00")
+@click.option("--times", default=None, help="heures de début, par ex. 09:00,10:00")
 @click.option("--json", "as_json", is_flag=True)
 def planning_duplicate(action_id, starts, first_day, last_day, weekdays, times, as_json):
-    """Duplication sans liaison: independent copies at given times or on a weekly pattern."""
+    """Duplication sans liaison : copies indépendantes aux heures données ou selon un rythme hebdomadaire."""
     body: dict = {"starts": [s.isoformat() for s in starts]}
     if first_day or last_day or times:
         if not (first_day and last_day and times):
@@ -212,7 +219,7 @@ def planning_duplicate(action_id, starts, first_day, last_day, weekdays, times, 
 
 
 @planning.command("change")
-@click.argument("action_id")
+@click.argument("action_id", metavar="ID_ACTION")
 @click.option("--advisor", default=None)
 @click.option("--start", "starts_at", type=moment, default=None)
 @click.option("--end", "ends_at", type=moment, default=None)
@@ -222,7 +229,7 @@ def planning_duplicate(action_id, starts, first_day, last_day, weekdays, times, 
 @click.option("--max", "max_participants", type=int, default=None)
 @click.option("--json", "as_json", is_flag=True)
 def planning_change(action_id, advisor, starts_at, ends_at, site, resource, mode, max_participants, as_json):
-    """Change an action; the same rules as planning it apply (PLN-01..PLN-03)."""
+    """Modifier une action ; les règles de la planification s'appliquent (PLN-01..PLN-03)."""
     changes = {"advisor": advisor, "starts_at": starts_at and starts_at.isoformat(),
                "ends_at": ends_at and ends_at.isoformat(), "site": site, "resource": resource, "mode": mode,
                "max_participants": max_participants}
@@ -234,21 +241,22 @@ def planning_change(action_id, advisor, starts_at, ends_at, site, resource, mode
 
 
 @planning.command("cancel")
-@click.argument("action_id")
+@click.argument("action_id", metavar="ID_ACTION")
 @click.option("--reason", default=None)
 def planning_cancel(action_id, reason):
-    """Cancel an action; its participants are removed (ParticipantRemoved)."""
+    """Annuler une action ; ses participants en sont retirés (ParticipantRemoved)."""
     action = run(lambda api: planning_commands.cancel(api, action_id, reason))
     click.echo(f"Action annulée : {planning_commands.describe(action)}")
 
 
 @planning.command("add-participant")
-@click.argument("action_id")
-@click.argument("beneficiary_id")
-@click.option("--ressource", "resource", default=None, help="this participant's ressource (default: the action's)")
-@click.option("--ods", default=None, help="this participant's ODS (default: the action's)")
+@click.argument("action_id", metavar="ID_ACTION")
+@click.argument("beneficiary_id", metavar="ID_BÉNÉFICIAIRE")
+@click.option("--ressource", "resource", default=None,
+              help="ressource de ce participant (par défaut : celle de l'action)")
+@click.option("--ods", default=None, help="ODS de ce participant (par défaut : celle de l'action)")
 def planning_add_participant(action_id, beneficiary_id, resource, ods):
-    """Add a participant to an action, within its capacity (PLN-05)."""
+    """Ajouter un participant à une action, dans la limite de ses places (PLN-05)."""
     body = {"beneficiary_id": beneficiary_id, "resource": resource, "ods": ods}
     result = run(lambda api: planning_commands.add_participant(api, action_id, body))
     done = "Participant ajouté" if result["added"] else "Déjà participant, rien n'a changé"
@@ -256,21 +264,21 @@ def planning_add_participant(action_id, beneficiary_id, resource, ods):
 
 
 @planning.command("remove-participant")
-@click.argument("action_id")
-@click.argument("beneficiary_id")
+@click.argument("action_id", metavar="ID_ACTION")
+@click.argument("beneficiary_id", metavar="ID_BÉNÉFICIAIRE")
 @click.option("--reason", default=None)
 def planning_remove_participant(action_id, beneficiary_id, reason):
-    """Remove a participant from an action (PLN-05, PRC-08)."""
+    """Retirer un participant d'une action (PLN-05, PRC-08)."""
     result = run(lambda api: planning_commands.remove_participant(api, action_id, beneficiary_id, reason))
     click.echo("Participant retiré." if result["removed"] else "Ce bénéficiaire n'était pas participant.")
 
 
 @planning.command("presence")
-@click.argument("action_id")
-@click.argument("beneficiary_id")
+@click.argument("action_id", metavar="ID_ACTION")
+@click.argument("beneficiary_id", metavar="ID_BÉNÉFICIAIRE")
 @click.argument("presence", type=click.Choice(["oui", "non", "excusé"]))
 def planning_presence(action_id, beneficiary_id, presence):
-    """Validate a participant's presence at a past action (PLN-08)."""
+    """Valider la présence d'un participant à une action passée (PLN-08)."""
     result = run(lambda api: planning_commands.validate_presence(api, action_id, beneficiary_id, presence))
     click.echo(f"Présence validée : {presence}." if result["changed"] else f"Présence déjà validée : {presence}.")
 
@@ -282,7 +290,7 @@ def planning_presence(action_id, beneficiary_id, presence):
 @click.option("--to", "last_day", type=day, default=None)
 @click.option("--json", "as_json", is_flag=True)
 def planning_agenda(advisor, site, first_day, last_day, as_json):
-    """Agendas of advisors (a team) or sites over a period."""
+    """Agendas de conseillers (une équipe) ou de sites sur une période."""
     params = {"advisor": list(advisor), "site": list(site)}
     if first_day:
         params["from"] = first_day.date().isoformat()
@@ -313,7 +321,7 @@ def _table_options(command):
 @_table_options
 @click.option("--json", "as_json", is_flag=True)
 def planning_table(first_day, last_day, resource, site, advisor, as_json):
-    """The Planification Activ'Créa table (31 days at most), grouped by site."""
+    """Le tableau de Planification Activ'Créa (31 jours au plus), par site."""
     params = planning_commands.table_params(first_day.date(), last_day.date(), resource, site, advisor)
     result = run(lambda api: planning_commands.table(api, params))
     if as_json:
@@ -329,9 +337,9 @@ def planning_table(first_day, last_day, resource, site, advisor, as_json):
 
 @planning.command("export")
 @_table_options
-@click.option("--out", type=click.Path(path_type=Path), required=True, help="folder for the two files")
+@click.option("--out", type=click.Path(path_type=Path), required=True, help="dossier des deux fichiers")
 def planning_export(first_day, last_day, resource, site, advisor, out):
-    """Write the France Travail upload file (CSV) and the workbook (XLSX, one sheet per site)."""
+    """Écrire le fichier à déposer sur France Travail (CSV) et le classeur (XLSX, un onglet par site)."""
     params = planning_commands.table_params(first_day.date(), last_day.date(), resource, site, advisor)
     for path in run(lambda api: planning_commands.export(api, params, out)):
         click.echo(f"Écrit : {path}")
@@ -340,7 +348,7 @@ def planning_export(first_day, last_day, resource, site, advisor, out):
 @planning.command("flagged")
 @click.option("--json", "as_json", is_flag=True)
 def planning_flagged(as_json):
-    """Future actions en rouge: planned under settings that have changed since (PLN-06)."""
+    """Actions futures en rouge : planifiées selon un paramétrage modifié depuis (PLN-06)."""
     flagged = run(lambda api: api.request("GET", "planning", "/actions/flagged"))
     rows = flagged.json()
     if as_json:
@@ -352,15 +360,16 @@ def planning_flagged(as_json):
 
 
 @main.command("import")
-@click.argument("file", type=click.Path(path_type=Path))
-@click.option("--ressource", "resource", required=True, help="ressource code, e.g. ACR2025-L12")
-@click.option("--partial", is_flag=True, help="import recognised rows and report the others (default: refuse all)")
+@click.argument("file", type=click.Path(path_type=Path), metavar="FICHIER")
+@click.option("--ressource", "resource", required=True, help="code de la ressource, par ex. ACR2025-L12")
+@click.option("--partial", is_flag=True,
+              help="importer les lignes reconnues et signaler les autres (par défaut : tout refuser)")
 @click.option("--liste", "kind", type=click.Choice(["J-10", "J-2"]), default=None,
-              help="default: J-2 when the list was received at most 3 days before its appointments")
+              help="par défaut : J-2 si la liste est reçue au plus 3 jours avant ses rendez-vous")
 @click.option("--user", default=lambda: os.environ.get("USER", "inconnu"), show_default="$USER")
 @click.option("--json", "as_json", is_flag=True)
 def import_list(file, resource, partial, kind, user, as_json):
-    """Import a Prest@ppli « Liste des inscrits » (J-10 or J-2); a progress bar on a terminal."""
+    """Importer une « Liste des inscrits » Prest@ppli (J-10 ou J-2) ; barre de progression sur un terminal."""
     with import_commands.ProgressBar(enabled=sys.stderr.isatty() and not as_json) as bar:
         report = run(lambda api: import_commands.upload(api, file, resource, partial, kind, user, bar.update))
     if as_json:
@@ -374,7 +383,7 @@ def import_list(file, resource, partial, kind, user, as_json):
 @main.command("imports")
 @click.option("--json", "as_json", is_flag=True)
 def import_history(as_json):
-    """Import history: file, hash, ressource, user, time, counts, messages (IMP-08)."""
+    """Historique des imports : fichier, empreinte, ressource, utilisateur, heure, compteurs, messages (IMP-08)."""
     history = run(lambda api: api.request("GET", "importer", "/imports")).json()
     if as_json:
         print_json(history)
@@ -385,34 +394,35 @@ def import_history(as_json):
 
 @main.command("purge")
 def purge():
-    """Delete the records of beneficiaries not confirmed 5 days ago or more (GDPR; the import service also runs it every hour)."""
+    """Supprimer les dossiers des bénéficiaires non confirmés depuis 5 jours ou plus (RGPD ; le service
+    d'import le fait aussi toutes les heures)."""
     purged = run(lambda api: api.request("POST", "importer", "/purge")).json()["purged"]
     click.echo(f"{len(purged)} dossier(s) supprimé(s).")
 
 
 @main.group()
 def affectation() -> None:
-    """Imported appointments waiting for an advisor (AFF-01..AFF-03)."""
+    """Rendez-vous importés en attente d'un conseiller (AFF-01..AFF-03)."""
 
 
 @affectation.command("list")
 @click.option("--ressource", "resource", default=None)
-@click.option("--site", default=None, help="default: every site")
+@click.option("--site", default=None, help="par défaut : tous les sites")
 @click.option("--json", "as_json", is_flag=True)
 def affectation_list(resource, site, as_json):
-    """The worklist, each appointment with its ranked candidates."""
+    """Les rendez-vous à affecter, chacun avec ses candidats classés."""
     rows = run(lambda api: affectation_commands.worklist(api, resource, site))
     print_json(rows) if as_json else click.echo("\n".join(affectation_commands.worklist_lines(rows)))
 
 
 @affectation.command("assign")
-@click.argument("appointment")
-@click.argument("advisor")
-@click.option("--action", "target", default=None, help="the advisor's slot to join (categories 1 and 2)")
-@click.option("--site", default=None, help="site of the new action (category 4)")
+@click.argument("appointment", metavar="RENDEZ_VOUS")
+@click.argument("advisor", metavar="CONSEILLER")
+@click.option("--action", "target", default=None, help="créneau du conseiller à rejoindre (catégories 1 et 2)")
+@click.option("--site", default=None, help="site de la nouvelle action (catégorie 4)")
 @click.option("--user", default=lambda: os.environ.get("USER", "inconnu"), show_default="$USER")
 def affectation_assign(appointment, advisor, target, site, user):
-    """Give APPOINTMENT (its action id) to ADVISOR, as one of its candidates."""
+    """Affecter RENDEZ_VOUS (l'identifiant de son action) à CONSEILLER, l'un de ses candidats."""
     result = run(lambda api: affectation_commands.assign(api, appointment, advisor, target, site, user))
     click.echo(f"Affecté ({result.get('label', 'déjà fait')}) : {result.get('effect', '')}".rstrip(" :"))
 

@@ -67,14 +67,14 @@ def register(main: click.Group) -> None:
 
 @click.group()
 def notify() -> None:
-    """E-mails and SMS: templates, sending rules, the outbox (NOT-01..NOT-06)."""
+    """E-mails et SMS : modèles, règles d'envoi, file d'attente des envois (NOT-01..NOT-06)."""
 
 
 @notify.group("templates", invoke_without_command=True)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def templates(ctx: click.Context, as_json: bool) -> None:
-    """List the templates (modèles); subcommands show, preview, activate, deactivate, delete."""
+    """Lister les modèles ; sous-commandes show, preview, activate, deactivate, delete."""
     if ctx.invoked_subcommand is not None:
         return
     rows = run(lambda api: call(api, "GET", "/templates"))
@@ -84,15 +84,15 @@ def templates(ctx: click.Context, as_json: bool) -> None:
 @templates.command("show")
 @click.argument("code")
 def templates_show(code: str) -> None:
-    """A template with its subject and bodies (a French default where it has none)."""
+    """Un modèle avec son objet et ses textes (un texte par défaut là où il n'en a pas)."""
     print_json(run(lambda api: call(api, "GET", f"/templates/{code}")))
 
 
 @templates.command("preview")
 @click.argument("code")
-@click.option("--html", "with_html", is_flag=True, help="print the HTML part too")
+@click.option("--html", "with_html", is_flag=True, help="afficher aussi la partie HTML")
 def templates_preview(code: str, with_html: bool) -> None:
-    """The template rendered with sample data."""
+    """Le modèle rendu avec des données d'exemple."""
     preview = run(lambda api: call(api, "POST", f"/templates/{code}/preview"))
     if preview["subject"] is not None:
         click.echo(f"Objet : {preview['subject']}\n")
@@ -104,6 +104,7 @@ def templates_preview(code: str, with_html: bool) -> None:
 @templates.command("activate")
 @click.argument("code")
 def templates_activate(code: str) -> None:
+    """Activer un modèle."""
     result = run(lambda api: call(api, "POST", f"/templates/{code}/activate"))
     click.echo(f"Modèle « {code} » actif (version {result['version']}).")
 
@@ -111,7 +112,7 @@ def templates_activate(code: str) -> None:
 @templates.command("deactivate")
 @click.argument("code")
 def templates_deactivate(code: str) -> None:
-    """Deactivate a template: its rules are flagged and send nothing."""
+    """Désactiver un modèle : ses règles passent en rouge et n'envoient plus rien."""
     result = run(lambda api: call(api, "POST", f"/templates/{code}/deactivate"))
     click.echo(f"Modèle « {code} » inactif (version {result['version']}).")
 
@@ -119,7 +120,7 @@ def templates_deactivate(code: str) -> None:
 @templates.command("delete")
 @click.argument("code")
 def templates_delete(code: str) -> None:
-    """Delete a template no rule and no sending uses (otherwise: deactivate it)."""
+    """Supprimer un modèle qu'aucune règle ni aucun envoi n'utilise (sinon : le désactiver)."""
     run(lambda api: call(api, "DELETE", f"/templates/{code}"))
     click.echo(f"Modèle « {code} » supprimé.")
 
@@ -127,18 +128,18 @@ def templates_delete(code: str) -> None:
 @notify.command("rules")
 @click.option("--json", "as_json", is_flag=True)
 def rules(as_json: bool) -> None:
-    """Automatic sending rules; those whose template is inactive are flagged."""
+    """Règles d'envoi automatique ; celles dont le modèle est inactif sont en rouge."""
     rows = run(lambda api: call(api, "GET", "/rules"))
     print_json(rows) if as_json else click.echo("\n".join(rule_lines(rows)))
 
 
 @notify.command("outbox")
-@click.option("--status", multiple=True, type=click.Choice(STATUSES), help="only these statuses (repeatable)")
-@click.option("--beneficiary", default=None, help="only this beneficiary's messages")
-@click.option("--send", is_flag=True, help="send what is due now first")
+@click.option("--status", multiple=True, type=click.Choice(STATUSES), help="seulement ces états (option répétable)")
+@click.option("--beneficiary", default=None, help="seulement les messages de ce bénéficiaire")
+@click.option("--send", is_flag=True, help="envoyer d'abord ce qui doit partir maintenant")
 @click.option("--json", "as_json", is_flag=True)
 def outbox(status: tuple[str, ...], beneficiary: str | None, send: bool, as_json: bool) -> None:
-    """Messages: scheduled, sent, not sent with the reason, cancelled, to send by hand."""
+    """Messages : programmés, envoyés, non envoyés avec le motif, annulés, à envoyer à la main."""
     async def work(api: Api) -> tuple[dict[str, int] | None, list[dict[str, Any]]]:
         sent = await call(api, "POST", "/outbox/send") if send else None
         params: dict[str, Any] = {"status": list(status)}
@@ -157,9 +158,9 @@ def outbox(status: tuple[str, ...], beneficiary: str | None, send: bool, as_json
 
 
 @notify.command("send-gdpr")
-@click.argument("beneficiary_id")
+@click.argument("beneficiary_id", metavar="ID_BÉNÉFICIAIRE")
 def send_gdpr(beneficiary_id: str) -> None:
-    """Send the GDPR information mail by hand (NOT-05), e.g. when the civilité is missing."""
+    """Envoyer à la main le mail d'information RGPD (NOT-05), par ex. quand la civilité manque."""
     async def work(api: Api) -> dict[str, Any]:
         result = await call(api, "POST", f"/beneficiaries/{beneficiary_id}/gdpr")
         return await call(api, "GET", f"/messages/{result['message_id']}")
