@@ -39,9 +39,6 @@ class OutboxRelay:
         self._handed: deque[OutgoingMessage] = deque()
         self._read_outbox = True  # at start: a previous process may have left rows unpublished
 
-    def wake(self) -> None:
-        self._wake.set()
-
     def hand_over(self, committed: list[OutgoingMessage]) -> None:
         """A commit's outbox rows, as messages, in the order they were written."""
         self._handed.extend(committed)

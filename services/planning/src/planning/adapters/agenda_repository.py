@@ -200,12 +200,15 @@ class SqlRegistrations:
         # start) made PostgreSQL scan every action, and the import slowed down as agendas grew.
         wanted = set(keys)
         found: dict[SlotKey, list[Action]] = {}
+        # SQLite has no row locks to take: its writers already take turns for the whole transaction.
+        locking = self.session.get_bind().dialect.name == "postgresql"
         for chunk in chunks(k[2] for k in wanted):
-            # Locked first (in id order: no deadlock between two batches), counted after: the count
-            # then sees the participants of any transaction the lock waited for.
-            await self.session.execute(
-                select(_a.c.id).where(_a.c.step_order == 1, _a.c.starts_at.in_(chunk), _a.c.status == "planned")
-                .order_by(_a.c.id).with_for_update())
+            if locking:
+                # Locked first (in id order: no deadlock between two batches), counted after: the count
+                # then sees the participants of any transaction the lock waited for.
+                await self.session.execute(
+                    select(_a.c.id).where(_a.c.step_order == 1, _a.c.starts_at.in_(chunk), _a.c.status == "planned")
+                    .order_by(_a.c.id).with_for_update())
             rows = await self.session.execute(
                 select(_a, _COUNT.label("participants"))
                 .where(_a.c.step_order == 1, _a.c.starts_at.in_(chunk), _a.c.status == "planned")
