@@ -5,7 +5,8 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, Table, TypeDecorator, and_, bindparam, insert, select, text, update
+from sqlalchemy import (ARRAY, JSON, ColumnElement, DateTime, Table, TypeDecorator, and_, any_, bindparam, insert,
+                        select, text, update)
 from sqlalchemy.ext.asyncio import AsyncSession
 
 
@@ -17,6 +18,18 @@ def chunks(values: Iterable[Any], size: int = IN_CHUNK) -> list[list[Any]]:
     """Distinct values, in order, cut to fit one ``IN (...)`` each."""
     distinct = list(dict.fromkeys(values))
     return [distinct[i:i + size] for i in range(0, len(distinct), size)]
+
+
+def one_of(session: AsyncSession, column: ColumnElement[Any], values: Iterable[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``, as one array parameter on PostgreSQL (``column = ANY($1)``).
+
+    An expanding ``IN`` renders a bound parameter per value in Python at every execution, and each
+    list length is a new statement for the server to prepare: for the lists of a batch (up to
+    ``IN_CHUNK`` ids) that was a visible share of an import's time."""
+    values = list(values)
+    if session.get_bind().dialect.name == "postgresql":
+        return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 class JsonText(str):
@@ -99,7 +112,7 @@ async def existing_keys(session: AsyncSession, table: Table, keys: Iterable[tupl
     columns = list(table.primary_key.columns)
     wanted, found = set(keys), set()
     for part in chunks(k[0] for k in wanted):
-        rows = await session.execute(select(*columns).where(columns[0].in_(part)))
+        rows = await session.execute(select(*columns).where(one_of(session, columns[0], part)))
         found |= {key for r in rows if (key := tuple(r)) in wanted}
     return found
 

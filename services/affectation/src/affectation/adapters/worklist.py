@@ -7,7 +7,7 @@ from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.planning import ActionFields
-from servicekit.sql import bulk_insert, chunks, existing_keys, update_many, upsert
+from servicekit.sql import bulk_insert, chunks, existing_keys, one_of, update_many, upsert
 
 from affectation.adapters import orm
 from affectation.domain.candidates import Advisor, Slot
@@ -66,7 +66,7 @@ class SqlWorklist:
         found: dict[str, list[str]] = {a: [] for a in action_ids}
         for start in range(0, len(action_ids), 1000):
             rows = await self.session.execute(
-                select(_p.c.action_id, _p.c.beneficiary_id).where(_p.c.action_id.in_(action_ids[start:start + 1000]))
+                select(_p.c.action_id, _p.c.beneficiary_id).where(one_of(self.session, _p.c.action_id, action_ids[start:start + 1000]))
                 .order_by(_p.c.action_id, _p.c.beneficiary_id))
             for action_id, beneficiary_id in rows:
                 found[action_id].append(beneficiary_id)
@@ -95,7 +95,7 @@ class SqlWorklist:
     async def entries(self, action_ids: list[str]) -> dict[str, dict[str, Any]]:
         found: dict[str, dict[str, Any]] = {}
         for part in chunks(action_ids):
-            rows = await self.session.execute(select(_w).where(_w.c.action_id.in_(part)))
+            rows = await self.session.execute(select(_w).where(one_of(self.session, _w.c.action_id, part)))
             found |= {r["action_id"]: dict(r) for r in rows.mappings()}
         return found
 

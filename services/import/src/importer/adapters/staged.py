@@ -22,7 +22,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit import crypto
-from servicekit.sql import UtcDateTime, bulk_insert, chunks, update_many
+from servicekit.sql import UtcDateTime, bulk_insert, chunks, one_of, update_many
 
 from importer.adapters.people import _b, _e, _k, _r, new_id
 
@@ -76,12 +76,12 @@ class StagedPeople:
         wanted = set(beneficiary_ids)
         ft_ids = {f for f in ft_ids if f not in self._ft_ids_loaded}
         for chunk in chunks(ft_ids):
-            for row in await self._select(_b, _b.c.ft_id.in_(chunk)):
+            for row in await self._select(_b, one_of(self.session, _b.c.ft_id, chunk)):
                 wanted.add(self._adopt(_b, row)["id"])
         self._ft_ids_loaded |= ft_ids
         order_numbers = {o for o in order_numbers if o not in self._orders_loaded}
         for chunk in chunks(order_numbers):
-            for row in await self._select(_e, _e.c.order_number.in_(chunk)):
+            for row in await self._select(_e, one_of(self.session, _e.c.order_number, chunk)):
                 wanted.add(self._adopt(_e, row)["beneficiary_id"])
         self._orders_loaded |= order_numbers
         await self._complete_beneficiaries(wanted - self._complete)
@@ -91,14 +91,14 @@ class StagedPeople:
             return
         missing = [i for i in ids if i not in self._rows[_b.name]]
         for chunk in chunks(missing):
-            for row in await self._select(_b, _b.c.id.in_(chunk)):
+            for row in await self._select(_b, one_of(self.session, _b.c.id, chunk)):
                 self._adopt(_b, row)
         for chunk in chunks(ids):
-            for row in await self._select(_e, _e.c.beneficiary_id.in_(chunk)):
+            for row in await self._select(_e, one_of(self.session, _e.c.beneficiary_id, chunk)):
                 self._adopt(_e, row)
-            for row in await self._select(_r, _r.c.beneficiary_id.in_(chunk)):
+            for row in await self._select(_r, one_of(self.session, _r.c.beneficiary_id, chunk)):
                 self._adopt(_r, row)
-            for row in await self._select(_k, _k.c.beneficiary_id.in_(chunk)):
+            for row in await self._select(_k, one_of(self.session, _k.c.beneficiary_id, chunk)):
                 self._adopt(_k, row)
         self._complete |= ids
         await self._load_registrations_of([e for b in ids for e in self._enrolments_of[b]])
@@ -107,7 +107,7 @@ class StagedPeople:
         """An enrolment's registration may name another beneficiary: look for the ones still unknown."""
         unknown = [e for e in enrolment_ids if e not in self._registration_of_enrolment]
         for chunk in chunks(unknown):
-            for row in await self._select(_r, _r.c.enrolment_id.in_(chunk)):
+            for row in await self._select(_r, one_of(self.session, _r.c.enrolment_id, chunk)):
                 self._adopt(_r, row)
         for e in unknown:
             self._registration_of_enrolment.setdefault(e, None)

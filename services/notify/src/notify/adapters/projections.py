@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import bindparam, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import bulk_insert, chunks, update_many, upsert
+from servicekit.sql import bulk_insert, chunks, one_of, update_many, upsert
 
 from notify.adapters import orm
 
@@ -29,7 +29,7 @@ async def all_in(session: AsyncSession, query, column, values: Iterable[Any]) ->
     """``query`` for rows whose ``column`` is one of ``values``: one query per chunk, none for no values."""
     rows: list[dict[str, Any]] = []
     for chunk in chunks(values, IN_CHUNK):
-        rows += await _all(session, query.where(column.in_(chunk)))
+        rows += await _all(session, query.where(one_of(session, column, chunk)))
     return rows
 
 

@@ -1,10 +1,10 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, tuple_, update
+from sqlalchemy import and_, bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import bulk_insert, chunks
+from servicekit.sql import bulk_insert, chunks, one_of
 
 from planning.adapters import orm
 from planning.domain.agenda import Action
@@ -116,10 +116,12 @@ class SqlAgendaRepository:
     async def participations(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool]:
         """Which of these (action, beneficiary) pairs already have a row, and whether it is active."""
         found: dict[tuple[str, str], bool] = {}
-        for chunk in chunks(sorted(set(pairs))):
+        wanted = set(pairs)
+        # By action (the index's first column), the pairs matched here: see servicekit.sql.existing_keys.
+        for chunk in chunks(sorted(a for a, _ in wanted)):
             rows = await self.session.execute(select(_p.c.action_id, _p.c.beneficiary_id, _p.c.removed_at).where(
-                tuple_(_p.c.action_id, _p.c.beneficiary_id).in_(chunk)))
-            found |= {(r.action_id, r.beneficiary_id): r.removed_at is None for r in rows}
+                one_of(self.session, _p.c.action_id, chunk)))
+            found |= {key: r.removed_at is None for r in rows if (key := (r.action_id, r.beneficiary_id)) in wanted}
         return found
 
     async def add_participants(self, rows: list[dict]) -> None:
@@ -163,7 +165,7 @@ class SqlRegistrations:
         found: dict[str, dict] = {}
         for chunk in chunks(registration_ids):
             rows = await self.session.execute(select(orm.registrations).where(
-                orm.registrations.c.registration_id.in_(chunk)))
+                one_of(self.session, orm.registrations.c.registration_id, chunk)))
             found |= {r["registration_id"]: dict(r) for r in rows.mappings()}
         return found
 
@@ -207,11 +209,11 @@ class SqlRegistrations:
                 # Locked first (in id order: no deadlock between two batches), counted after: the count
                 # then sees the participants of any transaction the lock waited for.
                 await self.session.execute(
-                    select(_a.c.id).where(_a.c.step_order == 1, _a.c.starts_at.in_(chunk), _a.c.status == "planned")
+                    select(_a.c.id).where(_a.c.step_order == 1, one_of(self.session, _a.c.starts_at, chunk), _a.c.status == "planned")
                     .order_by(_a.c.id).with_for_update())
             rows = await self.session.execute(
                 select(_a, _COUNT.label("participants"))
-                .where(_a.c.step_order == 1, _a.c.starts_at.in_(chunk), _a.c.status == "planned")
+                .where(_a.c.step_order == 1, one_of(self.session, _a.c.starts_at, chunk), _a.c.status == "planned")
                 .order_by(_a.c.to_assign, _a.c.id))
             for row in rows:
                 if (key := (row.ods_code, row.site_code, row.starts_at)) in wanted:
