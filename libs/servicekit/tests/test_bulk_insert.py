@@ -67,3 +67,50 @@ async def test_upsert_updates_known_keys_inserts_new_ones_and_accepts_key_only_t
         pairs = [tuple(r) for r in await session.execute(select(pairs_table).order_by("a", "b"))]
     assert read == [(1, "UN", True, None), (2, "deux", False, None), (3, "trois", True, [3])]
     assert pairs == [("x", "y"), ("x", "z")]
+
+
+async def test_update_many_sets_each_rows_columns_and_the_last_row_of_a_repeated_key_wins(sessions):
+    from servicekit.sql import update_many
+
+    async with sessions() as session:
+        await (await session.connection()).run_sync(metadata.create_all)
+        await session.commit()
+    at = datetime(2025, 1, 6, 8, tzinfo=UTC)
+    async with sessions() as session, session.begin():
+        await bulk_insert(session, rows_table, [{"id": i, "label": f"l{i}", "at": at, "data": None, "active": True}
+                                                for i in range(1, 6)])
+    paris = timezone(timedelta(hours=1))
+    async with sessions() as session, session.begin():
+        await update_many(session, rows_table, [
+            {"id": 1, "label": "un", "at": datetime(2025, 2, 1, 10, tzinfo=paris), "data": {"é": [1]}, "active": False},
+            {"id": 2, "label": "deux", "at": at, "data": None, "active": True},
+            {"id": 1, "label": "UN", "at": datetime(2025, 2, 1, 10, tzinfo=paris), "data": {"é": [2]}, "active": False},
+            {"id": 3, "active": False}, {"id": 4, "active": False},
+            {"id": 99, "active": False},  # unknown key: nothing to update, nothing inserted
+            {"id": 5}])  # the key alone: left as it is
+    async with sessions() as session:
+        read = [(r.id, r.label, r.at, r.data, r.active) for r in
+                await session.execute(select(rows_table).order_by(rows_table.c.id))]
+    assert read == [(1, "UN", datetime(2025, 2, 1, 9, tzinfo=UTC), {"é": [2]}, False), (2, "deux", at, None, True),
+                    (3, "l3", at, None, False), (4, "l4", at, None, False), (5, "l5", at, None, True)]
+
+
+async def test_one_of_finds_the_rows_of_the_given_values_on_both_backends(sessions):
+    from servicekit.sql import one_of
+
+    async with sessions() as session:
+        await (await session.connection()).run_sync(metadata.create_all)
+        await session.commit()
+    at = datetime(2025, 1, 6, 8, tzinfo=UTC)
+    async with sessions() as session, session.begin():
+        await bulk_insert(session, rows_table, [{"id": i, "label": f"l{i}", "at": at + timedelta(hours=i),
+                                                 "data": None, "active": True} for i in range(1, 1201)])
+    async with sessions() as session:
+        by_label = (await session.execute(select(rows_table.c.id).where(
+            one_of(session, rows_table.c.label, ["l7", "l1200", "absent", "l7"])).order_by(rows_table.c.id))).scalars()
+        by_time = (await session.execute(select(rows_table.c.id).where(
+            one_of(session, rows_table.c.at, [at + timedelta(hours=3), at + timedelta(hours=5)])))).scalars()
+        none = (await session.execute(select(rows_table.c.id).where(one_of(session, rows_table.c.id, [])))).all()
+    assert list(by_label) == [7, 1200]
+    assert sorted(by_time) == [3, 5]
+    assert none == []

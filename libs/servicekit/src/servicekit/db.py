@@ -27,7 +27,12 @@ class Database:
             # carry the row's values, which may be personal data.
             self.engine: AsyncEngine = create_async_engine(
                 self.url, pool_size=10, max_overflow=10, hide_parameters=True,
-                connect_args={"server_settings": {"search_path": self.schema}},
+                # Custom plans always: a generic plan is made once, maybe while a table is still
+                # small, then kept as it grows; a consumer's lookup of a batch's ids by ``= ANY($1)``
+                # then compared each row of the table with every id. Statements here read and write
+                # batches, so planning each execution costs little.
+                connect_args={"server_settings": {"search_path": self.schema,
+                                                  "plan_cache_mode": "force_custom_plan"}},
             )
         else:
             self.engine = create_async_engine(self.url, hide_parameters=True, connect_args={"timeout": 30})

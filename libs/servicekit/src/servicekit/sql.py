@@ -5,7 +5,7 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import (ARRAY, JSON, ColumnElement, DateTime, Table, TypeDecorator, and_, any_, bindparam, insert,
+from sqlalchemy import (ARRAY, JSON, ColumnElement, DateTime, Table, TypeDecorator, and_, any_, bindparam, func, insert,
                         select, text, update)
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -25,7 +25,9 @@ def one_of(session: AsyncSession, column: ColumnElement[Any], values: Iterable[A
 
     An expanding ``IN`` renders a bound parameter per value in Python at every execution, and each
     list length is a new statement for the server to prepare: for the lists of a batch (up to
-    ``IN_CHUNK`` ids) that was a visible share of an import's time."""
+    ``IN_CHUNK`` ids) that was a visible share of an import's time. (``servicekit.db`` asks
+    PostgreSQL for custom plans: a generic plan of ``= ANY($1)`` made while a table was small
+    compares each row scanned with every value once the table has grown.)"""
     values = list(values)
     if session.get_bind().dialect.name == "postgresql":
         return column == any_(bindparam(None, values, type_=ARRAY(column.type)))
@@ -118,14 +120,26 @@ async def existing_keys(session: AsyncSession, table: Table, keys: Iterable[tupl
 
 
 async def update_many(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Update rows found by primary key: one executemany per set of updated columns."""
+    """Update rows found by primary key: one statement per set of updated columns.
+
+    On PostgreSQL that statement joins the table to the rows given as arrays (``UPDATE ... FROM
+    (SELECT unnest($1), unnest($2) ...)``); elsewhere it is an executemany. A key given twice in one
+    set gets the last of its rows, as the executemany would leave it."""
     keys = [c.name for c in table.primary_key.columns]
     groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(tuple(c for c in row if c not in keys), []).append(row)
+    postgresql = session.get_bind().dialect.name == "postgresql"
     for columns, group in groups.items():
         if not columns:
             continue  # nothing but the key: the row is already what it should be
+        if postgresql and len(group) > 1:
+            last = list({tuple(r[k] for k in keys): r for r in group}.values())
+            given = select(*[func.unnest(bindparam(f"given_{c}", [r[c] for r in last], type_=ARRAY(table.c[c].type)))
+                             .label(c) for c in (*keys, *columns)]).subquery("given")
+            await session.execute(update(table).where(and_(*[table.c[k] == given.c[k] for k in keys]))
+                                  .values({c: given.c[c] for c in columns}))
+            continue
         await session.execute(
             update(table).where(and_(*[table.c[k] == bindparam(f"key_{k}") for k in keys]))
             .values({c: bindparam(f"new_{c}") for c in columns}),
