@@ -117,3 +117,14 @@ async def test_x02_rows_left_unpublished_by_a_previous_process_go_before_what_is
     new = await commit_handing_over(sessions, relay, [7])
     assert await relay.publish_pending() == 3
     assert [m.decoded()["event_id"] for m in bus.messages] == left + new
+
+
+async def test_woken_within_returns_as_soon_as_a_commit_hands_events_over(sessions):
+    import asyncio
+
+    relay = OutboxRelay("planning", sessions, kit, FakeBus(), CLOCK)
+    assert await relay.publish_pending() == 0
+    assert await relay.woken_within(0.01) is False  # nothing committed: the wait times out
+    waiting = asyncio.create_task(relay.woken_within(30))
+    await commit_handing_over(sessions, relay, [1])
+    assert await asyncio.wait_for(waiting, 5) is True

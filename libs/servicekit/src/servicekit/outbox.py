@@ -49,6 +49,14 @@ class OutboxRelay:
         """A commit emitted events since the relay last looked."""
         return self._wake.is_set()
 
+    async def woken_within(self, seconds: float) -> bool:
+        """Wait up to ``seconds`` for a commit to hand events over; whether one did."""
+        try:
+            await asyncio.wait_for(self._wake.wait(), timeout=seconds)
+        except TimeoutError:
+            return False
+        return True
+
     async def publish_pending(self, read_outbox: bool = False) -> int:
         """Publish what commits handed over (first, with ``read_outbox`` or when the relay has
         reason to, every unpublished row of the outbox); return how many were published.
