@@ -88,7 +88,8 @@ actions = Table(
 participations = Table(
     "participations", metadata,
     Column("action_id", String(36), primary_key=True),
-    Column("beneficiary_id", String(36), primary_key=True),
+    # Indexed on its own: each batch of planning's events reads its people's participations.
+    Column("beneficiary_id", String(36), primary_key=True, index=True),
     Column("removed", Boolean, nullable=False),
 )
 # Planning's referential as messages show it: structure name, sites' names and addresses, ODS names.
