@@ -1,4 +1,4 @@
-"""The in-memory bus delivers a published batch to each consumer group as one batch, in order, as
+"""The in-memory bus delivers a published batch to each consumer group in batches, in order, as
 a poll would on Kafka (the embedded default relies on it to consume in batches), with the bytes a
 Kafka consumer would get and the ``type`` header."""
 
@@ -57,3 +57,32 @@ async def test_a_consumers_failure_reaches_the_publisher_once_every_group_has_co
         await bus.publish([OutgoingMessage("prestaflow.import.events", "k", b'{"n": 1}', {"type": "T"})])
     await bus.stop()
     assert consumed == [1]
+
+
+async def test_memory_bus_delivers_at_most_batch_size_messages_at_a_time_and_stops_a_group_at_its_failure():
+    """As Kafka polls return at most ``max_records``: a run longer than the batch size comes in several
+    deliveries, in order. A group whose delivery fails gets none of the later ones (they would be
+    consumed out of order); the others go on through theirs, and the publisher gets the error."""
+    bus = Bus("memory://", batch_size=2)
+    steady: list[list[int]] = []
+    fragile: list[list[int]] = []
+
+    async def steady_group(messages: list[Incoming], topic: str) -> None:
+        steady.append([json.loads(m.body)["n"] for m in messages])
+
+    async def fragile_group(messages: list[Incoming], topic: str) -> None:
+        numbers = [json.loads(m.body)["n"] for m in messages]
+        if 3 in numbers:
+            raise RuntimeError("base indisponible")
+        fragile.append(numbers)
+
+    bus.subscribe("prestaflow.import.events", "notify", steady_group)
+    bus.subscribe("prestaflow.import.events", "planning", fragile_group)
+    await bus.start()
+    messages = [OutgoingMessage("prestaflow.import.events", f"k{n}", json.dumps({"n": n}).encode(), {"type": "T"})
+                for n in range(1, 6)]
+    with pytest.raises(RuntimeError, match="base indisponible"):
+        await bus.publish(messages)
+    await bus.stop()
+    assert steady == [[1, 2], [3, 4], [5]]
+    assert fragile == [[1, 2]]

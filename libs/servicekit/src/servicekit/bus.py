@@ -9,8 +9,9 @@ skips other services' events without parsing them.
   FastStream's default acknowledges first and would lose the message on a crash), ``acks=all``
   and the idempotent producer where the broker supports it.
 - ``memory://``: every service in one process. Publishing hands each run of messages of a topic,
-  as one batch (as a poll would return them on Kafka), to every consumer group subscribed to the
-  topic, in subscription order, and returns once they all have consumed it; a consumer's error
+  in batches of up to ``batch_size`` (as polls would return them on Kafka), to every consumer group
+  subscribed to the topic, the groups at the same time, and returns once they all have consumed
+  them; a consumer's error
   reaches the publisher (the relay then leaves the rows unpublished). No broker and no encoding:
   consumers get the very bytes a Kafka consumer would.
 """
@@ -127,11 +128,14 @@ class Bus:
         if self.in_memory:
             for start, end in _runs(messages, lambda m: m.topic):
                 topic = self.namespace + messages[start].topic
-                batch = [Incoming(m.value, m.headers.get("type")) for m in messages[start:end]]
-                groups = [consume(batch, messages[start].topic) for subscribed, consume in self._local
+                run = [Incoming(m.value, m.headers.get("type")) for m in messages[start:end]]
+                # At most ``batch_size`` messages per delivery, as a Kafka poll returns them.
+                polls = [run[i:i + self.batch_size] for i in range(0, len(run), self.batch_size)]
+                groups = [_deliver(consume, polls, messages[start].topic) for subscribed, consume in self._local
                           if subscribed == topic]
                 # Concurrently, as separate consumer processes would: one group's wait on its database
-                # is another's time to compute. Every group finishes before an error is raised.
+                # is another's time to compute, and a group goes through the polls at its own pace.
+                # Every group finishes before an error is raised.
                 for outcome in await asyncio.gather(*groups, return_exceptions=True):
                     if isinstance(outcome, BaseException):
                         raise outcome
@@ -173,6 +177,13 @@ class Bus:
                     pass
         finally:
             await admin.close()
+
+
+async def _deliver(consume: Consume, polls: list[list[Incoming]], topic: str) -> None:
+    for poll in polls:
+        # A poll that raised is not followed by the next: they would be consumed out of order. The
+        # publisher's error leaves all of them unpublished, delivered again later.
+        await consume(poll, topic)
 
 
 def _type_header(headers: Sequence[tuple[str, bytes]]) -> str | None:
