@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, select
 
 from servicekit.sql import UtcDateTime, bulk_insert
@@ -17,10 +18,16 @@ rows_table = Table(
 )
 
 
-async def test_bulk_insert_writes_typed_rows_inside_the_transaction(sessions):
+@pytest.fixture
+async def sessions(sessions):
+    """conftest's session factory, with this module's tables created on its backend."""
     async with sessions() as session:
         await (await session.connection()).run_sync(metadata.create_all)
         await session.commit()
+    return sessions
+
+
+async def test_bulk_insert_writes_typed_rows_inside_the_transaction(sessions):
     paris = timezone(timedelta(hours=1))
     rows = [{"id": i, "label": f"ligne {i} ; « guillemets »", "at": datetime(2025, 1, 6, 9, tzinfo=paris) + timedelta(minutes=i),
              "data": {"n": i, "liste": [1, "é"]} if i % 2 else None} for i in range(1, 1201)]
@@ -49,9 +56,6 @@ pairs_table = Table("bulk_pairs", metadata, Column("a", String(10), primary_key=
 async def test_upsert_updates_known_keys_inserts_new_ones_and_accepts_key_only_tables(sessions):
     from servicekit.sql import upsert
 
-    async with sessions() as session:
-        await (await session.connection()).run_sync(metadata.create_all)
-        await session.commit()
     at = datetime(2025, 1, 6, 8, tzinfo=UTC)
     async with sessions() as session, session.begin():
         await upsert(session, rows_table, [{"id": 1, "label": "un", "at": at, "data": None, "active": True},
@@ -72,9 +76,6 @@ async def test_upsert_updates_known_keys_inserts_new_ones_and_accepts_key_only_t
 async def test_update_many_sets_each_rows_columns_and_the_last_row_of_a_repeated_key_wins(sessions):
     from servicekit.sql import update_many
 
-    async with sessions() as session:
-        await (await session.connection()).run_sync(metadata.create_all)
-        await session.commit()
     at = datetime(2025, 1, 6, 8, tzinfo=UTC)
     async with sessions() as session, session.begin():
         await bulk_insert(session, rows_table, [{"id": i, "label": f"l{i}", "at": at, "data": None, "active": True}
@@ -98,9 +99,6 @@ async def test_update_many_sets_each_rows_columns_and_the_last_row_of_a_repeated
 async def test_one_of_finds_the_rows_of_the_given_values_on_both_backends(sessions):
     from servicekit.sql import one_of
 
-    async with sessions() as session:
-        await (await session.connection()).run_sync(metadata.create_all)
-        await session.commit()
     at = datetime(2025, 1, 6, 8, tzinfo=UTC)
     async with sessions() as session, session.begin():
         await bulk_insert(session, rows_table, [{"id": i, "label": f"l{i}", "at": at + timedelta(hours=i),
