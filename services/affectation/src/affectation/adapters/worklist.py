@@ -66,7 +66,8 @@ class SqlWorklist:
         found: dict[str, list[str]] = {a: [] for a in action_ids}
         for start in range(0, len(action_ids), 1000):
             rows = await self.session.execute(
-                select(_p.c.action_id, _p.c.beneficiary_id).where(one_of(self.session, _p.c.action_id, action_ids[start:start + 1000]))
+                select(_p.c.action_id, _p.c.beneficiary_id)
+                .where(one_of(self.session, _p.c.action_id, action_ids[start:start + 1000]))
                 .order_by(_p.c.action_id, _p.c.beneficiary_id))
             for action_id, beneficiary_id in rows:
                 found[action_id].append(beneficiary_id)
