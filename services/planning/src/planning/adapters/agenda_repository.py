@@ -205,11 +205,13 @@ class SqlRegistrations:
         # SQLite has no row locks to take: its writers already take turns for the whole transaction.
         locking = self.session.get_bind().dialect.name == "postgresql"
         for chunk in chunks(k[2] for k in wanted):
-            planned_at_these_times = (_a.c.step_order == 1, one_of(self.session, _a.c.starts_at, chunk), _a.c.status == "planned")
+            planned_at_these_times = (_a.c.step_order == 1, one_of(self.session, _a.c.starts_at, chunk),
+                                      _a.c.status == "planned")
             if locking:
                 # Locked first (in id order: no deadlock between two batches), counted after: the count
                 # then sees the participants of any transaction the lock waited for.
-                await self.session.execute(select(_a.c.id).where(*planned_at_these_times).order_by(_a.c.id).with_for_update())
+                await self.session.execute(select(_a.c.id).where(*planned_at_these_times).order_by(_a.c.id)
+                                           .with_for_update())
             rows = await self.session.execute(
                 select(_a, _COUNT.label("participants"))
                 .where(*planned_at_these_times)
