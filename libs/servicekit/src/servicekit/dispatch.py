@@ -132,10 +132,20 @@ class SqlDeadLetters:
 
 
 class EventDispatcher:
+    """Consumes a service's events.
+
+    ``serialized``: each event transaction first takes the service's ``events`` lock
+    (``UnitOfWork.exclusive``), so that no two run at once, across subscriptions and replicas. For a
+    service whose handlers of two topics read what the other writes (notify: an appointment from
+    importer, its action from planning): in two concurrent transactions neither sees the other's
+    rows, and the link between them was lost."""
+
     def __init__(self, service: str, handlers: Mapping[type[Event], Handler],
                  uow_factory: Callable[[], UnitOfWork], dead_letters: DeadLetters, attempts: int = 3,
-                 backoff_seconds: float = 0.2, batch_handlers: Mapping[type[Event], BatchHandler] | None = None):
+                 backoff_seconds: float = 0.2, batch_handlers: Mapping[type[Event], BatchHandler] | None = None,
+                 serialized: bool = False):
         self.service = service
+        self.serialized = serialized
         self.handlers = {model.event_type: handler for model, handler in handlers.items()}
         self.batch_handlers = {model.event_type: handler for model, handler in (batch_handlers or {}).items()}
         self.uow_factory = uow_factory
@@ -222,6 +232,8 @@ class EventDispatcher:
         received = [Received(e, parse_event(e)) for e in envelopes]
         async with self.uow_factory() as uow:
             uow.hold()
+            if self.serialized:
+                await uow.exclusive("events")
             claimed = await uow.claim_many(envelopes)
             fresh, seen = [], set()
             for item in received:
@@ -250,6 +262,8 @@ class EventDispatcher:
     async def handle(self, envelope: Envelope, handler: Handler) -> str:
         event = parse_event(envelope)
         async with self.uow_factory() as uow:
+            if self.serialized:
+                await uow.exclusive("events")
             if not await uow.claim(envelope):
                 return "duplicate"
             uow.caused_by(envelope.correlation_id, str(envelope.event_id))

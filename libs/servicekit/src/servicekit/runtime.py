@@ -90,8 +90,10 @@ def assemble(
     uow_class: type[SqlAlchemyUnitOfWork],
     clock: Clock | None = None,
     batch_handlers: Mapping[type[Event], BatchHandler] | None = None,
+    serialized_events: bool = False,
 ) -> ServiceRuntime:
-    """Build a service's runtime from its own parts; shared by every ``bootstrap.py``."""
+    """Build a service's runtime from its own parts; shared by every ``bootstrap.py``.
+    ``serialized_events``: see ``EventDispatcher``."""
     clock = clock or (FileClock(str(settings.clock_file)) if settings.clock_file else SystemClock())
     database = Database(name, settings, migrations)
     relay = OutboxRelay(name, database.sessions, tables, bus, clock, settings.relay_batch_size,
@@ -102,7 +104,8 @@ def assemble(
 
     dead_letters = SqlDeadLetters(name, database.sessions, tables, bus, clock)
     dispatcher = EventDispatcher(name, handlers, uow_factory, dead_letters, settings.retry_attempts,
-                                 settings.retry_backoff_seconds, batch_handlers=batch_handlers)
+                                 settings.retry_backoff_seconds, batch_handlers=batch_handlers,
+                                 serialized=serialized_events)
     return ServiceRuntime(name, settings, bus, database, tables, clock, uow_factory, relay, dispatcher,
                           subscriptions)
 

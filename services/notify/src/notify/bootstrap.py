@@ -57,8 +57,11 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     key_source = HttpKeySource(settings.importer_url, importer_transport)
     holder: list[Postman] = []
     uow_class = partial(NotifyUnitOfWork, on_due=lambda: holder and holder[0].wake(), setup_cache=SetupCache())
+    # Serialized: importer's events (appointments) and planning's (their actions) are linked by
+    # reading what the other topic's handlers wrote; two transactions at once lost the link.
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS, EVENT_HANDLERS,
-                       consumers.SUBSCRIPTIONS, uow_class, clock, batch_handlers=BATCH_HANDLERS)
+                       consumers.SUBSCRIPTIONS, uow_class, clock, batch_handlers=BATCH_HANDLERS,
+                       serialized_events=True)
     runtime.key_source = key_source
     postman = Postman(runtime.uow_factory, channels_override or channels(settings), settings, runtime.clock, key_source)
     holder.append(postman)
