@@ -4,13 +4,14 @@ import asyncio
 import logging
 from collections import deque
 
-from sqlalchemy import ARRAY, Integer, String, Text, any_, cast, select, update
+from sqlalchemy import Text, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit import faults
 from servicekit.bus import Bus, OutgoingMessage
 from servicekit.clock import Clock
 from servicekit.metrics import EVENTS_PUBLISHED
+from servicekit.sql import one_of
 from servicekit.tables import KitTables
 
 log = logging.getLogger("servicekit.outbox")
@@ -92,10 +93,7 @@ class OutboxRelay:
                 messages = [OutgoingMessage(r.topic, r.key, r.envelope.encode(), {"type": r.type}, r.event_id)
                             for r in rows]
                 await self._publish(messages)
-                ids = [r.id for r in rows]
-                # One array parameter on PostgreSQL instead of a thousand bound ones.
-                published = (self._outbox.c.id == any_(cast(ids, ARRAY(Integer)))
-                             if session.get_bind().dialect.name == "postgresql" else self._outbox.c.id.in_(ids))
+                published = one_of(session, self._outbox.c.id, [r.id for r in rows])
                 await session.execute(update(self._outbox).where(published).values(published_at=self._clock.now()))
             total += len(rows)
 
@@ -104,9 +102,7 @@ class OutboxRelay:
         while self._handed:
             batch = [self._handed.popleft() for _ in range(min(self.batch_size, len(self._handed)))]
             async with self._sessions() as session, session.begin():
-                ids = [m.event_id for m in batch]
-                chosen = (self._outbox.c.event_id == any_(cast(ids, ARRAY(String)))
-                          if session.get_bind().dialect.name == "postgresql" else self._outbox.c.event_id.in_(ids))
+                chosen = one_of(session, self._outbox.c.event_id, [m.event_id for m in batch])
                 # Marks and locks the rows still unpublished: another replica's relay may have taken some.
                 marked = set((await session.execute(
                     update(self._outbox).where(chosen, self._outbox.c.published_at.is_(None))

@@ -81,7 +81,8 @@ class SqlWorklist:
         await upsert(self.session, orm.beneficiaries, [{"id": b, "sealed": s} for b, s in sealed.items()])
 
     async def sealed(self, beneficiary_ids: list[str]) -> dict[str, str]:
-        rows = await self.session.execute(select(orm.beneficiaries).where(orm.beneficiaries.c.id.in_(beneficiary_ids)))
+        rows = await self.session.execute(select(orm.beneficiaries).where(
+            one_of(self.session, orm.beneficiaries.c.id, beneficiary_ids)))
         return {r.id: r.sealed for r in rows}
 
     async def forget_beneficiary(self, beneficiary_id: str) -> None:

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit import crypto
 from servicekit.ids import new_uuid
+from servicekit.sql import one_of
 
 from importer.adapters import orm
 
@@ -47,7 +48,7 @@ class SqlPeople:
         return (await self.session.execute(select(_k.c.key).where(_k.c.beneficiary_id == beneficiary_id))).scalar()
 
     async def keys(self, beneficiary_ids: list[str]) -> dict[str, str]:
-        rows = await self.session.execute(select(_k).where(_k.c.beneficiary_id.in_(beneficiary_ids),
+        rows = await self.session.execute(select(_k).where(one_of(self.session, _k.c.beneficiary_id, beneficiary_ids),
                                                            _k.c.key.is_not(None)))
         return {r.beneficiary_id: r.key for r in rows}
 

@@ -8,7 +8,7 @@ from sqlalchemy import and_, func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import bulk_insert, update_many
+from servicekit.sql import bulk_insert, one_of, update_many
 
 from notify.adapters import orm
 from notify.adapters.projections import all_in
@@ -131,7 +131,8 @@ class SqlMessages:
     async def attempts_of(self, message_ids: Sequence[str]) -> dict[str, list[dict[str, Any]]]:
         out: dict[str, list[dict[str, Any]]] = {m: [] for m in message_ids}
         if message_ids:
-            for row in await self._all(select(_a).where(_a.c.message_id.in_(list(message_ids))).order_by(_a.c.id)):
+            for row in await self._all(select(_a).where(one_of(self.session, _a.c.message_id, message_ids))
+                                       .order_by(_a.c.id)):
                 out[row["message_id"]].append(row)
         return out
 

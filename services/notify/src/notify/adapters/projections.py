@@ -70,7 +70,7 @@ class SqlContacts:
         c = orm.contacts.c
         query = select(c.beneficiary_id, c.sealed).where(c.sealed.is_not(None))
         if beneficiary_ids is not None:
-            query = query.where(c.beneficiary_id.in_(beneficiary_ids))
+            query = query.where(one_of(self.session, c.beneficiary_id, beneficiary_ids))
         rows = await self.session.execute(query.order_by(c.updated_at).limit(limit))
         return [(r.beneficiary_id, r.sealed) for r in rows]
 
