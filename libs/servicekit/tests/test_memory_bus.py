@@ -86,3 +86,75 @@ async def test_memory_bus_delivers_at_most_batch_size_messages_at_a_time_and_sto
     await bus.stop()
     assert steady == [[1, 2], [3, 4], [5]]
     assert fragile == [[1, 2]]
+
+
+def numbered(*numbers: int) -> list[OutgoingMessage]:
+    return [OutgoingMessage("prestaflow.import.events", "k", json.dumps({"n": n}).encode(), {"type": "T"})
+            for n in numbers]
+
+
+async def send_one_behind_the_other(bus: Bus):
+    """Two batches, [1] then [2], the second sent before the first is acknowledged."""
+    first = await bus.send(numbered(1))
+    return first, await bus.send(numbered(2), after=first)
+
+
+async def test_batches_sent_one_behind_the_other_reach_each_group_in_order_at_its_own_pace():
+    """A publisher may send a batch before the previous one is acknowledged (the relay does, up to
+    ``in_flight``): a quick group goes on to the second while a slow one still consumes the first,
+    and neither ever takes them out of order."""
+    bus = Bus("memory://")
+    log: list[tuple[str, int]] = []
+    first_taken = asyncio.Event()
+
+    async def slow(messages: list[Incoming], topic: str) -> None:
+        numbers = [json.loads(m.body)["n"] for m in messages]
+        if numbers == [1]:
+            first_taken.set()
+            await asyncio.sleep(0.05)
+        log.extend(("slow", n) for n in numbers)
+
+    async def quick(messages: list[Incoming], topic: str) -> None:
+        log.extend(("quick", json.loads(m.body)["n"]) for m in messages)
+
+    bus.subscribe("prestaflow.import.events", "planning", slow)
+    bus.subscribe("prestaflow.import.events", "notify", quick)
+    await bus.start()
+    first, second = await send_one_behind_the_other(bus)
+    await second.acknowledged()
+    await first.acknowledged()
+    await bus.stop()
+    assert first_taken.is_set()
+    assert log == [("quick", 1), ("quick", 2), ("slow", 1), ("slow", 2)]
+
+
+async def test_a_group_that_failed_a_batch_fails_the_ones_sent_behind_it_and_others_still_consume_them():
+    bus = Bus("memory://")
+    fragile: list[int] = []
+    steady: list[int] = []
+    down = True
+
+    async def fragile_group(messages: list[Incoming], topic: str) -> None:
+        numbers = [json.loads(m.body)["n"] for m in messages]
+        if down and 1 in numbers:
+            raise RuntimeError("base indisponible")
+        fragile.extend(numbers)
+
+    async def steady_group(messages: list[Incoming], topic: str) -> None:
+        steady.extend(json.loads(m.body)["n"] for m in messages)
+
+    bus.subscribe("prestaflow.import.events", "planning", fragile_group)
+    bus.subscribe("prestaflow.import.events", "notify", steady_group)
+    await bus.start()
+    first, second = await send_one_behind_the_other(bus)
+    for sending in (first, second):
+        with pytest.raises(RuntimeError, match="base indisponible"):
+            await sending.acknowledged()
+    assert fragile == [] and steady == [1, 2]  # 2 went to the steady group, never past 1 in the other
+    down = False
+    # Sent again afresh, as the relay does from the outbox: the group takes both, in order.
+    again = await bus.send(numbered(1, 2))
+    await again.acknowledged()
+    await bus.stop()
+    assert fragile == [1, 2]
+    assert steady == [1, 2, 1, 2]  # a real consumer's inbox skips the second time

@@ -1,8 +1,12 @@
 """Outbox relay: publishes committed events in order, in batches, marks them only after the broker
 acknowledged (X-02: nothing lost when the broker or the relay fails)."""
 
+import json
+
+import pytest
 from sqlalchemy import select
 
+from servicekit.bus import Bus
 from servicekit.outbox import OutboxRelay
 from servicekit.testing import FakeBus
 
@@ -128,3 +132,46 @@ async def test_woken_within_returns_as_soon_as_a_commit_hands_events_over(sessio
     waiting = asyncio.create_task(relay.woken_within(30))
     await commit_handing_over(sessions, relay, [1])
     assert await asyncio.wait_for(waiting, 5) is True
+
+
+async def test_x02_a_batch_failing_behind_another_in_flight_leaves_it_and_the_later_ones_unpublished(sessions):
+    """On PostgreSQL the relay sends the next batch before the previous one is acknowledged. When a
+    consumer group fails a batch, that batch and every one sent behind it stay unpublished, even if
+    other groups consumed them: read again from the outbox, they reach the failed group once each,
+    in order (other groups get them twice; their inboxes skip the second time)."""
+    bus = Bus("memory://")
+    fragile: list[int] = []
+    steady: list[int] = []
+    down = True
+
+    def versions(messages) -> list[int]:
+        return [json.loads(m.body)["payload"]["version"] for m in messages]
+
+    async def fragile_group(messages, topic: str) -> None:
+        if down and 3 in versions(messages):
+            raise RuntimeError("base indisponible")
+        fragile.extend(versions(messages))
+
+    async def steady_group(messages, topic: str) -> None:
+        steady.extend(versions(messages))
+
+    bus.subscribe("prestaflow.planning.events", "affectation", fragile_group)
+    bus.subscribe("prestaflow.planning.events", "notify", steady_group)
+    await bus.start()
+    relay = OutboxRelay("planning", sessions, kit, bus, CLOCK, batch_size=2)
+    assert relay.in_flight == (2 if sessions.kw["bind"].dialect.name == "postgresql" else 1)
+    assert await relay.publish_pending() == 0
+    ids = await commit_handing_over(sessions, relay, [1, 2, 3, 4, 5])
+    with pytest.raises(RuntimeError, match="base indisponible"):
+        await relay.publish_pending()
+    async with sessions() as s:
+        published = {r.event_id for r in await s.execute(
+            select(kit.outbox.c.event_id).where(kit.outbox.c.published_at.is_not(None)))}
+    assert published == set(ids[:2])
+    assert fragile == [1, 2]
+
+    down = False
+    assert await relay.publish_pending() == 3
+    await bus.stop()
+    assert fragile == [1, 2, 3, 4, 5]
+    assert steady[:2] == [1, 2] and steady[-3:] == [3, 4, 5] and list(dict.fromkeys(steady)) == [1, 2, 3, 4, 5]

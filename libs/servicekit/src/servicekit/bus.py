@@ -10,10 +10,12 @@ skips other services' events without parsing them.
   and the idempotent producer where the broker supports it.
 - ``memory://``: every service in one process. Publishing hands each run of messages of a topic,
   in batches of up to ``batch_size`` (as polls would return them on Kafka), to every consumer group
-  subscribed to the topic, the groups at the same time, and returns once they all have consumed
-  them; a consumer's error
-  reaches the publisher (the relay then leaves the rows unpublished). No broker and no encoding:
-  consumers get the very bytes a Kafka consumer would.
+  subscribed to the topic, the groups at the same time; the batch is acknowledged once they all
+  have consumed it, and a consumer's error reaches the publisher (the relay then leaves the rows
+  unpublished). No broker and no encoding: consumers get the very bytes a Kafka consumer would.
+  A publisher may send several batches before the first is acknowledged (``send(after=...)``):
+  each group takes them in order, at its own pace, as it would read a Kafka topic, and a group
+  whose delivery failed fails the later ones it was sent (they would be consumed out of order).
 """
 
 import asyncio
@@ -63,6 +65,23 @@ class Incoming:
 Consume = Callable[[list[Incoming], str], Awaitable[None]]
 
 
+class Sending:
+    """A batch on its way: ``acknowledged()`` waits for the broker (in memory: every consumer group).
+
+    ``lanes`` holds, for each in-memory consumer group the batch went to, the delivery a later
+    batch of the same publisher must follow."""
+
+    def __init__(self, waits: Sequence[Awaitable[Any]], lanes: dict[Any, "asyncio.Task[None]"] | None = None):
+        self._waits = list(waits)
+        self.lanes = lanes or {}
+
+    async def acknowledged(self) -> None:
+        """Every wait finishes before the first error, if any, is raised."""
+        for outcome in await asyncio.gather(*self._waits, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+
 class Bus:
     def __init__(self, url: str, *, idempotence: bool = True, client_id: str = "prestaflow", namespace: str = "",
                  partitions: int = 3, replication: int = 1, batch_size: int = 500):
@@ -84,6 +103,9 @@ class Bus:
         self._topics: set[str] = set()
         self.partitions, self.replication = partitions, replication
         self.batch_size = batch_size
+        # Batches a publisher may have sent and not yet seen acknowledged. On Kafka, one: if a batch
+        # failed while a later one went through, a key's events would be published out of order.
+        self.in_flight = 2 if self.in_memory else 1
 
     def declare(self, *topics: str) -> None:
         """Topics this process publishes to: created at start like the subscribed ones."""
@@ -125,29 +147,33 @@ class Bus:
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Publish a batch, waiting for the broker's acknowledgement once for the whole batch."""
+        await (await self.send(messages)).acknowledged()
+
+    async def send(self, messages: Sequence[OutgoingMessage], after: Sending | None = None) -> Sending:
+        """Hand a batch to the broker, behind ``after`` (the same publisher's previous batch, still
+        unacknowledged), and return without waiting for the acknowledgement."""
         if self.in_memory:
+            lanes = dict(after.lanes) if after else {}
+            deliveries = []
             for start, end in _runs(messages, lambda m: m.topic):
                 topic = self.namespace + messages[start].topic
                 run = [Incoming(m.value, m.headers.get("type")) for m in messages[start:end]]
                 # At most ``batch_size`` messages per delivery, as a Kafka poll returns them.
                 polls = [run[i:i + self.batch_size] for i in range(0, len(run), self.batch_size)]
-                groups = [_deliver(consume, polls, messages[start].topic) for subscribed, consume in self._local
-                          if subscribed == topic]
-                # Concurrently, as separate consumer processes would: one group's wait on its database
-                # is another's time to compute, and a group goes through the polls at its own pace.
-                # Every group finishes before an error is raised.
-                for outcome in await asyncio.gather(*groups, return_exceptions=True):
-                    if isinstance(outcome, BaseException):
-                        raise outcome
-            return
+                for lane, (subscribed, consume) in enumerate(self._local):
+                    if subscribed == topic:
+                        # Concurrently, as separate consumer processes would: one group's wait on its
+                        # database is another's time to compute, each group at its own pace.
+                        lanes[lane] = asyncio.create_task(
+                            _deliver(consume, polls, messages[start].topic, lanes.get(lane)))
+                        deliveries.append(lanes[lane])
+            return Sending(deliveries, lanes)
         pending = [
             await self.broker.publish(m.value, topic=self.namespace + m.topic, key=m.key.encode(),
                                       headers=m.headers, no_confirm=True)
             for m in messages
         ]
-        futures = [p for p in pending if p is not None]
-        if futures:
-            await asyncio.gather(*futures)
+        return Sending([p for p in pending if p is not None])
 
     async def ping(self) -> bool:
         if self.in_memory:
@@ -179,7 +205,10 @@ class Bus:
             await admin.close()
 
 
-async def _deliver(consume: Consume, polls: list[list[Incoming]], topic: str) -> None:
+async def _deliver(consume: Consume, polls: list[list[Incoming]], topic: str,
+                   previous: "asyncio.Task[None] | None") -> None:
+    if previous is not None:
+        await previous  # its error, if any, is this delivery's too: nothing is consumed out of order
     for poll in polls:
         # A poll that raised is not followed by the next: they would be consumed out of order. The
         # publisher's error leaves all of them unpublished, delivered again later.

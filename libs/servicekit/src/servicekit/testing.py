@@ -5,7 +5,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from contracts import Envelope, Event
-from servicekit.bus import OutgoingMessage
+from servicekit.bus import OutgoingMessage, Sending
 from servicekit.clock import Clock, SystemClock
 from servicekit.dispatch import as_dict
 from servicekit.uow import UnitOfWork
@@ -14,15 +14,20 @@ from servicekit.uow import UnitOfWork
 class FakeBus:
     """Records published batches; ``fail_next`` makes the next publish raise, as a broker outage would."""
 
-    def __init__(self) -> None:
+    def __init__(self, in_flight: int = 1) -> None:
         self.batches: list[list[OutgoingMessage]] = []
         self.fail_next = 0
+        self.in_flight = in_flight
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
+        await (await self.send(messages)).acknowledged()
+
+    async def send(self, messages: Sequence[OutgoingMessage], after: Sending | None = None) -> Sending:
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("broker unavailable")
         self.batches.append(list(messages))
+        return Sending([])
 
     @property
     def messages(self) -> list[OutgoingMessage]:
