@@ -210,6 +210,8 @@ def test_cli_usage_error_exits_2(tmp_path, args):
 
 CLICK_ENGLISH = ("Usage:", "Options:", "Commands:", "Show this message", "Error:", "Try '", "[required]",
                  "[default:", "Missing", "No such", "Invalid value", "Did you mean")
+# click's names for its types and a group's arguments, shown as metavars (whole words: "TEXTE" is French).
+CLICK_ENGLISH_METAVARS = re.compile(r"\b(TEXT|INTEGER|FLOAT|BOOLEAN|COMMAND|ARGS|FILENAME|PATH|DIRECTORY)\b")
 
 
 def test_cli_missing_required_option_is_a_french_usage_error_naming_it(tmp_path):
@@ -257,14 +259,14 @@ def test_cli_wrong_number_is_a_french_usage_error(tmp_path):
     result = run(tmp_path / "home", "planning", "plan", "--advisor", "cdurand", "--start", "2025-01-14 09:00",
                  "--end", "2025-01-14 10:00", "--max", "dix")
     assert result.exit_code == 2, result.output
-    assert "Erreur : Valeur incorrecte pour '--max' : 'dix' n'est pas un nombre valide (integer)." in result.output
+    assert "Erreur : Valeur incorrecte pour '--max' : 'dix' n'est pas un nombre valide (entier)." in result.output
 
 
 def test_cli_help_has_french_headings_and_french_command_help(tmp_path):
     result = run(tmp_path / "home", "--help")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
-    assert lines[0].startswith("Utilisation : ")
+    assert lines[0].startswith("Utilisation : ") and lines[0].endswith(" [OPTIONS] COMMANDE [ARGUMENTS]...")
     assert "  Prestaflow : le back-office Activ'Créa." in lines
     assert "Options :" in lines
     assert "Commandes :" in lines
@@ -278,8 +280,8 @@ def test_cli_help_has_french_headings_and_french_command_help(tmp_path):
     text = " ".join(result.output.split())  # click wraps the help to the terminal's width
     assert "Utilisation : " in text and " import [OPTIONS] FICHIER " in text
     assert "Importer une « Liste des inscrits » Prest@ppli (J-10 ou J-2) ; barre de progression sur un terminal." in text
-    assert "--ressource TEXT code de la ressource, par ex. ACR2025-L12 [obligatoire]" in text
-    assert "--user TEXT [par défaut : ($USER)]" in text
+    assert "--ressource TEXTE code de la ressource, par ex. ACR2025-L12 [obligatoire]" in text
+    assert "--user TEXTE [par défaut : ($USER)]" in text
     assert "--help Afficher ce message et quitter." in text
 
     result = run(tmp_path / "home", "planning", "export", "--help")
@@ -298,6 +300,7 @@ def test_cli_every_command_has_a_french_help_without_click_english(tmp_path, pat
     result = run(tmp_path / "home", *path.split(), "--help")
     assert result.exit_code == 0, result.output
     assert not [text for text in CLICK_ENGLISH if text in result.output], result.output
+    assert not CLICK_ENGLISH_METAVARS.search(result.output), result.output
     command = main
     for name in path.split():
         command = command.commands[name]

@@ -28,7 +28,7 @@ from prestaflow.embedded import SERVICE_NAMES
 click_fr.install()
 
 
-@click.group()
+@click.group(cls=click_fr.FrenchGroup)
 def main() -> None:
     """Prestaflow : le back-office Activ'Créa."""
 

@@ -8,6 +8,10 @@ in English, as before. Placeholders ({name!r}, {param_hint}, ...) are kept exact
 Call ``install()`` before any ``click.Path`` is built: a Path names its type (``_("path")``, shown as
 the CHEMIN metavar and in its errors) when it is constructed. It changes click for the whole process.
 
+The names click gives its parameter types (the metavar ``TEXT``, ``INTEGER`` in "is not a valid
+integer") and a group's usage line (``COMMAND [ARGS]...``) are not messages: ``install()`` renames the
+types, and ``FrenchGroup`` (``@click.group(cls=FrenchGroup)``, inherited by its subgroups) writes the usage.
+
 Developer-only errors (a wrongly declared option, an unknown colour or stream, ``Choice.__repr__``) are
 left out on purpose: users never meet them and they stay in English.
 """
@@ -116,6 +120,21 @@ PLURALS: dict[tuple[str, str], tuple[str, str]] = {
 }
 
 
+# click's built-in parameter types -> their French name (upper-cased, it is the option's metavar).
+TYPE_NAMES: dict[click.ParamType, str] = {click.STRING: "texte", click.INT: "entier", click.FLOAT: "décimal",
+                                          click.BOOL: "booléen"}
+
+
+class FrenchGroup(click.Group):
+    """A group whose usage line reads ``COMMANDE [ARGUMENTS]...``; its subgroups are FrenchGroups too."""
+
+    group_class = type  # click: subgroups made with ``@group.group()`` take this group's class
+
+    def __init__(self, *args, **kwargs) -> None:
+        kwargs.setdefault("subcommand_metavar", "COMMANDE [ARGUMENTS]...")
+        super().__init__(*args, **kwargs)
+
+
 def gettext(message: str) -> str:
     """The French for one of click's messages, or the message itself when it has none."""
     return CATALOG.get(message, message)
@@ -128,7 +147,10 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 
 
 def install() -> None:
-    """Make every click module that translates its messages look them up here (idempotent)."""
+    """Make every click module that translates its messages look them up here, and give click's
+    parameter types their French names (idempotent)."""
+    for param_type, name in TYPE_NAMES.items():
+        param_type.name = name
     for info in pkgutil.iter_modules(click.__path__):
         try:
             module = importlib.import_module(f"click.{info.name}")

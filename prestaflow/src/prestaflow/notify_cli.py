@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from prestaflow.click_fr import FrenchGroup
 from prestaflow.client import Api
 from prestaflow.commands import REFUSED, print_json, run
 from prestaflow.referential import checked
@@ -65,7 +66,7 @@ def register(main: click.Group) -> None:
     main.add_command(notify)
 
 
-@click.group()
+@click.group(cls=FrenchGroup)
 def notify() -> None:
     """E-mails et SMS : modèles, règles d'envoi, file d'attente des envois (NOT-01..NOT-06)."""
 
