@@ -211,6 +211,15 @@ async def baseline_copy(rows: list[tuple[str, ...]], schema: str, times: int = 5
         await conn.close()
 
 
+async def baseline_copies(rows: list[tuple[str, ...]]) -> list[float]:
+    """``baseline_copy`` in a scratch schema of its own, dropped afterwards."""
+    prefix = f"bench{uuid.uuid4().hex[:6]}_"
+    try:
+        return await baseline_copy(rows, prefix + "baseline")
+    finally:
+        await drop_schemas(prefix)
+
+
 async def main(n: int, runs: int, profile: bool) -> None:
     load_before = os.getloadavg()[0]
     rows = generate_rows(n)
@@ -227,11 +236,7 @@ async def main(n: int, runs: int, profile: bool) -> None:
     imports, copies = [], []
     for number in range(1, runs + 1):
         run = await import_once(data, n)
-        prefix = f"bench{uuid.uuid4().hex[:6]}_"
-        try:
-            copied = await baseline_copy(rows, prefix + "baseline")
-        finally:
-            await drop_schemas(prefix)
+        copied = await baseline_copies(rows)
         imports.append(run)
         copies += copied
         copy_seconds = statistics.median(copied)
