@@ -58,6 +58,7 @@ def check_list(parsed: ParsedList, target: ImportTarget, partial: bool) -> Check
     if parsed.rows_read == 0:
         result.file_problems.append("Fichier vide : aucune inscription après l'en-tête.")
     markets = sorted({r.market_number for r in parsed.registrations} - {target.market_number})
+    sites: dict[str, tuple[str, bool] | None] = {}
     if markets:
         result.file_problems.append(
             f"Référence du marché incorrecte : le fichier porte « {', '.join(markets)} », la ressource "
@@ -66,7 +67,9 @@ def check_list(parsed: ParsedList, target: ImportTarget, partial: bool) -> Check
         if target.structure_siret and registration.provider_siret != target.structure_siret:
             result.skipped += 1  # another provider's row: counted, never imported (IMP-03)
             continue
-        site = target.addresses.get(normalise_label(registration.place))
+        if registration.place not in sites:  # a list names a few places, each on many rows
+            sites[registration.place] = target.addresses.get(normalise_label(registration.place))
+        site = sites[registration.place]
         if site is None:
             result.row_errors.append(RowError(
                 registration.row, "Lieu RDV",

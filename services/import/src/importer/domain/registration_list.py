@@ -290,7 +290,8 @@ def _records(text: str) -> Iterator[tuple[int, list[str] | str]]:
         except csv.Error as error:
             yield start, _csv_error_message(str(error))
             continue
-        yield start, [_clean(f) for f in fields]
+        # A line break inside a quoted value is rare: most records have no "\r" to unify.
+        yield start, [_clean(f) for f in fields] if "\r" in "".join(fields) else fields
 
 
 def _csv_error_message(error: str) -> str:
@@ -385,7 +386,7 @@ class _Row:
 
     def __init__(self, row: int, fields: list[str]) -> None:
         self.row = row
-        self.values = dict(zip(EXPECTED_HEADER, (f.strip() for f in fields)))
+        self.values = dict(zip(EXPECTED_HEADER, map(str.strip, fields)))
         self.errors: list[RowError] = []
 
     def error(self, column: str, detail: str) -> None:
