@@ -16,6 +16,7 @@ are local), which shows where the two cores went.
 
 import argparse
 import asyncio
+import importlib
 import os
 import statistics
 import subprocess
@@ -38,14 +39,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"
 from cluster import SERVICES, Cluster  # noqa: E402
 from import_bench import RESOURCE, SAMPLES, baseline_copies, generate_rows, to_csv  # noqa: E402
 
-# What each service's consumer group reads (its entrypoints/consumers.py SUBSCRIPTIONS).
-READS = {
-    "planning": (topics.IMPORT_EVENTS, topics.AFFECTATION_EVENTS),
-    "importer": (topics.PLANNING_EVENTS,),
-    "affectation": (topics.PLANNING_EVENTS, topics.IMPORT_EVENTS),
-    "billing": (topics.PLANNING_EVENTS,),
-    "notify": (topics.IMPORT_EVENTS, topics.PLANNING_EVENTS),
-}
+# What each service's consumer group reads: its own entrypoints/consumers.py.
+READS = {s: importlib.import_module(f"{s}.entrypoints.consumers").SUBSCRIPTIONS for s in SERVICES}
 PG_PID_FILES = sorted(Path("/var/run/postgresql").glob("*.pid")) if Path("/var/run/postgresql").is_dir() else []
 
 
