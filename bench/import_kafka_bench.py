@@ -37,11 +37,11 @@ from servicekit.pytest_plugin import PG_URL, KafkaBroker, _tansu, drop_schemas
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "support"))
 from cluster import SERVICES, Cluster  # noqa: E402
-from import_bench import RESOURCE, SAMPLES, baseline_copies, generate_rows, to_csv  # noqa: E402
+from import_bench import (RESOURCE, SAMPLES, baseline_copies, generate_rows, postgres_cpu_seconds,  # noqa: E402
+                          to_csv)
 
 # What each service's consumer group reads: its own entrypoints/consumers.py.
 READS = {s: importlib.import_module(f"{s}.entrypoints.consumers").SUBSCRIPTIONS for s in SERVICES}
-PG_PID_FILES = sorted(Path("/var/run/postgresql").glob("*.pid")) if Path("/var/run/postgresql").is_dir() else []
 
 
 def cpu_seconds(pid: int, children: bool = False) -> float:
@@ -49,16 +49,6 @@ def cpu_seconds(pid: int, children: bool = False) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     used = int(fields[11]) + int(fields[12]) + (int(fields[13]) + int(fields[14]) if children else 0)
     return used / os.sysconf("SC_CLK_TCK")
-
-
-def postgres_cpu() -> float | None:
-    """PostgreSQL's server processes, when they run here: the postmaster's reaped children and the live ones."""
-    try:
-        postmaster = int(PG_PID_FILES[0].read_text().split()[0])
-        live = subprocess.run(["pgrep", "-P", str(postmaster)], capture_output=True, text=True).stdout.split()
-        return cpu_seconds(postmaster, children=True) + sum(cpu_seconds(int(p)) for p in live)
-    except (IndexError, OSError, ValueError):
-        return None
 
 
 def broker_pid(broker: KafkaBroker) -> int | None:
@@ -149,7 +139,7 @@ async def import_once(broker: KafkaBroker, data: bytes, n: int, workdir: Path) -
             await progress.wait_done(120)  # importer holds its projection of the referential
             pids = {s: p.pid for s, p in cluster.processes.items()} | {"broker": broker_pid(broker)}
             cpu_before = {name: cpu_seconds(pid) for name, pid in pids.items() if pid}
-            pg_before = postgres_cpu()
+            pg_before = postgres_cpu_seconds()
             started = time.perf_counter()
             async with httpx.AsyncClient(timeout=600) as client:
                 response = await client.post(f"{cluster.url('importer')}/importer/imports",
@@ -161,7 +151,7 @@ async def import_once(broker: KafkaBroker, data: bytes, n: int, workdir: Path) -
             seconds = time.perf_counter() - started
             cpu = {name: cpu_seconds(pid) - cpu_before[name] for name, pid in pids.items() if pid}
             if pg_before is not None:
-                cpu["PostgreSQL"] = postgres_cpu() - pg_before
+                cpu["PostgreSQL"] = postgres_cpu_seconds() - pg_before
         report = response.json()
         assert report["counts"]["created"] == n, report["counts"]
         attached = sum(a["participants"] for a in cluster.get("planning", "/actions"))
