@@ -22,7 +22,7 @@ _FROZEN: list[bool] = []
 # Full collections run once the oldest generation's pending survivors pass a quarter of what the last
 # full collection kept; with start-up frozen that is small, so an import, whose rows, staged records
 # and events all live until its commit, set one off every 70,000 allocations, each walking every
-# survivor so far: 0.4-0.6 s of a 10,000-row import. A hundred times fewer full collections still
+# survivor so far: 0.4-0.7 s of CPU in a 10,000-row import. A hundred times fewer full collections still
 # collect what cycles leave behind; the younger generations keep their defaults.
 FULL_COLLECTION_THRESHOLD = 1000
 
