@@ -6,6 +6,7 @@ Checks run on the whole file before anything changes: by default any error refus
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from typing import Literal
 
 from servicekit.text import normalise_label
@@ -28,8 +29,13 @@ class ImportTarget:
     structure_siret: str | None
     addresses: dict[str, tuple[str, bool]]  # normalised France Travail address -> (site code, remote)
 
+    @cached_property
+    def remote_sites(self) -> frozenset[str]:
+        """Sites with an address that is à distance: read for every row of a list."""
+        return frozenset(code for code, remote in self.addresses.values() if remote)
+
     def addresses_remote(self, site: str) -> bool:
-        return any(remote for code, remote in self.addresses.values() if code == site)
+        return site in self.remote_sites
 
 
 @dataclass

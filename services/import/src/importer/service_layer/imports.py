@@ -218,7 +218,6 @@ async def _import_list(cmd: ImportList, uow) -> dict[str, Any]:
         run = _Run(cmd, uow, people, kind, target.ods_codes[0], batch_id)
         run.counts.update(read=parsed.rows_read, skipped=checked.skipped, errors=len(checked.row_errors))
         seen: set[str] = set()
-        remote: dict[str, bool] = {}  # by site code
         for n, (reg, site) in enumerate(checked.accepted):
             if n == halfway:
                 faults.point("importer.import.halfway")
@@ -228,9 +227,7 @@ async def _import_list(cmd: ImportList, uow) -> dict[str, Any]:
                 # Rows are applied in memory, without awaiting the database: let the server answer
                 # other requests (the progress of this one) in the meantime.
                 await asyncio.sleep(0)
-            if site not in remote:
-                remote[site] = target.addresses_remote(site)
-            touched = await run.row(reg, site, remote[site])
+            touched = await run.row(reg, site, target.addresses_remote(site))
             if touched:
                 seen.add(touched)
         if kind == "J-2" and checked.accepted:
