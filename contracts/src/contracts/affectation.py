@@ -4,17 +4,12 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import Event
+from contracts.base import Contract, Event, Item, ListEvent, items_field
 
 PRODUCER = "affectation"
 
 
-class ParticipantAssigned(Event):
-    """A manager gave an imported appointment to an advisor (AFF-02, AFF-03); planning applies it."""
-
-    event_type = "ParticipantAssigned"
-    producer = PRODUCER
-
+class ParticipantAssignedFields(Contract):
     assignment_id: str = Field(description="Assignment id (idempotence key).")
     action_id: str = Field(description="The appointment to assign: the action the import created.")
     advisor: str = Field(description="Advisor's code.", examples=["cdurand"])
@@ -26,3 +21,27 @@ class ParticipantAssigned(Event):
     site: str | None = Field(default=None, description="Site of the new action (create).", examples=["LIL"])
     starts_at: AwareDatetime | None = Field(default=None, description="Start of the new action (create).")
     assigned_by: str = Field(description="User who assigned.", examples=["mpetit"])
+
+
+class ParticipantAssignedItem(ParticipantAssignedFields, Item):
+    aggregate = "assignment"
+    aggregate_field = "assignment_id"
+
+
+class ParticipantAssigned(ListEvent):
+    """A manager gave an imported appointment to an advisor (AFF-02, AFF-03); planning applies it."""
+
+    event_type = "ParticipantAssigned"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[ParticipantAssignedItem, ...] = items_field("The assignments")
+
+
+# First versions: one aggregate per event. Kept for their published schemas and upcast on reading.
+
+class ParticipantAssignedV1(ParticipantAssignedFields, Event):
+    """A manager gave an imported appointment to an advisor (AFF-02, AFF-03); planning applies it."""
+
+    event_type = "ParticipantAssigned"
+    producer = PRODUCER

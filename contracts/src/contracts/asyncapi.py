@@ -4,7 +4,7 @@ from typing import Any
 
 from contracts import topics
 from contracts.envelope import Envelope
-from contracts.registry import EVENT_MODELS
+from contracts.registry import PUBLISHED_MODELS as EVENT_MODELS
 
 
 def document() -> dict[str, Any]:

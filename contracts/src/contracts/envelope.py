@@ -5,7 +5,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BeforeValidator, Field, StringConstraints
 
-from contracts.base import Contract, Event
+from contracts.base import Contract
 
 # Kept as text: every consumer reads this id as text (inbox key), and building a ``UUID`` object for
 # each event consumed only to format it again was a visible share of an import's time.
@@ -26,8 +26,10 @@ class Envelope(Contract):
     occurred_at: AwareDatetime = Field(description="When the change happened (UTC).")
     producer: str = Field(description="Service that emitted the event.", examples=["planning"])
     key: str = Field(
-        description="Aggregate id (beneficiary, enrolment, action, invoice): the partition key.",
-        examples=["referential"],
+        description="The partition key: the id of the structure that owns the data, so that all of a "
+                    "structure's events from one producer keep their order (before list events: the "
+                    "aggregate's id).",
+        examples=["bge"],
     )
     correlation_id: str | None = Field(
         default=None, description="Import batch or user command that caused it.", examples=["cmd-3f2a"]
@@ -35,6 +37,9 @@ class Envelope(Contract):
     causation_id: str | None = Field(
         default=None, description="Event or command this event answers.", examples=[None]
     )
+    actor: str | None = Field(
+        default=None, description="The user behind a person's command (SEC-04); none for the system's own work.",
+        examples=["mpetit"])
     payload: dict[str, Any] = Field(description="The event's own fields, per its JSON Schema.")
 
     @property
@@ -46,16 +51,18 @@ def _encode_text(value: str | None) -> str:
     return "null" if value is None else encode_basestring(value)
 
 
-def envelope_json(event: Event, *, event_id: str, occurred_at: datetime, producer: str, key: str,
-                  correlation_id: str | None, causation_id: str | None) -> str:
-    """The envelope of ``event`` as JSON text, the same as ``Envelope(...).model_dump_json()`` gives.
+def envelope_json(event_type: str, event_version: int, payload_json: str, *, event_id: str, occurred_at: datetime,
+                  producer: str, key: str, correlation_id: str | None, causation_id: str | None,
+                  actor: str | None = None) -> str:
+    """An envelope as JSON text, the same as ``Envelope(...).model_dump_json()`` gives, around a
+    payload already encoded by its own model (validated when it was built).
 
-    Written out here because every event emitted goes through it: the payload is serialised by its
-    own model (already validated), and the envelope's few fields need no second validation."""
+    Written out here because every event emitted goes through it: the envelope's few fields need no
+    second validation."""
     occurred = occurred_at.isoformat()
     if occurred.endswith("+00:00"):
         occurred = occurred[:-6] + "Z"
-    return (f'{{"event_id":"{event_id}","type":"{event.event_type}","version":{event.event_version},'
+    return (f'{{"event_id":"{event_id}","type":"{event_type}","version":{event_version},'
             f'"occurred_at":"{occurred}","producer":{_encode_text(producer)},"key":{_encode_text(key)},'
             f'"correlation_id":{_encode_text(correlation_id)},"causation_id":{_encode_text(causation_id)},'
-            f'"payload":{event.model_dump_json()}}}')
+            f'"actor":{_encode_text(actor)},"payload":{payload_json}}}')

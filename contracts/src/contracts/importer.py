@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import Contract, Event
+from contracts.base import Contract, Event, Item, ListEvent, items_field
 
 PRODUCER = "importer"
 ListKind = Literal["J-10", "J-2"]
@@ -41,12 +41,7 @@ class InscritsImported(Event):
     counts: ImportCounts = Field(description="What the import did.")
 
 
-class BeneficiaryRegistered(Event):
-    """A beneficiary's record was created or its identity/contact changed."""
-
-    event_type = "BeneficiaryRegistered"
-    producer = PRODUCER
-
+class BeneficiaryRegisteredFields(Contract):
     beneficiary_id: str = Field(description="Beneficiary id.", examples=["b-6f1c2d"])
     sealed: str = Field(description="Identity and contact (civilité, names, birth date, IDE, e-mail, phone), "
                                     "encrypted with the beneficiary's key (Fernet).")
@@ -54,12 +49,22 @@ class BeneficiaryRegistered(Event):
     accepts_sms: bool = Field(description="Accepte d'être contacté par SMS.", examples=[True])
 
 
-class RegistrationRecorded(Event):
-    """An appointment from a Prest@ppli list, to attach to a diagnostic slot (IMP-05)."""
+class BeneficiaryRegisteredItem(BeneficiaryRegisteredFields, Item):
+    aggregate = "beneficiary"
+    aggregate_field = "beneficiary_id"
 
-    event_type = "RegistrationRecorded"
+
+class BeneficiaryRegistered(ListEvent):
+    """A beneficiary's record was created or its identity/contact changed."""
+
+    event_type = "BeneficiaryRegistered"
+    event_version = 2
     producer = PRODUCER
 
+    items: tuple[BeneficiaryRegisteredItem, ...] = items_field("The records created or changed")
+
+
+class RegistrationRecordedFields(Contract):
     registration_id: str = Field(description="Registration id (one diagnostic appointment of an enrolment).")
     beneficiary_id: str = Field(description="Beneficiary id.")
     enrolment_id: str = Field(description="ODS enrolment (parcours) id.")
@@ -74,12 +79,22 @@ class RegistrationRecorded(Event):
     moved_from: AwareDatetime | None = Field(default=None, description="Previous start, when the list moved it.")
 
 
-class ParticipantConfirmed(Event):
-    """The J-2 list has the appointment with an order number (IMP-06)."""
+class RegistrationRecordedItem(RegistrationRecordedFields, Item):
+    aggregate = "registration"
+    aggregate_field = "registration_id"
 
-    event_type = "ParticipantConfirmed"
+
+class RegistrationRecorded(ListEvent):
+    """An appointment from a Prest@ppli list, to attach to a diagnostic slot (IMP-05)."""
+
+    event_type = "RegistrationRecorded"
+    event_version = 2
     producer = PRODUCER
 
+    items: tuple[RegistrationRecordedItem, ...] = items_field("The appointments recorded")
+
+
+class ParticipantConfirmedFields(Contract):
     registration_id: str = Field(description="Registration id.")
     beneficiary_id: str = Field(description="Beneficiary id.")
     enrolment_id: str = Field(description="Enrolment id.")
@@ -87,12 +102,22 @@ class ParticipantConfirmed(Event):
     starts_at: AwareDatetime = Field(description="Appointment start.")
 
 
-class ParticipantNotConfirmed(Event):
-    """Imported at J-10, but missing from the J-2 list or without an order number there (IMP-06)."""
+class ParticipantConfirmedItem(ParticipantConfirmedFields, Item):
+    aggregate = "registration"
+    aggregate_field = "registration_id"
 
-    event_type = "ParticipantNotConfirmed"
+
+class ParticipantConfirmed(ListEvent):
+    """The J-2 list has the appointment with an order number (IMP-06)."""
+
+    event_type = "ParticipantConfirmed"
+    event_version = 2
     producer = PRODUCER
 
+    items: tuple[ParticipantConfirmedItem, ...] = items_field("The appointments confirmed")
+
+
+class ParticipantNotConfirmedFields(Contract):
     registration_id: str = Field(description="Registration id.")
     beneficiary_id: str = Field(description="Beneficiary id.")
     enrolment_id: str = Field(description="Enrolment id.")
@@ -100,31 +125,127 @@ class ParticipantNotConfirmed(Event):
     reason: Literal["absent_from_j2", "no_order_number"] = Field(description="Why.", examples=["no_order_number"])
 
 
-class RegistrationCancelled(Event):
-    """A Désinscrit row cancelled an earlier registration."""
+class ParticipantNotConfirmedItem(ParticipantNotConfirmedFields, Item):
+    aggregate = "registration"
+    aggregate_field = "registration_id"
 
-    event_type = "RegistrationCancelled"
+
+class ParticipantNotConfirmed(ListEvent):
+    """Imported at J-10, but missing from the J-2 list or without an order number there (IMP-06)."""
+
+    event_type = "ParticipantNotConfirmed"
+    event_version = 2
     producer = PRODUCER
 
+    items: tuple[ParticipantNotConfirmedItem, ...] = items_field("The appointments not confirmed")
+
+
+class RegistrationCancelledFields(Contract):
     registration_id: str = Field(description="Registration id.")
     beneficiary_id: str = Field(description="Beneficiary id.")
     starts_at: AwareDatetime = Field(description="Appointment start.")
 
 
-class BeneficiaryDeactivated(Event):
+class RegistrationCancelledItem(RegistrationCancelledFields, Item):
+    aggregate = "registration"
+    aggregate_field = "registration_id"
+
+
+class RegistrationCancelled(ListEvent):
+    """A Désinscrit row cancelled an earlier registration."""
+
+    event_type = "RegistrationCancelled"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[RegistrationCancelledItem, ...] = items_field("The registrations cancelled")
+
+
+class BeneficiaryDeactivatedFields(Contract):
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    purge_on: date = Field(description="Day the record and everything identifying the person is deleted.")
+
+
+class BeneficiaryDeactivatedItem(BeneficiaryDeactivatedFields, Item):
+    aggregate = "beneficiary"
+    aggregate_field = "beneficiary_id"
+
+
+class BeneficiaryDeactivated(ListEvent):
+    """A record created by an import whose appointment was not confirmed; purged on ``purge_on``."""
+
+    event_type = "BeneficiaryDeactivated"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[BeneficiaryDeactivatedItem, ...] = items_field("The records deactivated")
+
+
+class BeneficiaryPurgedFields(Contract):
+    beneficiary_id: str = Field(description="Beneficiary id (an id, no longer linked to anybody).")
+
+
+class BeneficiaryPurgedItem(BeneficiaryPurgedFields, Item):
+    aggregate = "beneficiary"
+    aggregate_field = "beneficiary_id"
+
+
+class BeneficiaryPurged(ListEvent):
+    """Every copy of this person's data must go; the key of the sealed fields is destroyed (X-04)."""
+
+    event_type = "BeneficiaryPurged"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[BeneficiaryPurgedItem, ...] = items_field("The records purged")
+
+
+# First versions: one aggregate per event. Kept for their published schemas and upcast on reading.
+
+class BeneficiaryRegisteredV1(BeneficiaryRegisteredFields, Event):
+    """A beneficiary's record was created or its identity/contact changed."""
+
+    event_type = "BeneficiaryRegistered"
+    producer = PRODUCER
+
+
+class RegistrationRecordedV1(RegistrationRecordedFields, Event):
+    """An appointment from a Prest@ppli list, to attach to a diagnostic slot (IMP-05)."""
+
+    event_type = "RegistrationRecorded"
+    producer = PRODUCER
+
+
+class ParticipantConfirmedV1(ParticipantConfirmedFields, Event):
+    """The J-2 list has the appointment with an order number (IMP-06)."""
+
+    event_type = "ParticipantConfirmed"
+    producer = PRODUCER
+
+
+class ParticipantNotConfirmedV1(ParticipantNotConfirmedFields, Event):
+    """Imported at J-10, but missing from the J-2 list or without an order number there (IMP-06)."""
+
+    event_type = "ParticipantNotConfirmed"
+    producer = PRODUCER
+
+
+class RegistrationCancelledV1(RegistrationCancelledFields, Event):
+    """A Désinscrit row cancelled an earlier registration."""
+
+    event_type = "RegistrationCancelled"
+    producer = PRODUCER
+
+
+class BeneficiaryDeactivatedV1(BeneficiaryDeactivatedFields, Event):
     """A record created by an import whose appointment was not confirmed; purged on ``purge_on``."""
 
     event_type = "BeneficiaryDeactivated"
     producer = PRODUCER
 
-    beneficiary_id: str = Field(description="Beneficiary id.")
-    purge_on: date = Field(description="Day the record and everything identifying the person is deleted.")
 
-
-class BeneficiaryPurged(Event):
+class BeneficiaryPurgedV1(BeneficiaryPurgedFields, Event):
     """Every copy of this person's data must go; the key of the sealed fields is destroyed (X-04)."""
 
     event_type = "BeneficiaryPurged"
     producer = PRODUCER
-
-    beneficiary_id: str = Field(description="Beneficiary id (an id, no longer linked to anybody).")

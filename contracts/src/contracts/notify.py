@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from contracts.base import Contract, Event
+from contracts.base import Contract, Event, Item, ListEvent, items_field
 
 PRODUCER = "notify"
 
@@ -36,15 +36,7 @@ class NotificationSetupChanged(Event):
 MessageChannel = Literal["email", "sms"]
 
 
-class MessageSent(Event):
-    """A message left notify: the provider (SMTP server, SMS gateway) accepted it (NOT-06).
-
-    Ids and codes only: never an address, a number, a name or the text sent.
-    """
-
-    event_type = "MessageSent"
-    producer = PRODUCER
-
+class MessageSentFields(Contract):
     message_id: str = Field(description="Notify's message id (one per recipient × rule × appointment).")
     beneficiary_id: str = Field(description="Recipient's beneficiary id.", examples=["b-6f1c2d"])
     registration_id: str | None = Field(description="Appointment (registration) the message is about, if any.")
@@ -55,7 +47,71 @@ class MessageSent(Event):
     attempts: int = Field(ge=1, description="Delivery attempts it took.", examples=[1])
 
 
-class MessageNotSent(Event):
+class MessageSentItem(MessageSentFields, Item):
+    aggregate = "message"
+    aggregate_field = "message_id"
+
+
+class MessageSent(ListEvent):
+    """A message left notify: the provider (SMTP server, SMS gateway) accepted it (NOT-06).
+
+    Ids and codes only: never an address, a number, a name or the text sent.
+    """
+
+    event_type = "MessageSent"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[MessageSentItem, ...] = items_field("The messages sent")
+
+
+class MessageNotSentFields(Contract):
+    message_id: str = Field(description="Notify's message id.")
+    beneficiary_id: str = Field(description="Recipient's beneficiary id.", examples=["b-6f1c2d"])
+    registration_id: str | None = Field(description="Appointment (registration) the message is about, if any.")
+    template: str = Field(description="Template (modèle) code.", examples=["ACR-RAPPEL"])
+    channel: MessageChannel = Field(description="Channel.", examples=["email"])
+    kind: Literal["rule", "system", "manual"] = Field(description="Rule, system or manual message.",
+                                                       examples=["rule"])
+    reason: str = Field(description="Reason code (see the event's description).", examples=["no_consent"])
+
+
+class MessageNotSentItem(MessageNotSentFields, Item):
+    aggregate = "message"
+    aggregate_field = "message_id"
+
+
+class MessageNotSent(ListEvent):
+    """A message that will not go (NOT-03, NOT-05, NOT-06), with the reason's code.
+
+    Reasons: ``no_record``, ``no_address``, ``invalid_address``, ``no_consent``, ``template_inactive``,
+    ``template_unknown``, ``render_failed``, ``rejected`` (permanent failure of the provider),
+    ``gave_up`` (temporary failures until the last attempt), ``appointment_cancelled``,
+    ``not_confirmed`` (not confirmed at J-2), ``appointment_passed``, ``not_needed`` (the person
+    logged in to the virtual office, or the confirmation changed), ``manual_required`` (GDPR mail
+    to send by hand), ``purged``.
+    """
+
+    event_type = "MessageNotSent"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[MessageNotSentItem, ...] = items_field("The messages that will not go")
+
+
+# First versions: one aggregate per event. Kept for their published schemas and upcast on reading.
+
+class MessageSentV1(MessageSentFields, Event):
+    """A message left notify: the provider (SMTP server, SMS gateway) accepted it (NOT-06).
+
+    Ids and codes only: never an address, a number, a name or the text sent.
+    """
+
+    event_type = "MessageSent"
+    producer = PRODUCER
+
+
+class MessageNotSentV1(MessageNotSentFields, Event):
     """A message that will not go (NOT-03, NOT-05, NOT-06), with the reason's code.
 
     Reasons: ``no_record``, ``no_address``, ``invalid_address``, ``no_consent``, ``template_inactive``,
@@ -68,12 +124,3 @@ class MessageNotSent(Event):
 
     event_type = "MessageNotSent"
     producer = PRODUCER
-
-    message_id: str = Field(description="Notify's message id.")
-    beneficiary_id: str = Field(description="Recipient's beneficiary id.", examples=["b-6f1c2d"])
-    registration_id: str | None = Field(description="Appointment (registration) the message is about, if any.")
-    template: str = Field(description="Template (modèle) code.", examples=["ACR-RAPPEL"])
-    channel: MessageChannel = Field(description="Channel.", examples=["email"])
-    kind: Literal["rule", "system", "manual"] = Field(description="Rule, system or manual message.",
-                                                       examples=["rule"])
-    reason: str = Field(description="Reason code (see the event's description).", examples=["no_consent"])

@@ -5,7 +5,7 @@ from typing import Literal
 
 from pydantic import AwareDatetime, Field
 
-from contracts.base import Contract, Event
+from contracts.base import Contract, Event, Item, ListEvent, items_field
 
 PRODUCER = "planning"
 
@@ -116,7 +116,164 @@ class ActionFields(Contract):
     to_assign: bool = Field(default=False, description="Created by an import, waiting for an advisor (AFF-01).")
 
 
-class ActionPlanned(Event):
+class ActionItem(ActionFields, Item):
+    aggregate = "action"
+    aggregate_field = "action_id"
+
+
+class ActionPlanned(ListEvent):
+    """Actions were added to agendas (PLN-01): one planned by hand, or a duplicated series."""
+
+    event_type = "ActionPlanned"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[ActionItem, ...] = items_field("The actions as planned")
+
+
+class ActionChanged(ListEvent):
+    """Actions' settings changed (time, advisor, site, capacity...); each item carries the new state."""
+
+    event_type = "ActionChanged"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[ActionItem, ...] = items_field("The actions after the change")
+
+
+class ActionCancellation(Contract):
+    action_id: str = Field(description="Action id.")
+    reason: str | None = Field(default=None, description="Why, in the user's words.", examples=["Conseiller absent"])
+
+
+class ActionCancelledItem(ActionCancellation, Item):
+    aggregate = "action"
+    aggregate_field = "action_id"
+
+
+class ActionCancelled(ListEvent):
+    """Actions were cancelled; their participants are removed with them."""
+
+    event_type = "ActionCancelled"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[ActionCancelledItem, ...] = items_field("The cancelled actions")
+
+
+class Participation(Contract):
+    action_id: str = Field(description="Action id.")
+    beneficiary_id: str = Field(description="Beneficiary id (importer's), never a name.",
+                                examples=["b-6f1c2d"])
+    resource: str | None = Field(description="Ressource imputed to this participant.", examples=["ACR2025-L12"])
+    ods: str | None = Field(description="ODS imputed to this participant.", examples=["ACR2025"])
+
+
+class ParticipantAddedItem(Participation, Item):
+    aggregate = "action"
+    aggregate_field = "action_id"
+
+
+class ParticipantAdded(ListEvent):
+    """Beneficiaries joined actions (PLN-05)."""
+
+    event_type = "ParticipantAdded"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[ParticipantAddedItem, ...] = items_field("Who joined which action")
+
+
+class Removal(Contract):
+    action_id: str = Field(description="Action id.")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    reason: str | None = Field(default=None, description="Why.", examples=["Désinscrit de Prest@ppli"])
+
+
+class ParticipantRemovedItem(Removal, Item):
+    aggregate = "action"
+    aggregate_field = "action_id"
+
+
+class ParticipantRemoved(ListEvent):
+    """Beneficiaries left actions (PRC-08): the virtual office must stop showing them."""
+
+    event_type = "ParticipantRemoved"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[ParticipantRemovedItem, ...] = items_field("Who left which action")
+
+
+class Presence(Contract):
+    action_id: str = Field(description="Action id.")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    presence: Literal["oui", "non", "excusé"] = Field(description="Présence.", examples=["oui"])
+    action_starts_at: AwareDatetime = Field(description="When the action took place.")
+
+
+class PresenceValidatedItem(Presence, Item):
+    aggregate = "action"
+    aggregate_field = "action_id"
+
+
+class PresenceValidated(ListEvent):
+    """Presence of participants at past actions was validated (PLN-08)."""
+
+    event_type = "PresenceValidated"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[PresenceValidatedItem, ...] = items_field("Each participant's presence")
+
+
+class AssignmentOutcome(Contract):
+    assignment_id: str = Field(description="Assignment id.")
+    action_id: str = Field(description="The appointment that was to assign.")
+    final_action_id: str = Field(description="The action the participants are in now.")
+    duplicate_action_id: str | None = Field(default=None,
+                                            description="The imported action left as a duplicate to delete.")
+
+
+class AssignmentAppliedItem(AssignmentOutcome, Item):
+    aggregate = "assignment"
+    aggregate_field = "assignment_id"
+
+
+class AssignmentApplied(ListEvent):
+    """Planning applied assignments (AFF-03): where the participants are now."""
+
+    event_type = "AssignmentApplied"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[AssignmentAppliedItem, ...] = items_field("The assignments applied")
+
+
+class AssignmentRefusal(Contract):
+    assignment_id: str = Field(description="Assignment id.")
+    action_id: str = Field(description="The appointment that was to assign.")
+    messages: tuple[str, ...] = Field(description="Planning's reasons, in French.")
+
+
+class AssignmentRefusedItem(AssignmentRefusal, Item):
+    aggregate = "assignment"
+    aggregate_field = "assignment_id"
+
+
+class AssignmentRefused(ListEvent):
+    """Planning could not apply assignments; each appointment goes back to the worklist with the reason."""
+
+    event_type = "AssignmentRefused"
+    event_version = 2
+    producer = PRODUCER
+
+    items: tuple[AssignmentRefusedItem, ...] = items_field("The assignments refused")
+
+
+# First versions: one aggregate per event. Kept for their published schemas and upcast on reading.
+
+class ActionPlannedV1(Event):
     """An action was added to an agenda (PLN-01)."""
 
     event_type = "ActionPlanned"
@@ -125,7 +282,7 @@ class ActionPlanned(Event):
     action: ActionFields = Field(description="The action as planned.")
 
 
-class ActionChanged(Event):
+class ActionChangedV1(Event):
     """An action's settings changed (time, advisor, site, capacity...); carries the new state."""
 
     event_type = "ActionChanged"
@@ -134,71 +291,43 @@ class ActionChanged(Event):
     action: ActionFields = Field(description="The action after the change.")
 
 
-class ActionCancelled(Event):
+class ActionCancelledV1(ActionCancellation, Event):
     """An action was cancelled; its participants are removed with it."""
 
     event_type = "ActionCancelled"
     producer = PRODUCER
 
-    action_id: str = Field(description="Action id.")
-    reason: str | None = Field(default=None, description="Why, in the user's words.", examples=["Conseiller absent"])
 
-
-class ParticipantAdded(Event):
+class ParticipantAddedV1(Participation, Event):
     """A beneficiary joined an action (PLN-05)."""
 
     event_type = "ParticipantAdded"
     producer = PRODUCER
 
-    action_id: str = Field(description="Action id.")
-    beneficiary_id: str = Field(description="Beneficiary id (importer's), never a name.",
-                                examples=["b-6f1c2d"])
-    resource: str | None = Field(description="Ressource imputed to this participant.", examples=["ACR2025-L12"])
-    ods: str | None = Field(description="ODS imputed to this participant.", examples=["ACR2025"])
 
-
-class ParticipantRemoved(Event):
+class ParticipantRemovedV1(Removal, Event):
     """A beneficiary left an action (PRC-08): the virtual office must stop showing it."""
 
     event_type = "ParticipantRemoved"
     producer = PRODUCER
 
-    action_id: str = Field(description="Action id.")
-    beneficiary_id: str = Field(description="Beneficiary id.")
-    reason: str | None = Field(default=None, description="Why.", examples=["Désinscrit de Prest@ppli"])
 
-
-class PresenceValidated(Event):
+class PresenceValidatedV1(Presence, Event):
     """Presence of a participant at a past action was validated (PLN-08)."""
 
     event_type = "PresenceValidated"
     producer = PRODUCER
 
-    action_id: str = Field(description="Action id.")
-    beneficiary_id: str = Field(description="Beneficiary id.")
-    presence: Literal["oui", "non", "excusé"] = Field(description="Présence.", examples=["oui"])
-    action_starts_at: AwareDatetime = Field(description="When the action took place.")
 
-
-class AssignmentApplied(Event):
+class AssignmentAppliedV1(AssignmentOutcome, Event):
     """Planning applied an assignment (AFF-03): where the participants are now."""
 
     event_type = "AssignmentApplied"
     producer = PRODUCER
 
-    assignment_id: str = Field(description="Assignment id.")
-    action_id: str = Field(description="The appointment that was to assign.")
-    final_action_id: str = Field(description="The action the participants are in now.")
-    duplicate_action_id: str | None = Field(default=None,
-                                            description="The imported action left as a duplicate to delete.")
 
-
-class AssignmentRefused(Event):
+class AssignmentRefusedV1(AssignmentRefusal, Event):
     """Planning could not apply an assignment; the appointment goes back to the worklist with the reason."""
 
     event_type = "AssignmentRefused"
     producer = PRODUCER
-
-    assignment_id: str = Field(description="Assignment id.")
-    action_id: str = Field(description="The appointment that was to assign.")
-    messages: tuple[str, ...] = Field(description="Planning's reasons, in French.")

@@ -5,32 +5,45 @@ from typing import Any
 
 from pydantic import Field, ValidationError, create_model
 
-from contracts.affectation import ParticipantAssigned
-from contracts.base import Event
-from contracts.billing import CatalogueChanged
+from contracts import affectation, billing, importer, notify, planning
+from contracts.base import Event, upcast_to_items
 from contracts.envelope import Envelope
-from contracts.importer import (BeneficiaryDeactivated, BeneficiaryPurged, BeneficiaryRegistered, InscritsImported,
-                                ParticipantConfirmed, ParticipantNotConfirmed, RegistrationCancelled,
-                                RegistrationRecorded)
-from contracts.notify import MessageNotSent, MessageSent, NotificationSetupChanged
-from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, AssignmentApplied, AssignmentRefused,
-                                ParticipantAdded, ParticipantRemoved, PresenceValidated, ReferentialChanged)
 
 EVENT_MODELS: tuple[type[Event], ...] = (
-    ReferentialChanged, ActionPlanned, ActionChanged, ActionCancelled, ParticipantAdded, ParticipantRemoved,
-    PresenceValidated, InscritsImported, BeneficiaryRegistered, RegistrationRecorded, ParticipantConfirmed,
-    ParticipantNotConfirmed, RegistrationCancelled, BeneficiaryDeactivated, BeneficiaryPurged, CatalogueChanged,
-    NotificationSetupChanged, ParticipantAssigned, AssignmentApplied, AssignmentRefused,
-    MessageSent, MessageNotSent,
+    planning.ReferentialChanged, planning.ActionPlanned, planning.ActionChanged, planning.ActionCancelled,
+    planning.ParticipantAdded, planning.ParticipantRemoved, planning.PresenceValidated, planning.AssignmentApplied,
+    planning.AssignmentRefused,
+    importer.InscritsImported, importer.BeneficiaryRegistered, importer.RegistrationRecorded,
+    importer.ParticipantConfirmed, importer.ParticipantNotConfirmed, importer.RegistrationCancelled,
+    importer.BeneficiaryDeactivated, importer.BeneficiaryPurged,
+    billing.CatalogueChanged, notify.NotificationSetupChanged, affectation.ParticipantAssigned,
+    notify.MessageSent, notify.MessageNotSent,
 )
+# First versions, still published and upcast when a log holding them is read.
+FIRST_VERSIONS: tuple[type[Event], ...] = (
+    planning.ActionPlannedV1, planning.ActionChangedV1, planning.ActionCancelledV1, planning.ParticipantAddedV1,
+    planning.ParticipantRemovedV1, planning.PresenceValidatedV1, planning.AssignmentAppliedV1,
+    planning.AssignmentRefusedV1,
+    importer.BeneficiaryRegisteredV1, importer.RegistrationRecordedV1, importer.ParticipantConfirmedV1,
+    importer.ParticipantNotConfirmedV1, importer.RegistrationCancelledV1, importer.BeneficiaryDeactivatedV1,
+    importer.BeneficiaryPurgedV1, affectation.ParticipantAssignedV1, notify.MessageSentV1, notify.MessageNotSentV1,
+)
+PUBLISHED_MODELS: tuple[type[Event], ...] = EVENT_MODELS + FIRST_VERSIONS
 
-_BY_TYPE: dict[tuple[str, int], type[Event]] = {(m.event_type, m.event_version): m for m in EVENT_MODELS}
-_LATEST: dict[str, type[Event]] = {}
-for _model in sorted(EVENT_MODELS, key=lambda m: m.event_version):
-    _LATEST[_model.event_type] = _model
+_LATEST: dict[str, type[Event]] = {m.event_type: m for m in EVENT_MODELS}
 
-# (type, old version) -> function turning that payload into the next version's payload.
-UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {}
+
+def _action_to_items(payload: dict[str, Any]) -> dict[str, Any]:
+    return {"items": [{**payload["action"], "version": 0}]}
+
+
+# (type, old version) -> function turning that payload into the next version's payload. Every first
+# version carried one aggregate's change: it becomes the one item of its list event.
+UPCASTERS: dict[tuple[str, int], Callable[[dict[str, Any]], dict[str, Any]]] = {
+    (model.event_type, 1): (_action_to_items if model in (planning.ActionPlannedV1, planning.ActionChangedV1)
+                            else upcast_to_items)
+    for model in FIRST_VERSIONS
+}
 
 
 class UnknownEvent(LookupError):

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from contracts.envelope import Envelope
-from contracts.registry import EVENT_MODELS
+from contracts.registry import PUBLISHED_MODELS as EVENT_MODELS
 
 SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 
@@ -19,7 +19,9 @@ SCHEMA_DIR = Path(__file__).resolve().parents[2] / "schemas"
 def current_schemas() -> dict[str, dict[str, Any]]:
     schemas = {"Envelope.json": Envelope.model_json_schema(mode="serialization")}
     for model in EVENT_MODELS:
-        schemas[f"{model.event_type}.v{model.event_version}.json"] = model.model_json_schema(mode="serialization")
+        # Titled by the event type, whatever the class (first versions' classes end in ``V1``).
+        schemas[f"{model.event_type}.v{model.event_version}.json"] = {
+            **model.model_json_schema(mode="serialization"), "title": model.event_type}
     return schemas
 
 

@@ -14,7 +14,6 @@ from planning.bootstrap import bootstrap as planning
 from servicekit.bus import Bus
 from servicekit.clock import Clock
 from servicekit.http import build_app
-from servicekit.outbox import OutboxRelay
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
 
@@ -35,38 +34,17 @@ class Embedded:
                 runtime.key_source.transport = httpx.ASGITransport(app=self.app)
 
     async def settle(self, everything: bool = False) -> int:
-        """Publish outboxes until none has anything left; with the in-memory bus, publishing runs the
-        consumers, so afterwards every projection is up to date. Only relays woken by a commit are
-        asked, unless ``everything`` (at start: a previous process may have left events behind).
-
-        The relays publish at the same time, as each service's own relay does in production: while
-        importer's events are consumed, planning's (those the first ones caused) can be too, and one
-        consumer group's wait on PostgreSQL is another's time to compute."""
+        """Publish outboxes and wait for the consumers until nothing is left to publish or consume:
+        afterwards every projection is up to date. Only relays woken by a commit are asked, unless
+        ``everything`` (at start: a previous process may have left events behind). The relays
+        publish at the same time and the consumer groups consume at their own pace, as each
+        service's own relay and consumers do in production."""
         relays = [runtime.relay for runtime in self.runtimes]
-        publishing: set[OutboxRelay] = set()
-
-        async def drain(relay: OutboxRelay, read_outbox: bool) -> int:
-            published = 0
-            while True:
-                if read_outbox or relay.woken:
-                    publishing.add(relay)
-                    try:
-                        published += await relay.publish_pending(read_outbox=read_outbox)
-                    finally:
-                        publishing.discard(relay)
-                    read_outbox = False
-                elif not publishing:
-                    return published  # no relay at work: none can wake this one any more
-                else:
-                    await relay.woken_within(0.01)  # another relay's consumers may commit events here
-
         total = 0
         while True:
-            outcomes = await asyncio.gather(*[drain(relay, everything) for relay in relays], return_exceptions=True)
-            for outcome in outcomes:
-                if isinstance(outcome, BaseException):
-                    raise outcome
-            total += sum(outcomes)
+            total += sum(await asyncio.gather(*[relay.publish_pending(read_outbox=everything) for relay in relays
+                                                if everything or relay.woken]))
             everything = False
+            await self.bus.drained()
             if not any(relay.woken for relay in relays):
                 return total

@@ -10,18 +10,19 @@ skips other services' events without parsing them.
   would lose the message on a crash). Publishing uses aiokafka's producer directly, ``acks=all``
   and idempotent where the broker supports it, partitioned by key as FastStream would (aiokafka's
   default partitioner).
-- ``memory://``: every service in one process. Publishing hands each run of messages of a topic,
-  in batches of up to ``batch_size`` (as polls would return them on Kafka), to every consumer group
-  subscribed to the topic, the groups at the same time; the batch is acknowledged once they all
-  have consumed it, and a consumer's error reaches the publisher (the relay then leaves the rows
-  unpublished). No broker and no encoding: consumers get the very bytes a Kafka consumer would.
-  A publisher may send several batches before the first is acknowledged (``send(after=...)``):
-  each group takes them in order, at its own pace, as it would read a Kafka topic, and a group
-  whose delivery failed fails the later ones it was sent (they would be consumed out of order).
+- ``memory://``: every service in one process, with Kafka's semantics and no more: each topic is
+  an append-only log of ``partitions`` partitions (a message's partition chosen by its key), each
+  consumer group reads it from its own offsets, in order per partition, in polls of up to
+  ``batch_size`` messages, and moves its offset on only after ``consume`` returned. Publishing
+  appends and returns (the log is the acknowledgement): a consumer's failure never reaches the
+  publisher; the poll is delivered again (at least once) after a pause. Consumers get the very
+  bytes a Kafka consumer would. ``drained()`` waits until every group has consumed everything.
 """
 
 import asyncio
+import contextlib
 import json
+import zlib
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from contextlib import AsyncExitStack
@@ -34,6 +35,7 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 log = logging.getLogger("servicekit.bus")
+log_ = log
 
 
 @dataclass(frozen=True)
@@ -53,36 +55,67 @@ class OutgoingMessage:
 
 
 class Incoming:
-    """One consumed message: its value as published and its ``type`` header (None if it had none).
+    """One consumed message: its value as published and its ``type`` header (None if it had none)."""
 
-    On the in-memory bus every consumer group gets the same ``Incoming``: the first to read the
-    envelope leaves it in ``envelope`` for the others (envelopes and events are immutable)."""
-
-    __slots__ = ("body", "type", "envelope")
+    __slots__ = ("body", "type")
 
     def __init__(self, body: bytes | dict[str, Any], type: str | None = None):
         self.body, self.type = body, type
-        self.envelope: Any = None
 
 
 Consume = Callable[[list[Incoming], str], Awaitable[None]]
 
 
-class Sending:
-    """A batch on its way: ``acknowledged()`` waits for the broker (in memory: every consumer group).
+class _MemoryGroup:
+    """One consumer group of one in-memory topic: its offsets and the task that polls for it."""
 
-    ``lanes`` holds, for each in-memory consumer group the batch went to, the delivery a later
-    batch of the same publisher must follow."""
+    def __init__(self, topic: "_MemoryTopic", group: str, consume: Consume, name: str, batch_size: int):
+        self.topic, self.group, self.consume, self.name = topic, group, consume, name
+        self.batch_size = batch_size
+        self.offsets = [0] * len(topic.partitions)
+        self.wake = asyncio.Event()
+        self.idle = asyncio.Event()
+        self.idle.set()
+        self.task: asyncio.Task | None = None
+        self.redelivery_seconds = 0.2
 
-    def __init__(self, waits: Sequence[Awaitable[Any]], lanes: dict[Any, "asyncio.Task[None]"] | None = None):
-        self._waits = list(waits)
-        self.lanes = lanes or {}
+    def behind(self) -> bool:
+        return any(offset < len(log) for offset, log in zip(self.offsets, self.topic.partitions, strict=True))
 
-    async def acknowledged(self) -> None:
-        """Every wait finishes before the first error, if any, is raised."""
-        for outcome in await asyncio.gather(*self._waits, return_exceptions=True):
-            if isinstance(outcome, BaseException):
-                raise outcome
+    def notify(self) -> None:
+        self.idle.clear()
+        self.wake.set()
+
+    async def run(self) -> None:
+        while True:
+            polled = False
+            for partition, log in enumerate(self.topic.partitions):
+                start = self.offsets[partition]
+                if start >= len(log):
+                    continue
+                poll = log[start:start + self.batch_size]
+                polled = True
+                try:
+                    await self.consume(poll, self.name)
+                except asyncio.CancelledError:
+                    raise
+                except Exception:  # noqa: BLE001 - the poll is delivered again, as Kafka would after a rebalance
+                    log_.exception("consumer failed; delivering its poll again",
+                                   extra={"group": self.group, "topic": self.name})
+                    await asyncio.sleep(self.redelivery_seconds)
+                    continue
+                self.offsets[partition] = start + len(poll)
+            if not polled:
+                self.idle.set()
+                self.wake.clear()
+                if not self.behind():
+                    await self.wake.wait()
+
+
+class _MemoryTopic:
+    def __init__(self, partitions: int):
+        self.partitions: list[list[Incoming]] = [[] for _ in range(max(1, partitions))]
+        self.groups: list[_MemoryGroup] = []
 
 
 class Bus:
@@ -95,7 +128,7 @@ class Bus:
         if not (self.in_memory or url.startswith("kafka://")):
             raise ValueError(f"PRESTAFLOW_BUS must start with memory:// or kafka://, not {url!r}")
         self.bootstrap = url.removeprefix("kafka://").rstrip("/")
-        self._local: list[tuple[str, Consume]] = []  # memory://: (topic, consume), in subscription order
+        self._memory: dict[str, _MemoryTopic] = {}  # memory://: each topic's partitions and groups
         self.broker: KafkaBroker | None = None
         self.idempotence, self.client_id = idempotence, client_id
         # Publishing goes straight to aiokafka: FastStream's publish costs about twice as much CPU per
@@ -110,9 +143,6 @@ class Bus:
         self._topics: set[str] = set()
         self.partitions, self.replication = partitions, replication
         self.batch_size = batch_size
-        # Batches a publisher may have sent and not yet seen acknowledged. On Kafka, one: if a batch
-        # failed while a later one went through, a key's events would be published out of order.
-        self.in_flight = 2 if self.in_memory else 1
 
     def declare(self, *topics: str) -> None:
         """Topics this process publishes to: created at start like the subscribed ones."""
@@ -129,7 +159,11 @@ class Bus:
         self._topics.add(topic)
 
         if self.in_memory:
-            self._local.append((topic, consume))
+            memory_group = _MemoryGroup(self._memory_topic(topic), group, consume, topic.removeprefix(self.namespace),
+                                        self.batch_size)
+            self._memory_topic(topic).groups.append(memory_group)
+            if self._stack is not None:  # subscribed after start
+                self._start_group(memory_group)
             return
 
         @self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -143,6 +177,9 @@ class Bus:
     async def start(self) -> None:
         self._stack = AsyncExitStack()
         if self.in_memory:
+            for topic in self._memory.values():
+                for group in topic.groups:
+                    self._start_group(group)
             return
         await self._create_topics()
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap.split(","), acks="all",
@@ -152,6 +189,12 @@ class Bus:
         await self.broker.start()
         self._stack.push_async_callback(self.broker.stop)
 
+    def _start_group(self, group: _MemoryGroup) -> None:
+        group.task = asyncio.create_task(group.run(), name=f"{group.group}:{group.name}")
+        self._stack.push_async_callback(_cancel, group.task)
+        if group.behind():
+            group.notify()
+
     async def stop(self) -> None:
         if self._stack is not None:
             await self._stack.aclose()
@@ -159,30 +202,34 @@ class Bus:
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
         """Publish a batch, waiting for the broker's acknowledgement once for the whole batch."""
-        await (await self.send(messages)).acknowledged()
-
-    async def send(self, messages: Sequence[OutgoingMessage], after: Sending | None = None) -> Sending:
-        """Hand a batch to the broker, behind ``after`` (the same publisher's previous batch, still
-        unacknowledged), and return without waiting for the acknowledgement."""
         if self.in_memory:
-            lanes = dict(after.lanes) if after else {}
-            deliveries = []
-            for start, end in _runs(messages, lambda m: m.topic):
-                topic = self.namespace + messages[start].topic
-                run = [Incoming(m.value, m.headers.get("type")) for m in messages[start:end]]
-                # At most ``batch_size`` messages per delivery, as a Kafka poll returns them.
-                polls = [run[i:i + self.batch_size] for i in range(0, len(run), self.batch_size)]
-                for lane, (subscribed, consume) in enumerate(self._local):
-                    if subscribed == topic:
-                        # Concurrently, as separate consumer processes would: one group's wait on its
-                        # database is another's time to compute, each group at its own pace.
-                        lanes[lane] = asyncio.create_task(
-                            _deliver(consume, polls, messages[start].topic, lanes.get(lane)))
-                        deliveries.append(lanes[lane])
-            return Sending(deliveries, lanes)
-        return Sending([await self._producer.send(self.namespace + m.topic, m.value, key=m.key.encode(),
-                                                  headers=[(k, v.encode()) for k, v in m.headers.items()])
-                        for m in messages])
+            for m in messages:
+                topic = self._memory_topic(self.namespace + m.topic)
+                topic.partitions[_partition(m.key, len(topic.partitions))].append(Incoming(m.value, m.headers.get("type")))
+                for group in topic.groups:
+                    group.notify()
+            return
+        sent = [await self._producer.send(self.namespace + m.topic, m.value, key=m.key.encode(),
+                                          headers=[(k, v.encode()) for k, v in m.headers.items()])
+                for m in messages]
+        # Every wait finishes before the first error, if any, is raised.
+        for outcome in await asyncio.gather(*sent, return_exceptions=True):
+            if isinstance(outcome, BaseException):
+                raise outcome
+
+    def _memory_topic(self, topic: str) -> _MemoryTopic:
+        if topic not in self._memory:
+            self._memory[topic] = _MemoryTopic(self.partitions)
+        return self._memory[topic]
+
+    async def drained(self) -> None:
+        """In memory: wait until every consumer group has consumed every message published so far."""
+        while True:
+            waiting = [g for t in self._memory.values() for g in t.groups if g.task is not None
+                       and (g.behind() or not g.idle.is_set())]
+            if not waiting:
+                return
+            await asyncio.gather(*[g.idle.wait() for g in waiting])
 
     async def ping(self) -> bool:
         if self.in_memory:
@@ -214,14 +261,14 @@ class Bus:
             await admin.close()
 
 
-async def _deliver(consume: Consume, polls: list[list[Incoming]], topic: str,
-                   previous: "asyncio.Task[None] | None") -> None:
-    if previous is not None:
-        await previous  # its error, if any, is this delivery's too: nothing is consumed out of order
-    for poll in polls:
-        # A poll that raised is not followed by the next: they would be consumed out of order. The
-        # publisher's error leaves all of them unpublished, delivered again later.
-        await consume(poll, topic)
+async def _cancel(task: "asyncio.Task[None]") -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
+def _partition(key: str, partitions: int) -> int:
+    return zlib.crc32(key.encode()) % partitions
 
 
 async def _undecoded(message: Any) -> None:
@@ -235,13 +282,3 @@ def _type_header(headers: Sequence[tuple[str, bytes]]) -> str | None:
         if name == "type":
             return value.decode()
     return None
-
-
-def _runs(items: Sequence[Any], key: Callable[[Any], Any]) -> list[tuple[int, int]]:
-    """(start, end) of each run of consecutive items with the same key."""
-    runs, start = [], 0
-    for i in range(1, len(items) + 1):
-        if i == len(items) or key(items[i]) != key(items[start]):
-            runs.append((start, i))
-            start = i
-    return runs

@@ -1,5 +1,9 @@
 from datetime import UTC, datetime
 from typing import Protocol
+from zoneinfo import ZoneInfo
+
+# The users' time zone: every date and time they type or read.
+PARIS = ZoneInfo("Europe/Paris")
 
 
 class Clock(Protocol):

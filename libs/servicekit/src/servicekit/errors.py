@@ -1,19 +1,24 @@
-"""Refused input: the French messages a user sees, each naming the entry and what was expected."""
+"""Domain errors: refusals with the French messages a user sees, each naming the entry and what
+was expected. Raised by the domain and the service layer; only the entrypoints (``servicekit.http``)
+turn them into HTTP answers."""
 
 from typing import Any
-
-from fastapi import FastAPI, Request
-from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
 
 
 class RefusedInput(Exception):
     """A command refused as a whole; nothing was changed."""
 
-    def __init__(self, messages: list[str], status_code: int = 422):
+    def __init__(self, messages: list[str]):
         super().__init__("; ".join(messages))
         self.messages = messages
-        self.status_code = status_code
+
+
+class NotFound(RefusedInput):
+    """The command names something that does not exist (an unknown id or code)."""
+
+
+class Conflict(RefusedInput):
+    """The command cannot apply to the current state (already done, no place left, in use)."""
 
 
 _EXPECTED = {
@@ -67,14 +72,3 @@ def french_validation_messages(errors: list[dict[str, Any]], body: Any) -> list[
             expected += f" (attendu : {error['ctx']['expected']})"
         messages.append(f"{_describe(tuple(error['loc']), body)} : {expected}")
     return messages
-
-
-def install_handlers(app: FastAPI) -> None:
-    @app.exception_handler(RefusedInput)
-    async def refused(_request: Request, exc: RefusedInput) -> JSONResponse:
-        return JSONResponse({"messages": exc.messages}, status_code=exc.status_code)
-
-    @app.exception_handler(RequestValidationError)
-    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
-        return JSONResponse({"messages": french_validation_messages(list(exc.errors()), exc.body)},
-                            status_code=422)

@@ -7,12 +7,13 @@ import gc
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI, Response
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from servicekit.bus import Bus
-from servicekit.errors import install_handlers
+from servicekit.errors import Conflict, NotFound, RefusedInput, french_validation_messages
 from servicekit.runtime import ServiceRuntime, admin_router, event_log_router
 
 
@@ -37,6 +38,26 @@ def _freeze_start_up() -> None:
         gc.freeze()
         young, middle, _ = gc.get_threshold()
         gc.set_threshold(young, middle, FULL_COLLECTION_THRESHOLD)
+
+
+def status_of(exc: RefusedInput) -> int:
+    """The HTTP status of a domain refusal."""
+    if isinstance(exc, NotFound):
+        return 404
+    if isinstance(exc, Conflict):
+        return 409
+    return 422
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(RefusedInput)
+    async def refused(_request: Request, exc: RefusedInput) -> JSONResponse:
+        return JSONResponse({"messages": exc.messages}, status_code=status_of(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"messages": french_validation_messages(list(exc.errors()), exc.body)},
+                            status_code=422)
 
 
 def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_relays: bool = True) -> FastAPI:

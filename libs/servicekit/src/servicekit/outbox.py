@@ -1,30 +1,20 @@
 """The outbox relay: publishes committed, unpublished outbox rows in order, in batches."""
 
 import asyncio
-import contextlib
 import logging
 from collections import deque
-from dataclasses import dataclass, field
 
 from sqlalchemy import Text, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from servicekit import faults
-from servicekit.bus import Bus, OutgoingMessage, Sending
+from servicekit.bus import Bus, OutgoingMessage
 from servicekit.clock import Clock
 from servicekit.metrics import EVENTS_PUBLISHED
 from servicekit.sql import one_of
 from servicekit.tables import KitTables
 
 log = logging.getLogger("servicekit.outbox")
-
-
-@dataclass
-class _Batch:
-    """A batch of handed-over rows between its marks and their commit."""
-    session: AsyncSession
-    messages: list[OutgoingMessage] = field(default_factory=list)
-    sending: Sending | None = None
 
 
 class OutboxRelay:
@@ -45,10 +35,6 @@ class OutboxRelay:
         self._clock = clock
         self.batch_size = batch_size
         self.poll_seconds = poll_seconds
-        # Batches sent and not yet acknowledged, at most. SQLite has one writer: a second batch's
-        # marks would wait for the first's commit, which waits for the second to be sent.
-        bind = sessions.kw.get("bind")
-        self.in_flight = bus.in_flight if bind is not None and bind.dialect.name == "postgresql" else 1
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._handed: deque[OutgoingMessage] = deque()
@@ -112,47 +98,23 @@ class OutboxRelay:
             total += len(rows)
 
     async def _publish_handed_over(self) -> int:
-        """Marks and sends one batch after another, up to ``in_flight`` of them before the
-        oldest is acknowledged; each batch's marks commit only once it is, oldest first. If one
-        fails, the batches sent behind it are rolled back too: they go again, in order, from the
-        outbox (consumers that already took them skip them by their inbox)."""
-        total, in_flight, sending = 0, deque[_Batch](), None
-        try:
-            while self._handed:
-                batch = [self._handed.popleft() for _ in range(min(self.batch_size, len(self._handed)))]
-                entry = _Batch(self._sessions())
-                in_flight.append(entry)
-                chosen = one_of(entry.session, self._outbox.c.event_id, [m.event_id for m in batch])
+        """Marks one batch, publishes it, and commits the marks once the broker acknowledged it; then
+        the next. One batch at a time: a later batch acknowledged before an earlier one failed would
+        put the structure's events out of order."""
+        total = 0
+        while self._handed:
+            batch = [self._handed.popleft() for _ in range(min(self.batch_size, len(self._handed)))]
+            async with self._sessions() as session, session.begin():
+                chosen = one_of(session, self._outbox.c.event_id, [m.event_id for m in batch])
                 # Marks and locks the rows still unpublished: another replica's relay may have taken some.
-                marked = set((await entry.session.execute(
+                marked = set((await session.execute(
                     update(self._outbox).where(chosen, self._outbox.c.published_at.is_(None))
                     .values(published_at=self._clock.now()).returning(self._outbox.c.event_id))).scalars())
-                entry.messages = [m for m in batch if m.event_id in marked]
-                if entry.messages:
-                    faults.point(f"{self.service}.relay.before_publish")
-                    entry.sending = sending = await self._bus.send(entry.messages, after=sending)
-                while len(in_flight) >= self.in_flight:
-                    total += await self._confirm(in_flight.popleft())
-            while in_flight:
-                total += await self._confirm(in_flight.popleft())
-            return total
-        finally:
-            for entry in in_flight:  # left only by an error: not one of these is marked
-                if entry.sending:
-                    with contextlib.suppress(Exception):
-                        await entry.sending.acknowledged()  # let every group finish before rolling back
-                await entry.session.close()
-
-    async def _confirm(self, entry: "_Batch") -> int:
-        try:
-            if entry.sending:
-                await entry.sending.acknowledged()
-            await entry.session.commit()
-        finally:
-            await entry.session.close()
-        if entry.messages:
-            self._published(entry.messages)
-        return len(entry.messages)
+                messages = [m for m in batch if m.event_id in marked]
+                if messages:
+                    await self._publish(messages)
+            total += len(messages)
+        return total
 
     async def _publish(self, messages: list[OutgoingMessage]) -> None:
         faults.point(f"{self.service}.relay.before_publish")

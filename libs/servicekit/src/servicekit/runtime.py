@@ -21,7 +21,7 @@ from contracts.topics import BY_PRODUCER, dead_letter_topic
 from servicekit.bus import Bus
 from servicekit.clock import Clock, FileClock, SystemClock
 from servicekit.db import Database
-from servicekit.dispatch import BatchHandler, EventDispatcher, Handler, SqlDeadLetters
+from servicekit.dispatch import EventDispatcher, Handler, SqlDeadLetters
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import KitTables
@@ -89,7 +89,6 @@ def assemble(
     subscriptions: tuple[str, ...],
     uow_class: type[SqlAlchemyUnitOfWork],
     clock: Clock | None = None,
-    batch_handlers: Mapping[type[Event], BatchHandler] | None = None,
     serialized_events: bool = False,
 ) -> ServiceRuntime:
     """Build a service's runtime from its own parts; shared by every ``bootstrap.py``.
@@ -100,12 +99,12 @@ def assemble(
                         settings.relay_poll_seconds)
 
     def uow_factory() -> UnitOfWork:
-        return uow_class(database.sessions, tables, name, clock, on_commit=relay.hand_over)
+        return uow_class(database.sessions, tables, name, clock, on_commit=relay.hand_over,
+                         structure=settings.structure)
 
     dead_letters = SqlDeadLetters(name, database.sessions, tables, bus, clock)
     dispatcher = EventDispatcher(name, handlers, uow_factory, dead_letters, settings.retry_attempts,
-                                 settings.retry_backoff_seconds, batch_handlers=batch_handlers,
-                                 serialized=serialized_events)
+                                 settings.retry_backoff_seconds, serialized=serialized_events)
     return ServiceRuntime(name, settings, bus, database, tables, clock, uow_factory, relay, dispatcher,
                           subscriptions)
 

@@ -9,6 +9,8 @@ class ServiceSettings(BaseSettings):
 
     model_config = SettingsConfigDict(env_prefix="PRESTAFLOW_", extra="ignore")
 
+    structure: str = Field(default="bge", description="Id of the BGE structure this deployment serves: the "
+                           "partition key of every event.")
     bus: str = Field(default="memory://", description="memory:// or kafka://host:9092,host2:9092")
     home: Path = Field(default=Path(".prestaflow"), description="Embedded default's data folder.")
     database_url: str | None = Field(

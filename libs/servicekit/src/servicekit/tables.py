@@ -10,6 +10,7 @@ class KitTables:
     outbox: Table
     inbox: Table
     dead_letters: Table
+    aggregate_versions: Table
 
 
 def add_kit_tables(metadata: MetaData) -> KitTables:
@@ -43,4 +44,27 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         Column("parked_at", DateTime(timezone=True), nullable=False),
         Column("redriven_at", DateTime(timezone=True), nullable=True),
     )
-    return KitTables(outbox, inbox, dead_letters)
+    # The version of each aggregate the service emitted items about (``contracts.base.Item.version``).
+    aggregate_versions = Table(
+        "aggregate_versions", metadata,
+        Column("aggregate", String(40), primary_key=True),
+        Column("aggregate_id", String(200), primary_key=True),
+        Column("version", Integer, nullable=False),
+    )
+    return KitTables(outbox, inbox, dead_letters, aggregate_versions)
+
+
+FIRST_KIT_TABLES = ("outbox", "inbox", "dead_letters")
+
+
+def create_kit_tables(op, names: tuple[str, ...] = FIRST_KIT_TABLES) -> None:
+    """Create servicekit's tables ``names`` in a service's Alembic migration, from their one
+    definition here. A later change to a kit table is a migration of its own in every service."""
+    tables = add_kit_tables(MetaData())
+    for name in names:
+        getattr(tables, name).create(op.get_bind())
+
+
+def drop_kit_tables(op, names: tuple[str, ...] = FIRST_KIT_TABLES) -> None:
+    for name in reversed(names):
+        op.drop_table(name)

@@ -1,11 +1,10 @@
 """Fakes of servicekit's own abstractions, for services' unit tests."""
 
-import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from contracts import Envelope, Event
-from servicekit.bus import OutgoingMessage, Sending
+from contracts import Envelope
+from servicekit.bus import OutgoingMessage
 from servicekit.clock import Clock, SystemClock
 from servicekit.dispatch import as_dict
 from servicekit.uow import UnitOfWork
@@ -14,20 +13,15 @@ from servicekit.uow import UnitOfWork
 class FakeBus:
     """Records published batches; ``fail_next`` makes the next publish raise, as a broker outage would."""
 
-    def __init__(self, in_flight: int = 1) -> None:
+    def __init__(self) -> None:
         self.batches: list[list[OutgoingMessage]] = []
         self.fail_next = 0
-        self.in_flight = in_flight
 
     async def publish(self, messages: Sequence[OutgoingMessage]) -> None:
-        await (await self.send(messages)).acknowledged()
-
-    async def send(self, messages: Sequence[OutgoingMessage], after: Sending | None = None) -> Sending:
         if self.fail_next:
             self.fail_next -= 1
             raise ConnectionError("broker unavailable")
         self.batches.append(list(messages))
-        return Sending([])
 
     @property
     def messages(self) -> list[OutgoingMessage]:
@@ -35,46 +29,52 @@ class FakeBus:
 
 
 class FakeUnitOfWork(UnitOfWork):
-    """In-memory unit of work: ``events`` and ``processed`` change only on commit."""
+    """In-memory unit of work: ``events`` (the envelopes emitted) and ``processed`` change only on commit."""
 
-    def __init__(self, producer: str = "test", clock: Clock | None = None, **repositories: Any):
-        super().__init__(producer, clock or SystemClock())
+    def __init__(self, producer: str = "test", clock: Clock | None = None, structure: str = "bge",
+                 **repositories: Any):
+        super().__init__(producer, clock or SystemClock(), structure)
         self.events: list[Envelope] = []
-        self.processed: set[uuid.UUID] = set()
+        self.processed: set[str] = set()
         self.commits = 0
-        self._staged_events: list[Envelope] = []
-        self._staged_processed: set[uuid.UUID] = set()
+        self.versions: dict[tuple[str, str], int] = {}
+        self._staged_processed: set[str] = set()
         for name, repository in repositories.items():
             setattr(self, name, repository)
 
     async def _close(self) -> None:
-        self.holding = False
         await self.rollback()
 
-    def emit(self, event: Event, key: str) -> Envelope:
-        envelope = self.envelope(event, key)
-        self._staged_events.append(envelope)
-        return envelope
+    async def _aggregate_versions(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        return {k: self.versions[k] for k in keys if k in self.versions}
+
+    async def _save_aggregate_versions(self, versions: dict[tuple[str, str], int], known: set[tuple[str, str]]) -> None:
+        self.versions.update(versions)
 
     async def claim(self, envelope: Envelope) -> bool:
-        if envelope.event_id in self.processed | self._staged_processed:
+        event_id = str(envelope.event_id)
+        if event_id in self.processed | self._staged_processed:
             return False
-        self._staged_processed.add(envelope.event_id)
+        self._staged_processed.add(event_id)
         return True
 
     async def commit(self) -> None:
-        if self.holding:
-            self.committed = True
-            return
-        self.events += self._staged_events
+        self.events += [Envelope.model_validate_json(e.json) for e in await self._staged_events()]
         self.processed |= self._staged_processed
-        self._staged_events, self._staged_processed = [], set()
+        self._staged_processed = set()
         self.committed = True
         self.commits += 1
 
     async def rollback(self) -> None:
-        self._refuse_partial_rollback()
-        self._staged_events, self._staged_processed = [], set()
+        self._staged, self._staged_processed = [], set()
+
+    def payloads(self, event_type: str) -> list[dict[str, Any]]:
+        """The items (or, for a whole event, the payload) of every committed event of ``event_type``."""
+        found = []
+        for envelope in self.events:
+            if envelope.type == event_type:
+                found += envelope.payload.get("items", [envelope.payload])
+        return found
 
 
 class FakeDeadLetters:

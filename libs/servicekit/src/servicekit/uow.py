@@ -1,34 +1,46 @@
-"""Async unit of work: one transaction, rolled back unless committed, carrying the outbox and inbox."""
+"""Async unit of work: one transaction, rolled back unless committed, carrying the outbox and inbox.
+
+Handlers emit what changed; the unit of work turns it into events when it commits:
+
+- ``emit(event)``: one whole event (a snapshot such as ``ReferentialChanged``);
+- ``emit_items(EventType, items)``: items of a list event. Items of one type emitted one after the
+  other go into one event, cut into chunks of at most ``MAX_ITEMS`` items and ``MAX_EVENT_BYTES``;
+  each item is stamped with its aggregate's next version (kept in the service's
+  ``aggregate_versions`` table). Emitting another type in between starts a new event, so the
+  events keep the order in which the handler emitted.
+
+Every event's partition key is the structure (``ServiceSettings.structure``).
+"""
 
 import asyncio
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import insert, select, text
+from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import Envelope, Event
+from contracts.base import MAX_EVENT_BYTES, MAX_ITEMS, Item, ListEvent
 from contracts.envelope import envelope_json
 from contracts.topics import BY_PRODUCER
 from servicekit import faults
 from servicekit.bus import OutgoingMessage
 from servicekit.clock import Clock
 from servicekit.ids import new_uuid
-from servicekit.sql import JsonText, bulk_insert
+from servicekit.sql import JsonText, bulk_insert, chunks, one_of, update_many
 from servicekit.tables import KitTables
 
-
-class BatchRollback(RuntimeError):
-    pass
+# What an event's JSON holds besides its items: the envelope and ``{"items":[...]}``.
+ENVELOPE_ROOM = 1024
 
 
 @dataclass(frozen=True, slots=True)
 class Emitted:
-    """What ``emit`` recorded, for the caller (tests, logs): the envelope's fields but its payload."""
+    """An event written to the outbox: its envelope's text and the fields callers look at."""
 
     event_id: str
     type: str
@@ -37,6 +49,16 @@ class Emitted:
     occurred_at: datetime
     correlation_id: str | None
     causation_id: str | None
+    json: str
+
+
+@dataclass
+class _Staged:
+    """What a handler emitted, in order: a whole event, or the items of one list event type."""
+
+    event: Event | None = None
+    event_type: type[ListEvent] | None = None
+    items: list[Item] | None = None
 
 
 class UnitOfWork:
@@ -44,27 +66,22 @@ class UnitOfWork:
 
     committed: bool = False
 
-    def __init__(self, producer: str, clock: Clock):
+    def __init__(self, producer: str, clock: Clock, structure: str = "bge"):
         self.producer = producer
         self.clock = clock
+        self.structure = structure
         self.correlation_id: str | None = None
         self.causation_id: str | None = None
+        self.actor: str | None = None
+        self._staged: list[_Staged] = []
 
-    def caused_by(self, correlation_id: str | None, causation_id: str | None) -> None:
-        """Events emitted in this unit of work answer this command or event."""
-        self.correlation_id, self.causation_id = correlation_id, causation_id
+    def caused_by(self, correlation_id: str | None, causation_id: str | None, actor: str | None = None) -> None:
+        """Events emitted in this unit of work answer this command or event, of this user."""
+        self.correlation_id, self.causation_id, self.actor = correlation_id, causation_id, actor
 
     def answering(self, envelope: Envelope) -> None:
-        """Events emitted from now on answer this received event (batch handlers call it per event)."""
-        self.caused_by(envelope.correlation_id, str(envelope.event_id))
-
-    def envelope(self, event: Event, key: str) -> Envelope:
-        return Envelope(
-            event_id=new_uuid(), type=event.event_type, version=event.event_version,
-            occurred_at=self.clock.now(), producer=self.producer, key=key,
-            correlation_id=self.correlation_id, causation_id=self.causation_id,
-            payload=event.model_dump(mode="json"),
-        )
+        """Events emitted from now on answer this received event (and keep its user)."""
+        self.caused_by(envelope.correlation_id, str(envelope.event_id), envelope.actor)
 
     _depth = 0
 
@@ -74,6 +91,7 @@ class UnitOfWork:
         self._depth += 1
         if self._depth == 1:
             self.committed = False
+            self._staged = []
             await self._open()
         return self
 
@@ -86,9 +104,65 @@ class UnitOfWork:
 
     async def _close(self) -> None: ...
 
-    def emit(self, event: Event, key: str) -> "Emitted | Envelope":
-        """Record ``event`` in the outbox, in this transaction."""
-        raise NotImplementedError
+    def emit(self, event: Event) -> None:
+        """Record a whole ``event`` in the outbox, in this transaction."""
+        if isinstance(event, ListEvent):
+            self.emit_items(type(event), event.items)
+        else:
+            self._staged.append(_Staged(event=event))
+
+    def emit_items(self, event_type: type[ListEvent], items: Iterable[Item]) -> None:
+        """Record items of ``event_type``: they join the items of that type emitted just before."""
+        items = list(items)
+        if not items:
+            return
+        last = self._staged[-1] if self._staged else None
+        if last is not None and last.event_type is event_type:
+            last.items.extend(items)
+        else:
+            self._staged.append(_Staged(event_type=event_type, items=items))
+
+    async def _aggregate_versions(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The current version of each ``(aggregate, id)`` known (new ones are absent)."""
+        return {}
+
+    async def _save_aggregate_versions(self, versions: dict[tuple[str, str], int], known: set[tuple[str, str]]) -> None:
+        ...
+
+    async def _staged_events(self) -> list[Emitted]:
+        """The events emitted since the last commit, encoded, their items stamped with versions."""
+        staged, self._staged = self._staged, []
+        if not staged:
+            return []
+        keys = {(item.aggregate, item.aggregate_id) for entry in staged if entry.items for item in entry.items}
+        current = await self._aggregate_versions(keys) if keys else {}
+        known = set(current)
+        emitted: list[Emitted] = []
+        for entry in staged:
+            if entry.event is not None:
+                emitted.append(self._encode(entry.event.event_type, entry.event.event_version,
+                                            entry.event.model_dump_json()))
+                continue
+            encoded = []
+            for item in entry.items:
+                key = (item.aggregate, item.aggregate_id)
+                current[key] = version = current.get(key, 0) + 1
+                encoded.append(item.model_copy(update={"version": version}).model_dump_json())
+            for chunk in _chunked(encoded):
+                emitted.append(self._encode(entry.event_type.event_type, entry.event_type.event_version,
+                                            '{"items":[' + ",".join(chunk) + "]}"))
+        if keys:
+            await self._save_aggregate_versions({k: current[k] for k in keys}, known)
+        return emitted
+
+    def _encode(self, event_type: str, version: int, payload_json: str) -> Emitted:
+        event_id, now = new_uuid(), self.clock.now()
+        return Emitted(event_id, event_type, self.structure, self.producer, now, self.correlation_id,
+                       self.causation_id,
+                       envelope_json(event_type, version, payload_json, event_id=event_id, occurred_at=now,
+                                     producer=self.producer, key=self.structure,
+                                     correlation_id=self.correlation_id, causation_id=self.causation_id,
+                                     actor=self.actor))
 
     async def exclusive(self, name: str) -> None:
         """Hold the lock ``name`` until this transaction ends: units of work asking for the same name
@@ -99,27 +173,6 @@ class UnitOfWork:
         (a redelivery: skip it). Rolled back with everything else if the handler fails."""
         raise NotImplementedError
 
-    async def claim_many(self, envelopes: Sequence[Envelope]) -> set[str]:
-        """``claim`` for a batch: the ids (as text) of the events seen for the first time."""
-        return {str(e.event_id) for e in envelopes if await self.claim(e)}
-
-    holding = False
-
-    def hold(self) -> None:
-        """Batch mode: handlers' ``commit()`` only flushes, until ``release()`` commits everything.
-        A handler's ``rollback()`` would undo the other events' work, so it raises instead (the
-        dispatcher then consumes the batch one event at a time)."""
-        self.holding = True
-
-    async def release(self) -> None:
-        self.holding = False
-        await self.commit()
-
-    def _refuse_partial_rollback(self) -> None:
-        if self.holding:
-            self.holding = False
-            raise BatchRollback("a handler rolled back inside a batch")
-
     async def commit(self) -> None:
         raise NotImplementedError
 
@@ -127,45 +180,42 @@ class UnitOfWork:
         raise NotImplementedError
 
 
+def _chunked(encoded: list[str]) -> list[list[str]]:
+    """Items' JSON cut into events of at most ``MAX_ITEMS`` items and ``MAX_EVENT_BYTES``."""
+    chunks_: list[list[str]] = [[]]
+    size = ENVELOPE_ROOM
+    for item in encoded:
+        length = len(item.encode()) + 1
+        if chunks_[-1] and (len(chunks_[-1]) == MAX_ITEMS or size + length > MAX_EVENT_BYTES):
+            chunks_.append([])
+            size = ENVELOPE_ROOM
+        chunks_[-1].append(item)
+        size += length
+    return chunks_
+
+
 class SqlAlchemyUnitOfWork(UnitOfWork):
     session: AsyncSession
 
     def __init__(self, sessions: async_sessionmaker[AsyncSession], tables: KitTables, producer: str,
-                 clock: Clock, on_commit: Callable[[list[OutgoingMessage]], None] = lambda committed: None):
-        super().__init__(producer, clock)
+                 clock: Clock, on_commit: Callable[[list[OutgoingMessage]], None] = lambda committed: None,
+                 structure: str = "bge"):
+        super().__init__(producer, clock, structure)
         self._sessions = sessions
         self._tables = tables
         # Called after each commit that wrote outbox rows, with their messages in order: the relay
         # publishes them without reading them back (it still reads the outbox after a failure).
         self._on_commit = on_commit
-        self._pending: list[dict[str, Any]] = []
-        self._written: list[OutgoingMessage] = []
 
     async def _open(self) -> None:
         self.session = self._sessions()
-        self._pending = []
-        self._written = []
 
     async def _close(self) -> None:
-        self.holding = False
         try:
             await self.rollback()
         finally:
             # A cancelled request must not leave the connection checked out.
             await asyncio.shield(self.session.close())
-
-    def emit(self, event: Event, key: str) -> Emitted:
-        emitted = Emitted(new_uuid(), event.event_type, key, self.producer, self.clock.now(), self.correlation_id,
-                          self.causation_id)
-        # Encoded once, here: the outbox row, the relay and the broker all carry this text.
-        encoded = envelope_json(event, event_id=emitted.event_id, occurred_at=emitted.occurred_at,
-                                producer=self.producer, key=key, correlation_id=self.correlation_id,
-                                causation_id=self.causation_id)
-        self._pending.append({
-            "event_id": emitted.event_id, "topic": BY_PRODUCER[self.producer], "key": key, "type": event.event_type,
-            "envelope": JsonText(encoded), "created_at": emitted.occurred_at,
-        })
-        return emitted
 
     async def exclusive(self, name: str) -> None:
         # A PostgreSQL advisory lock, released at commit or rollback, named within the service's schema.
@@ -173,29 +223,6 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         if self.session.get_bind().dialect.name == "postgresql":
             await self.session.execute(text("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':' || :name))"),
                                        {"name": name})
-
-    async def claim_many(self, envelopes: Sequence[Envelope]) -> set[str]:
-        inbox, now = self._tables.inbox, self.clock.now()
-        rows: dict[str, str] = {}
-        for envelope in envelopes:
-            rows.setdefault(str(envelope.event_id), envelope.type)
-        if self.session.get_bind().dialect.name == "postgresql":
-            # One statement whatever the batch size: arrays in, the ids actually inserted out.
-            result = await self.session.execute(text(
-                f"INSERT INTO {inbox.name} (event_id, type, processed_at) "
-                "SELECT event_id, type, :at FROM unnest(CAST(:ids AS varchar[]), CAST(:types AS varchar[])) "
-                "AS claimed(event_id, type) ON CONFLICT (event_id) DO NOTHING RETURNING event_id"),
-                {"ids": list(rows), "types": list(rows.values()), "at": now})
-            return set(result.scalars())
-        # SQLite: the write lock is taken at BEGIN, so nothing can slip in between.
-        ids, known = list(rows), set()
-        for start in range(0, len(ids), 500):
-            known.update((await self.session.execute(
-                select(inbox.c.event_id).where(inbox.c.event_id.in_(ids[start:start + 500])))).scalars())
-        fresh = [{"event_id": i, "type": t, "processed_at": now} for i, t in rows.items() if i not in known]
-        if fresh:
-            await self.session.execute(insert(inbox), fresh)
-        return {row["event_id"] for row in fresh}
 
     async def claim(self, envelope: Envelope) -> bool:
         # One statement instead of a lookup then an insert. On PostgreSQL a second consumer of the
@@ -208,26 +235,39 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             .on_conflict_do_nothing(index_elements=["event_id"]))
         return claimed.rowcount == 1
 
-    async def flush_kit_rows(self) -> None:
-        if self._pending:
-            await bulk_insert(self.session, self._tables.outbox, self._pending)
-            self._written += [OutgoingMessage(r["topic"], r["key"], r["envelope"].encode(), {"type": r["type"]},
-                                              r["event_id"]) for r in self._pending]
-            self._pending = []
+    async def _aggregate_versions(self, keys: set[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        table, found = self._tables.aggregate_versions, {}
+        by_kind: dict[str, list[str]] = {}
+        for kind, aggregate_id in keys:
+            by_kind.setdefault(kind, []).append(aggregate_id)
+        for kind, ids in by_kind.items():
+            for part in chunks(ids):
+                rows = await self.session.execute(
+                    table.select().where(table.c.aggregate == kind, one_of(self.session, table.c.aggregate_id, part)))
+                found.update({(r.aggregate, r.aggregate_id): r.version for r in rows})
+        return found
+
+    async def _save_aggregate_versions(self, versions: dict[tuple[str, str], int], known: set[tuple[str, str]]) -> None:
+        rows = [{"aggregate": k[0], "aggregate_id": k[1], "version": v} for k, v in versions.items()]
+        table = self._tables.aggregate_versions
+        await update_many(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) in known])
+        await bulk_insert(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) not in known])
 
     async def commit(self) -> None:
-        if self.holding:
-            self.committed = True  # the outbox rows wait for ``release``: one COPY for the batch
-            return
-        await self.flush_kit_rows()
+        emitted = await self._staged_events()
+        if emitted:
+            topic = BY_PRODUCER[self.producer]
+            await bulk_insert(self.session, self._tables.outbox, [
+                {"event_id": e.event_id, "topic": topic, "key": e.key, "type": e.type, "envelope": JsonText(e.json),
+                 "created_at": e.occurred_at} for e in emitted])
+        faults.point(f"{self.producer}.before_commit")
         await self.session.commit()
         self.committed = True
-        written, self._written = self._written, []
         faults.point(f"{self.producer}.after_commit")
-        if written:
-            self._on_commit(written)
+        if emitted:
+            self._on_commit([OutgoingMessage(topic, e.key, e.json.encode(), {"type": e.type}, e.event_id)
+                             for e in emitted])
 
     async def rollback(self) -> None:
-        self._refuse_partial_rollback()
-        self._pending, self._written = [], []
+        self._staged = []
         await self.session.rollback()

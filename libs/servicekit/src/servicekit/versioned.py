@@ -19,7 +19,7 @@ S = TypeVar("S", bound=VersionedSetup)
 
 
 async def load_versioned(uow, repository: Callable[[Any], Any], merge: Callable[[S], tuple[S, list[str]]],
-                         announce: Callable[[S], Event], key: str, dry_run: bool = False) -> dict[str, Any]:
+                         announce: Callable[[S], Event], dry_run: bool = False) -> dict[str, Any]:
     """Refuse the whole load on any problem; loading what is already there changes and emits nothing."""
     async with uow:
         current = await repository(uow).get()
@@ -32,7 +32,7 @@ async def load_versioned(uow, repository: Callable[[Any], Any], merge: Callable[
         if dry_run:
             return {"changed": True, "version": merged.version, "dry_run": True}
         await repository(uow).save(merged, uow.clock.now())
-        uow.emit(announce(merged), key=key)
+        uow.emit(announce(merged))
         await uow.commit()
         return {"changed": True, "version": merged.version}
 

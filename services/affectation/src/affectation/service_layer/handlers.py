@@ -9,7 +9,7 @@ from contracts.importer import BeneficiaryPurged, BeneficiaryRegistered
 from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, AssignmentApplied, AssignmentRefused,
                                 ParticipantAdded, ParticipantRemoved, ReferentialChanged)
 from servicekit.dispatch import Received, one_at_a_time, repeats
-from servicekit.errors import RefusedInput
+from servicekit.errors import Conflict, NotFound, RefusedInput
 from servicekit.versioned import snapshot_projection
 
 from affectation.domain.candidates import PARIS, AgendaIndex, candidates, week_bounds
@@ -203,10 +203,9 @@ async def assign(cmd: Assign, uow, keys) -> dict[str, Any]:
             if previous and previous["advisor_code"] == cmd.advisor and (
                     cmd.target_action_id in (None, previous["target_action_id"])):
                 return {"assignment_id": previous["id"], "status": entry["status"], "already": True}
-            raise RefusedInput(["Ce rendez-vous vient d'être affecté par un autre utilisateur : actualisez la liste."],
-                               status_code=409)
+            raise Conflict(["Ce rendez-vous vient d'être affecté par un autre utilisateur : actualisez la liste."])
         if cmd.action_id not in entries or entry is None or entry["status"] != "open":
-            raise RefusedInput([f"Rendez-vous « {cmd.action_id} » absent de la liste à affecter."], status_code=404)
+            raise NotFound([f"Rendez-vous « {cmd.action_id} » absent de la liste à affecter."])
         options = [c for c in entries[cmd.action_id]["candidates"] if c["advisor"] == cmd.advisor
                    and cmd.target_action_id in (None, c["target_action_id"]) and cmd.site in (None, c["site"])]
         if not options:
@@ -214,8 +213,7 @@ async def assign(cmd: Assign, uow, keys) -> dict[str, Any]:
         chosen = options[0]
         assignment_id = str(uuid.uuid4())
         if not await uow.worklist.claim(cmd.action_id, assignment_id):
-            raise RefusedInput(["Ce rendez-vous vient d'être affecté par un autre utilisateur : actualisez la liste."],
-                               status_code=409)
+            raise Conflict(["Ce rendez-vous vient d'être affecté par un autre utilisateur : actualisez la liste."])
         starts_at = entries[cmd.action_id]["starts_at"]
         await uow.worklist.add_assignment(
             id=assignment_id, action_id=cmd.action_id, advisor_code=cmd.advisor, category=chosen["category"],

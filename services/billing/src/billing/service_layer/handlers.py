@@ -34,7 +34,7 @@ async def load_catalogue(cmd: LoadCatalogue, uow) -> dict:
         merged = current.merged_with(cmd.part)
         return merged, duplicate_codes(cmd.part) + merged.problems()
 
-    return await load_versioned(uow, lambda u: u.catalogue, merge, catalogue_changed, "catalogue", cmd.dry_run)
+    return await load_versioned(uow, lambda u: u.catalogue, merge, catalogue_changed, cmd.dry_run)
 
 
 # Billing's copy of ressources (market, lot, mandataire) and sites (address for invoices).

@@ -20,7 +20,7 @@ from contracts.notify import MessageNotSent, NotificationSetupChanged, RuleRef, 
 from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, ActionPlanned, ParticipantAdded,
                                 ParticipantRemoved, PresenceValidated, ReferentialChanged)
 from servicekit.dispatch import Received, one_at_a_time, repeats
-from servicekit.errors import RefusedInput
+from servicekit.errors import Conflict, NotFound, RefusedInput
 from servicekit.versioned import load_versioned
 
 from notify.domain.appointments import (chosen_appointment, linked_action, message_row, moved, participant_changes,
@@ -53,7 +53,7 @@ async def load_setup(cmd: LoadSetup, uow) -> dict:
         merged = current.merged_with(cmd.part)
         return merged, duplicate_codes(cmd.part) + merged.problems()
 
-    return await load_versioned(uow, lambda u: u.setup, merge, setup_changed, SETUP_KEY, cmd.dry_run)
+    return await load_versioned(uow, lambda u: u.setup, merge, setup_changed, cmd.dry_run)
 
 
 # --- Template and rule commands (NOT-01, NOT-02) ------------------------------------------------
@@ -68,7 +68,7 @@ async def set_template_active(code: str, active: bool, uow) -> dict:
     async with uow:
         template = templates_of(await uow.setup.get()).get(code)
     if template is None:
-        raise RefusedInput([f"Modèle « {code} » inconnu."], status_code=404)
+        raise NotFound([f"Modèle « {code} » inconnu."])
     return await save_template(template.model_copy(update={"active": active}), uow)
 
 
@@ -86,17 +86,16 @@ async def delete_template(code: str, uow) -> dict:
     async with uow:
         current = await uow.setup.get()
         if code in SYSTEM_CODES:
-            raise RefusedInput([f"Modèle système « {code} » : il ne peut pas être supprimé ; désactivez-le."],
-                               status_code=409)
+            raise Conflict([f"Modèle système « {code} » : il ne peut pas être supprimé ; désactivez-le."])
         if code not in current.templates:
-            raise RefusedInput([f"Modèle « {code} » inconnu."], status_code=404)
+            raise NotFound([f"Modèle « {code} » inconnu."])
         rules = [r for r in current.rules.values() if r.template == code]
         sent = (await uow.messages.template_usage()).get(code, 0)
         if rules or sent:
             uses = ([f"{len(rules)} règle(s) d'envoi automatique"] if rules else []) + (
                 [f"{sent} envoi(s)"] if sent else [])
-            raise RefusedInput([f"Modèle « {code} » utilisé par {' et '.join(uses)} : il ne peut pas être "
-                                "supprimé ; désactivez-le."], status_code=409)
+            raise Conflict([f"Modèle « {code} » utilisé par {' et '.join(uses)} : il ne peut pas être "
+                                "supprimé ; désactivez-le."])
         remaining = current.model_copy(deep=True)
         del remaining.templates[code]
         return await _remove(uow, current, remaining, lambda: uow.setup.delete_template(code))
@@ -110,8 +109,8 @@ async def delete_rule(rule: Rule, uow) -> dict:
     async with uow:
         current = await uow.setup.get()
         if rule.key not in current.rules:
-            raise RefusedInput([f"Règle {rule.ods} / confirmation {rule.confirmation} / modèle {rule.template} / "
-                                f"J{rule.delay_days:+d} inconnue."], status_code=404)
+            raise NotFound([f"Règle {rule.ods} / confirmation {rule.confirmation} / modèle {rule.template} / "
+                                f"J{rule.delay_days:+d} inconnue."])
         remaining = current.model_copy(deep=True)
         del remaining.rules[rule.key]
         return await _remove(uow, current, remaining, lambda: uow.setup.delete_rule(rule.key))
@@ -389,13 +388,12 @@ async def send_gdpr_by_hand(beneficiary_id: str, uow) -> dict:
         now = uow.clock.now()
         message = await uow.messages.by_key(dedup_key(beneficiary_id, "gdpr"))
         if message and message["status"] == "sent":
-            raise RefusedInput([f"Mail RGPD déjà envoyé le {message['sent_at']:%d/%m/%Y}."], status_code=409)
+            raise Conflict([f"Mail RGPD déjà envoyé le {message['sent_at']:%d/%m/%Y}."])
         if message and message["status"] in ("scheduled", "sending"):
-            raise RefusedInput(["Mail RGPD déjà en cours d'envoi."], status_code=409)
+            raise Conflict(["Mail RGPD déjà en cours d'envoi."])
         contact = await uow.contacts.get(beneficiary_id)
         if contact is None:
-            raise RefusedInput([f"Bénéficiaire « {beneficiary_id} » inconnu de notify (aucune fiche)."],
-                               status_code=404)
+            raise NotFound([f"Bénéficiaire « {beneficiary_id} » inconnu de notify (aucune fiche)."])
         if not contact["email"]:
             raise RefusedInput(["Pas d'adresse e-mail sur la fiche : le mail RGPD ne peut pas être envoyé."])
         if message is None:

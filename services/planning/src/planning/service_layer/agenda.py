@@ -6,17 +6,12 @@ from typing import Any
 
 from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, ActionPlanned, ParticipantAdded,
                                 ParticipantRemoved, PresenceValidated)
-from servicekit.errors import RefusedInput
+from servicekit.errors import Conflict, NotFound, RefusedInput
 
 from planning.adapters.exports import PlanningSlot
 
 from planning.domain.agenda import (PARIS, Action, ActionDraft, Presence, as_aware, check_action, draft_of,
                                     duplicate_starts, paris, red_reasons, table_period_problems, when)
-
-
-class NotFound(RefusedInput):
-    def __init__(self, message: str):
-        super().__init__([message], status_code=404)
 
 
 def action_fields(action: Action) -> ActionFields:
@@ -42,7 +37,7 @@ async def checked_action(draft: ActionDraft, uow, action_id: str | None = None) 
 async def existing_action(uow, action_id: str, lock: bool = False) -> Action:
     action = await uow.agenda.get(action_id, lock=lock)
     if action is None:
-        raise NotFound(f"Action « {action_id} » introuvable.")
+        raise NotFound([f"Action « {action_id} » introuvable."])
     return action
 
 
@@ -129,8 +124,8 @@ async def add_participant(cmd: AddParticipant, uow) -> dict[str, Any]:
         if action.status == "cancelled":
             raise RefusedInput([f"Action du {when(action.starts_at)} annulée."])
         if action.participants >= action.max_participants:
-            raise RefusedInput([f"Action du {when(action.starts_at)} complète : {action.participants} place(s) "
-                                f"sur {action.max_participants} déjà prise(s)."], status_code=409)
+            raise Conflict([f"Action du {when(action.starts_at)} complète : {action.participants} place(s) "
+                                f"sur {action.max_participants} déjà prise(s)."])
         ref = await uow.referential.get()
         problems = []
         resource, ods = cmd.resource or action.resource, cmd.ods or action.ods
@@ -174,7 +169,7 @@ async def validate_presence(action_id: str, beneficiary_id: str, presence: Prese
                                 "après l'action."])
         current = await uow.agenda.participant(action_id, beneficiary_id)
         if current is None or current["removed_at"] is not None:
-            raise NotFound(f"Ce bénéficiaire ne participe pas à l'action du {when(action.starts_at)}.")
+            raise NotFound([f"Ce bénéficiaire ne participe pas à l'action du {when(action.starts_at)}."])
         if current["presence"] == presence:
             return {"changed": False}
         await uow.agenda.set_presence(action_id, beneficiary_id, presence)

@@ -34,7 +34,7 @@ async def load_referential(cmd: LoadReferential, uow) -> dict:
     Loading what is already there changes nothing and emits nothing.
     """
     return await load_versioned(uow, lambda u: u.referential, lambda current: check_part(current, cmd.part),
-                                referential_changed, REFERENTIAL_KEY, cmd.dry_run)
+                                referential_changed, cmd.dry_run)
 
 
 EVENT_HANDLERS = {
