@@ -3,7 +3,7 @@ and re-driven once fixed (X-02)."""
 
 from contracts.planning import ReferentialChanged
 from servicekit.dispatch import EventDispatcher
-from servicekit.testing import FakeDeadLetters, FakeUnitOfWork
+from servicekit.testing import FakeDeadLetters, FakeUnitOfWork, envelope_of
 
 from kit_app import CLOCK, referential_changed
 
@@ -32,8 +32,7 @@ def build(projection: Projection, attempts: int = 3):
 
 
 def message(version: int = 1) -> dict:
-    return FakeUnitOfWork(producer="planning", clock=CLOCK).envelope(
-        referential_changed(version), key="referential").model_dump(mode="json")
+    return envelope_of(referential_changed(version), occurred_at=CLOCK.now()).model_dump(mode="json")
 
 
 async def test_x02_redelivered_event_is_skipped():

@@ -1,12 +1,14 @@
 """Fakes of servicekit's own abstractions, for services' unit tests."""
 
 from collections.abc import Sequence
+from datetime import UTC, datetime
 from typing import Any
 
-from contracts import Envelope
+from contracts import Envelope, Event
 from servicekit.bus import OutgoingMessage
 from servicekit.clock import Clock, SystemClock
 from servicekit.dispatch import as_dict
+from servicekit.ids import new_uuid
 from servicekit.uow import UnitOfWork
 
 
@@ -90,3 +92,13 @@ class FakeDeadLetters:
 
     async def mark_redriven(self, letter_id: int) -> None:
         self.letters[letter_id - 1]["redriven"] = True
+
+
+def envelope_of(event: Event, producer: str = "planning", key: str = "bge", event_id: str | None = None,
+                occurred_at: datetime | None = None, correlation_id: str | None = None,
+                causation_id: str | None = None, actor: str | None = None) -> Envelope:
+    """An envelope around ``event``, as a producer would have emitted it (tests of consumers)."""
+    return Envelope(event_id=event_id or new_uuid(), type=event.event_type, version=event.event_version,
+                    occurred_at=occurred_at or datetime.now(UTC), producer=producer, key=key,
+                    correlation_id=correlation_id, causation_id=causation_id, actor=actor,
+                    payload=event.model_dump(mode="json"))
