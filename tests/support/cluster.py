@@ -62,6 +62,10 @@ class Cluster:
             after = page[-1]["position"]
         return out
 
+    def items(self, service: str, event_type: str) -> list[dict]:
+        """The items of every ``event_type`` event in ``service``'s log, in order."""
+        return [item for e in self.events(service) if e["type"] == event_type for item in e["payload"]["items"]]
+
     def url(self, service: str) -> str:
         return f"http://127.0.0.1:{self.ports.setdefault(service, free_port())}"
 

@@ -125,7 +125,7 @@ def test_imp07_importer_killed_mid_import_then_rerun_registers_everyone_exactly_
     wait_until(lambda: participants(cluster) == rows, timeout=600, interval=2, what="every registration in planning")
     people = cluster.get("importer", "/beneficiaries")
     assert len(people) == len({p["ft_id"] for p in people}) == rows
-    added = [e["payload"]["beneficiary_id"] for e in cluster.events("planning") if e["type"] == "ParticipantAdded"]
+    added = [i["beneficiary_id"] for i in cluster.items("planning", "ParticipantAdded")]
     assert len(added) == len(set(added)) == rows
 
 
@@ -153,8 +153,33 @@ def test_x02_consumer_killed_after_committing_a_batch_gets_it_again_and_applies_
     cluster.start("planning")
 
     wait_until(lambda: participants(cluster) == rows, timeout=300, interval=2, what="every registration attached")
-    added = [e["payload"]["beneficiary_id"] for e in cluster.events("planning") if e["type"] == "ParticipantAdded"]
+    added = [i["beneficiary_id"] for i in cluster.items("planning", "ParticipantAdded")]
     assert len(added) == len(set(added)) == rows
     assert consumed(cluster, "planning", "duplicate") > 0  # the committed batch did come back, and was skipped
+    for service in SERVICES:
+        assert cluster.get(service, "/admin/dead-letters") == []
+
+
+@pytest.mark.timeout(600)
+def test_x02_consumer_killed_in_the_middle_of_a_thousand_item_event_applies_every_item_exactly_once(cluster, tmp_path):
+    """Planning dies (as SIGKILL would) while it applies an import's 1,000 registrations, one event of
+    1,000 items, with every item written and nothing committed: restarted, it is given the event
+    again and applies each item exactly once (#15, X-02, IMP-05)."""
+    rows = 1000
+    listing = started_with_a_list(cluster, tmp_path, rows)
+    wait_until(lambda: cluster.get("planning", "/referential")["version"] == 1, what="planning referential")
+
+    cluster.set_faults(crash=["planning.before_commit"])
+    imported = cluster.cli("import", str(listing), "--ressource", "ACR2025-L12", "--json")
+    assert imported.returncode == 0, imported.stderr
+    recorded = [e for e in cluster.events("importer") if e["type"] == "RegistrationRecorded"]
+    assert [len(e["payload"]["items"]) for e in recorded] == [rows]  # one event carries the whole list
+    assert cluster.wait_exit("planning", timeout=120) == 137
+    cluster.set_faults()
+    cluster.start("planning")
+
+    wait_until(lambda: participants(cluster) == rows, timeout=300, interval=2, what="every registration attached")
+    added = [i["beneficiary_id"] for i in cluster.items("planning", "ParticipantAdded")]
+    assert len(added) == len(set(added)) == rows
     for service in SERVICES:
         assert cluster.get(service, "/admin/dead-letters") == []

@@ -78,8 +78,13 @@ async def _scenario(out: Path, samples: Path) -> None:
         with (out / "events.jsonl").open("w", encoding="utf-8") as log:
             for entry in sorted(events, key=lambda e: e["envelope"]["occurred_at"]):
                 log.write(json.dumps(entry["envelope"], ensure_ascii=False) + "\n")
-        _say(f"12. Journal des événements : {len(events)} événement(s), par type : "
-             + ", ".join(f"{t} {n}" for t, n in sorted(Counter(e["envelope"]["type"] for e in events).items())))
+        # A list event counts its items: "ActionPlanned 3 (56)" is three events planning 56 actions.
+        kinds = Counter(e["envelope"]["type"] for e in events)
+        items = Counter()
+        for e in events:
+            items[e["envelope"]["type"]] += len(e["envelope"]["payload"].get("items", [None]))
+        _say(f"12. Journal des événements : {len(events)} événement(s), par type (et éléments) : "
+             + ", ".join(f"{t} {n}" + (f" ({items[t]})" if items[t] != n else "") for t, n in sorted(kinds.items())))
 
 
 # The sample advisors' diagnostic slots for the week of the sample lists (14 and 15 January 2025).
