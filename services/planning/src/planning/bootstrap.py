@@ -11,7 +11,7 @@ from planning.adapters import orm
 from planning.adapters.repository import ReferentialCache
 from planning.config import PlanningSettings
 from planning.entrypoints import agenda_api, api, consumers
-from planning.service_layer.handlers import BATCH_HANDLERS, EVENT_HANDLERS
+from planning.service_layer.handlers import EVENT_HANDLERS
 from planning.service_layer.unit_of_work import PlanningUnitOfWork
 
 NAME = "planning"
@@ -21,8 +21,7 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def bootstrap(bus: Bus, settings: PlanningSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
     uow_class = partial(PlanningUnitOfWork, referential_cache=ReferentialCache())
     runtime = assemble(NAME, settings or PlanningSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
-                       EVENT_HANDLERS, consumers.SUBSCRIPTIONS, uow_class, clock,
-                       batch_handlers=BATCH_HANDLERS)
+                       EVENT_HANDLERS, consumers.SUBSCRIPTIONS, uow_class, clock)
     runtime.router = api.build_router(runtime)
     runtime.router.include_router(agenda_api.build_router(runtime))
     return runtime

@@ -34,8 +34,10 @@ async def test_pln01_an_individual_diagnostic_is_planned_and_announced(api):
     assert (action["nature"], action["max_participants"], action["action_type"]) == ("individual", 1, "diagnostic")
     assert action["starts_at"] == "2025-01-14T09:00:00+01:00"  # typed in Paris time, kept as such
     [planned] = await events(api, "ActionPlanned")
-    assert planned["key"] == action["action_id"]
-    assert planned["payload"]["action"]["starts_at"] == "2025-01-14T08:00:00Z"
+    assert planned["key"] == "bge"  # the structure
+    [item] = planned["payload"]["items"]
+    assert (item["action_id"], item["version"]) == (action["action_id"], 1)
+    assert item["starts_at"] == "2025-01-14T08:00:00Z"
 
 
 async def test_pln01_agendas_per_advisor_team_site_and_period(api):
@@ -99,11 +101,58 @@ async def test_pln04_duplication_creates_independent_copies_and_lists_refusals(a
     assert len(result["created"]) == 9
     assert result["refused"] == [{"starts_at": "2025-01-14T09:00:00+01:00",
                                   "messages": ["« Claire DURAND » a déjà une action le 14/01/2025 de 09:00 à 10:00."]}]
+    # The series is one command: one ActionPlanned for all its copies (the original's came before).
+    [_, series] = await events(api, "ActionPlanned")
+    assert [i["action_id"] for i in series["payload"]["items"]] == [a["action_id"] for a in result["created"]]
+    assert {i["version"] for i in series["payload"]["items"]} == {1}
     copy = result["created"][0]
     cancelled = await post(api, f"/actions/{copy['action_id']}/cancel", {"reason": "test"})
     assert cancelled.json()["status"] == "cancelled"
     still = (await api.request("GET", "planning", f"/actions/{original['action_id']}")).json()
     assert still["status"] == "planned"  # sans liaison: the original does not follow its copy
+
+
+async def test_pln04_a_long_series_is_one_command_and_its_copies_do_not_overlap_each_other(api):
+    """A year of slots in one request: one transaction, its ActionPlanned cut only by the item limit;
+    copies overlapping the agenda or an earlier copy of the series are refused and listed."""
+    original = await plan(api)
+    await plan(api, starts_at="2025-03-04T10:30", ends_at="2025-03-04T11:30")
+    before = (await api.request("GET", "planning", "/admin/events")).json()[-1]["position"]
+    response = await post(api, f"/actions/{original['action_id']}/duplicate", {
+        "starts": ["2025-01-14T09:00", "2025-01-15T09:30"],  # the original's own time; a copy before the pattern
+        "weekly": {"first_day": "2025-01-15", "last_day": "2025-12-31", "weekdays": [1, 2, 3, 4, 5],
+                   "times": ["09:00", "10:00", "11:00", "14:00", "15:00"]}})
+    assert response.status_code == 200, response.json()
+    result = response.json()
+    refused = {r["starts_at"]: r["messages"] for r in result["refused"]}
+    assert refused["2025-01-14T09:00:00+01:00"] == [
+        "« Claire DURAND » a déjà une action le 14/01/2025 de 09:00 à 10:00."]
+    assert refused["2025-03-04T10:00:00+01:00"] == refused["2025-03-04T11:00:00+01:00"] == [
+        "« Claire DURAND » a déjà une action le 04/03/2025 de 10:30 à 11:30."]
+    # The pattern's 09:00 and 10:00 on the 15th overlap the copy at 09:30 made earlier in the series.
+    assert refused["2025-01-15T09:00:00+01:00"] == refused["2025-01-15T10:00:00+01:00"] == [
+        "« Claire DURAND » a déjà une action le 15/01/2025 de 09:30 à 10:30."]
+    assert len(refused) == 5
+    assert len(result["created"]) + len(refused) == 2 + 251 * 5
+    log = (await api.request("GET", "planning", "/admin/events", params={"after": before})).json()
+    assert [e["envelope"]["type"] for e in log] == ["ActionPlanned", "ActionPlanned"]
+    items = [i for e in log for i in e["envelope"]["payload"]["items"]]
+    assert [len(e["envelope"]["payload"]["items"]) for e in log] == [1000, len(result["created"]) - 1000]
+    assert [i["action_id"] for i in items] == [a["action_id"] for a in result["created"]]
+    assert len({e["envelope"]["causation_id"] for e in log}) == 1  # one command
+
+
+async def test_pln04_cancelling_an_action_removes_its_participants_then_cancels_it(api):
+    workshop = await plan(api, step=3, starts_at="2025-01-14T13:00", ends_at="2025-01-14T16:00", max_participants=8)
+    for beneficiary in ("b-1", "b-2"):
+        await post(api, f"/actions/{workshop['action_id']}/participants", {"beneficiary_id": beneficiary})
+    before = (await api.request("GET", "planning", "/admin/events")).json()[-1]["position"]
+    cancelled = (await post(api, f"/actions/{workshop['action_id']}/cancel", {"reason": "Conseiller absent"})).json()
+    assert (cancelled["status"], cancelled["participants"]) == ("cancelled", 0)
+    log = (await api.request("GET", "planning", "/admin/events", params={"after": before})).json()
+    assert [(e["envelope"]["type"], [(i.get("beneficiary_id"), i["reason"]) for i in e["envelope"]["payload"]["items"]])
+            for e in log] == [("ParticipantRemoved", [("b-1", "Action annulée"), ("b-2", "Action annulée")]),
+                              ("ActionCancelled", [(None, "Conseiller absent")])]
 
 
 async def test_pln05_participants_capacity_overrides_and_removal(api):
@@ -118,7 +167,8 @@ async def test_pln05_participants_capacity_overrides_and_removal(api):
     removed = await api.request("DELETE", "planning", f"{path}/b-1", params={"reason": "Désinscrit"})
     assert removed.json() == {"removed": True}
     [event] = await events(api, "ParticipantRemoved")
-    assert event["payload"] == {"action_id": action["action_id"], "beneficiary_id": "b-1", "reason": "Désinscrit"}
+    assert event["payload"] == {"items": [{"action_id": action["action_id"], "beneficiary_id": "b-1",
+                                           "reason": "Désinscrit", "version": 3}]}  # planned, added, removed
 
     wrong = await post(api, path, {"beneficiary_id": "b-2", "ods": "NOPE"})
     assert wrong.json()["messages"] == ["ODS « NOPE » inconnue."]
@@ -169,7 +219,8 @@ async def test_pln08_presence_only_after_the_action_and_announced(api):
                              json={"presence": "excusé"})
     assert done.json() == {"changed": True}
     [event] = await events(api, "PresenceValidated")
-    assert event["payload"]["presence"] == "excusé"
+    [item] = event["payload"]["items"]
+    assert (item["action_id"], item["beneficiary_id"], item["presence"]) == (past["action_id"], "b-1", "excusé")
 
 
 async def test_pln07_planning_table_groups_diagnostic_slots_by_site_with_free_places(api):

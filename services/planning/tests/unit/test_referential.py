@@ -334,7 +334,7 @@ async def test_ref05_first_load_emits_exactly_one_referential_changed():
     assert len(uow.events) == 1
     envelope = uow.events[0]
     assert envelope.type == "ReferentialChanged" and envelope.version == 1
-    assert envelope.producer == "planning" and envelope.key == "referential"
+    assert envelope.producer == "planning" and envelope.key == "bge"  # the structure: every event of a deployment
     assert envelope.payload["version"] == 1
     event = parse_event(envelope)
     assert isinstance(event, ReferentialChanged)
@@ -382,7 +382,7 @@ async def test_ref04_refused_load_raises_french_messages_and_saves_and_emits_not
         "(trouvé : ACR2025, ACR2030). L'import en dépend.",
         "Ressource « ACR2025-L12 » : ODS « ACR2030 » inconnue.",
     ]
-    assert exc.value.status_code == 422
+    assert type(exc.value) is RefusedInput  # neither NotFound nor Conflict: a 422 at the entrypoint
     assert uow.events == [] and uow.referential.saved == [] and uow.commits == 0
 
 

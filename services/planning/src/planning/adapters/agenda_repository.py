@@ -1,18 +1,20 @@
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import and_, bindparam, delete, func, insert, select, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import bulk_insert, chunks, one_of
+from servicekit.sql import bulk_insert, chunks, one_of, update_many
 
 from planning.adapters import orm
-from planning.domain.agenda import Action
-from planning.domain.registrations import SlotKey
+from planning.domain.agenda import Action, Participant
+from planning.domain.registrations import Registration, SlotKey
 
-_a, _p = orm.actions, orm.participants
+_a, _p, _r = orm.actions, orm.participants, orm.registrations
 _active = and_(_p.c.action_id == _a.c.id, _p.c.removed_at.is_(None))
 _COUNT = select(func.count()).select_from(_p).where(_active).correlate(_a).scalar_subquery()
+
+
 def _action(row) -> Action:
     return Action(
         id=row.id, advisor=row.advisor_code, action_type=row.action_type, ods=row.ods_code, step=row.step_order,
@@ -31,6 +33,23 @@ def _columns(action: Action) -> dict:
             "steps_digest": action.steps_digest, "duplicate_of": action.duplicate_of}
 
 
+def _participant(row) -> Participant:
+    return Participant(action_id=row.action_id, beneficiary_id=row.beneficiary_id, resource=row.resource_code,
+                       ods=row.ods_code, added_at=row.added_at, presence=row.presence, removed_at=row.removed_at,
+                       removal_reason=row.removal_reason)
+
+
+def _participant_columns(p: Participant) -> dict:
+    return {"action_id": p.action_id, "beneficiary_id": p.beneficiary_id, "resource_code": p.resource,
+            "ods_code": p.ods, "presence": p.presence, "added_at": p.added_at, "removed_at": p.removed_at,
+            "removal_reason": p.removal_reason}
+
+
+def _registration_columns(r: Registration) -> dict:
+    return {"registration_id": r.registration_id, "beneficiary_id": r.beneficiary_id, "action_id": r.action_id,
+            "confirmed": r.confirmed}
+
+
 class SqlAgendaRepository:
     """Actions and their participants."""
 
@@ -40,10 +59,7 @@ class SqlAgendaRepository:
     def _select(self):
         return select(_a, _COUNT.label("participants"))
 
-    async def add(self, action: Action) -> None:
-        await self.session.execute(insert(_a).values(id=action.id, **_columns(action)))
-
-    async def add_many(self, actions: list[Action]) -> None:
+    async def add(self, *actions: Action) -> None:
         await bulk_insert(self.session, _a, [{"id": a.id, **_columns(a)} for a in actions])
 
     async def update(self, action: Action, cancel_reason: str | None = None) -> None:
@@ -93,61 +109,37 @@ class SqlAgendaRepository:
         rows = await self.session.execute(query.order_by(_a.c.starts_at, _a.c.id))
         return [_action(r) for r in rows]
 
-    async def participant(self, action_id: str, beneficiary_id: str):
-        return (await self.session.execute(select(_p).where(
-            _p.c.action_id == action_id, _p.c.beneficiary_id == beneficiary_id))).mappings().first()
+    async def participant(self, action_id: str, beneficiary_id: str) -> Participant | None:
+        """The participation of this beneficiary in this action, active or not."""
+        row = (await self.session.execute(select(_p).where(
+            _p.c.action_id == action_id, _p.c.beneficiary_id == beneficiary_id))).first()
+        return _participant(row) if row else None
 
-    async def participants(self, action_id: str) -> list[dict]:
+    async def participants(self, action_id: str) -> list[Participant]:
+        """The action's active participants, in the order they joined."""
         rows = await self.session.execute(select(_p).where(_p.c.action_id == action_id, _p.c.removed_at.is_(None))
                                           .order_by(_p.c.added_at, _p.c.beneficiary_id))
-        return [dict(r) for r in rows.mappings()]
+        return [_participant(r) for r in rows]
 
-    async def add_participant(self, action_id: str, beneficiary_id: str, resource: str | None, ods: str | None,
-                              at: datetime) -> None:
-        if await self.participant(action_id, beneficiary_id):
-            await self.session.execute(update(_p).where(_p.c.action_id == action_id,
-                                                        _p.c.beneficiary_id == beneficiary_id)
-                                       .values(resource_code=resource, ods_code=ods, added_at=at, removed_at=None,
-                                               removal_reason=None, presence=None))
-        else:
-            await self.session.execute(insert(_p).values(action_id=action_id, beneficiary_id=beneficiary_id,
-                                                         resource_code=resource, ods_code=ods, added_at=at))
-
-    async def participations(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], bool]:
-        """Which of these (action, beneficiary) pairs already have a row, and whether it is active."""
-        found: dict[tuple[str, str], bool] = {}
+    async def participations(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Participant]:
+        """The rows these (action, beneficiary) pairs have, active or not."""
+        found: dict[tuple[str, str], Participant] = {}
         wanted = set(pairs)
         # By action (the index's first column), the pairs matched here: see servicekit.sql.existing_keys.
         for chunk in chunks(sorted(a for a, _ in wanted)):
-            rows = await self.session.execute(select(_p.c.action_id, _p.c.beneficiary_id, _p.c.removed_at).where(
-                one_of(self.session, _p.c.action_id, chunk)))
-            found |= {key: r.removed_at is None for r in rows if (key := (r.action_id, r.beneficiary_id)) in wanted}
+            rows = await self.session.execute(select(_p).where(one_of(self.session, _p.c.action_id, chunk)))
+            found |= {key: _participant(r) for r in rows if (key := (r.action_id, r.beneficiary_id)) in wanted}
         return found
 
-    async def add_participants(self, rows: list[dict]) -> None:
-        """New participants' rows (action_id, beneficiary_id, resource_code, ods_code, added_at), at once."""
-        await bulk_insert(self.session, _p, [r | {"presence": None, "removed_at": None, "removal_reason": None}
-                                             for r in rows])
+    async def save_participants(self, new: Iterable[Participant] = (), changed: Iterable[Participant] = ()) -> None:
+        """Insert the ``new`` participations, write the ``changed`` ones back whole."""
+        await bulk_insert(self.session, _p, [_participant_columns(p) for p in new])
+        await update_many(self.session, _p, [_participant_columns(p) for p in changed])
 
-    async def readd_participants(self, rows: list[dict]) -> None:
-        """``add_participant`` for rows that exist (a participant who had left), in one executemany."""
-        if rows:
-            await self.session.execute(
-                update(_p).where(_p.c.action_id == bindparam("key_action"),
-                                 _p.c.beneficiary_id == bindparam("key_beneficiary"))
-                .values(resource_code=bindparam("new_resource"), ods_code=bindparam("new_ods"),
-                        added_at=bindparam("new_added_at"), removed_at=None, removal_reason=None, presence=None),
-                [{"key_action": r["action_id"], "key_beneficiary": r["beneficiary_id"],
-                  "new_resource": r["resource_code"], "new_ods": r["ods_code"], "new_added_at": r["added_at"]}
-                 for r in rows])
-
-    async def remove_participant(self, action_id: str, beneficiary_id: str, at: datetime, reason: str | None) -> None:
-        await self.session.execute(update(_p).where(_p.c.action_id == action_id, _p.c.beneficiary_id == beneficiary_id)
+    async def remove_participants(self, action_id: str, at: datetime, reason: str | None) -> None:
+        """Every active participant leaves the action."""
+        await self.session.execute(update(_p).where(_p.c.action_id == action_id, _p.c.removed_at.is_(None))
                                    .values(removed_at=at, removal_reason=reason))
-
-    async def set_presence(self, action_id: str, beneficiary_id: str, presence: str) -> None:
-        await self.session.execute(update(_p).where(_p.c.action_id == action_id, _p.c.beneficiary_id == beneficiary_id)
-                                   .values(presence=presence))
 
 
 class SqlRegistrations:
@@ -156,43 +148,32 @@ class SqlRegistrations:
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def get(self, registration_id: str) -> dict | None:
-        row = (await self.session.execute(select(orm.registrations).where(
-            orm.registrations.c.registration_id == registration_id))).mappings().first()
-        return dict(row) if row else None
-
-    async def get_many(self, registration_ids: list[str]) -> dict[str, dict]:
-        found: dict[str, dict] = {}
+    async def find(self, registration_ids: Iterable[str]) -> dict[str, Registration]:
+        found: dict[str, Registration] = {}
         for chunk in chunks(registration_ids):
-            rows = await self.session.execute(select(orm.registrations).where(
-                one_of(self.session, orm.registrations.c.registration_id, chunk)))
-            found |= {r["registration_id"]: dict(r) for r in rows.mappings()}
+            rows = await self.session.execute(select(_r).where(one_of(self.session, _r.c.registration_id, chunk)))
+            found |= {r.registration_id: Registration(r.registration_id, r.beneficiary_id, r.action_id, r.confirmed)
+                      for r in rows}
         return found
 
-    async def add_many(self, rows: list[dict]) -> None:
-        """New registrations (registration_id, beneficiary_id, action_id), not yet confirmed."""
-        await bulk_insert(self.session, orm.registrations, [r | {"confirmed": False} for r in rows])
-
-    async def put(self, registration_id: str, beneficiary_id: str, action_id: str) -> None:
-        if await self.get(registration_id):
-            await self.session.execute(update(orm.registrations).where(
-                orm.registrations.c.registration_id == registration_id).values(action_id=action_id))
-        else:
-            await self.session.execute(insert(orm.registrations).values(
-                registration_id=registration_id, beneficiary_id=beneficiary_id, action_id=action_id, confirmed=False))
+    async def save(self, new: Iterable[Registration] = (), changed: Iterable[Registration] = ()) -> None:
+        await bulk_insert(self.session, _r, [_registration_columns(r) for r in new])
+        await update_many(self.session, _r, [_registration_columns(r) for r in changed])
 
     async def repoint(self, from_action: str, to_action: str) -> None:
-        await self.session.execute(update(orm.registrations).where(orm.registrations.c.action_id == from_action)
-                                   .values(action_id=to_action))
+        await self.session.execute(update(_r).where(_r.c.action_id == from_action).values(action_id=to_action))
 
-    async def confirm(self, registration_id: str) -> None:
-        await self.session.execute(update(orm.registrations).where(
-            orm.registrations.c.registration_id == registration_id).values(confirmed=True))
+    async def confirm(self, registration_ids: Iterable[str]) -> None:
+        for chunk in chunks(registration_ids):
+            await self.session.execute(update(_r).where(one_of(self.session, _r.c.registration_id, chunk))
+                                       .values(confirmed=True))
 
-    async def forget_beneficiary(self, beneficiary_id: str) -> None:
-        await self.session.execute(delete(orm.registrations).where(orm.registrations.c.beneficiary_id == beneficiary_id))
-        await self.session.execute(delete(orm.participants).where(
-            orm.participants.c.beneficiary_id == beneficiary_id, orm.participants.c.removed_at.is_not(None)))
+    async def forget_beneficiaries(self, beneficiary_ids: Iterable[str]) -> None:
+        """Their registrations, and the participations they had left (active ones stay as anonymous counts)."""
+        for chunk in chunks(beneficiary_ids):
+            await self.session.execute(delete(_r).where(one_of(self.session, _r.c.beneficiary_id, chunk)))
+            await self.session.execute(delete(_p).where(one_of(self.session, _p.c.beneficiary_id, chunk),
+                                                        _p.c.removed_at.is_not(None)))
 
     async def slots(self, keys: Iterable[SlotKey]) -> dict[SlotKey, list[Action]]:
         """The planned étape-1 actions at each (ODS, site, start), with their active participants,

@@ -5,13 +5,13 @@ import io
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.utils import get_column_letter
 
-PARIS = ZoneInfo("Europe/Paris")
+from servicekit.clock import PARIS
+
 CSV_HEADER = ("Référence marché", "Lot", "Lieu RDV", "Modalité", "Date RDV", "Heure début", "Heure fin", "Places")
 SHEET_HEADER = ("Date", "Début", "Fin", "Conseiller", "Modalité", "Places libres", "Capacité", "Lieu RDV")
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

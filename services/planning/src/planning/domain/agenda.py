@@ -3,15 +3,16 @@
 Times are timezone-aware; users read and type them in Europe/Paris.
 """
 
-import uuid
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
+
+from servicekit.clock import PARIS
+from servicekit.ids import new_uuid
 
 from planning.domain.referential import Referential
 
-PARIS = ZoneInfo("Europe/Paris")
 ABSENCE = "absence"
 Mode = Literal["on_site", "remote"]
 Presence = Literal["oui", "non", "excusé"]
@@ -79,6 +80,56 @@ class Action:
 
 
 @dataclass
+class Participant:
+    """A beneficiary's place in an action; a participant who left keeps the row (PRC-08)."""
+
+    action_id: str
+    beneficiary_id: str
+    resource: str | None
+    ods: str | None
+    added_at: datetime
+    presence: Presence | None = None
+    removed_at: datetime | None = None
+    removal_reason: str | None = None
+
+    @property
+    def active(self) -> bool:
+        return self.removed_at is None
+
+    def join(self, resource: str | None, ods: str | None, at: datetime) -> None:
+        """Back in the action (or in it again with new imputations): a fresh participation."""
+        self.resource, self.ods, self.added_at = resource, ods, at
+        self.presence = self.removed_at = self.removal_reason = None
+
+    def leave(self, at: datetime, reason: str | None) -> None:
+        self.removed_at, self.removal_reason = at, reason
+
+
+class Bookings:
+    """Planned actions of an agenda, ordered by start, so that each action of a long series finds the
+    ones it overlaps without going through all of them."""
+
+    def __init__(self, actions: list[Action] = ()):
+        self._starts: list[datetime] = []
+        self._actions: list[Action] = []
+        self._longest = timedelta(0)
+        for action in sorted(actions, key=lambda a: a.starts_at):
+            self.add(action)
+
+    def add(self, action: Action) -> None:
+        at = bisect_right(self._starts, action.starts_at)
+        self._starts.insert(at, action.starts_at)
+        self._actions.insert(at, action)
+        self._longest = max(self._longest, action.ends_at - action.starts_at)
+
+    def around(self, starts_at: datetime, ends_at: datetime) -> list[Action]:
+        """The actions overlapping [starts_at, ends_at)."""
+        first = bisect_right(self._starts, starts_at - self._longest)
+        last = bisect_left(self._starts, ends_at)
+        return [a for a in self._actions[first:last] if a.overlaps(starts_at, ends_at)]
+
+
+@dataclass
 class Checked:
     action: Action | None
     problems: list[str] = field(default_factory=list)
@@ -116,7 +167,7 @@ def check_action(draft: ActionDraft, ref: Referential, busy: list[Action], actio
     if draft.absence:
         if advisor is None:
             problems.append("Une absence se pose dans l'agenda d'un conseiller.")
-        action = Action(action_id or str(uuid.uuid4()), draft.advisor, ABSENCE, None, None, None, draft.mode,
+        action = Action(action_id or new_uuid(), draft.advisor, ABSENCE, None, None, None, draft.mode,
                         draft.site, starts_at, ends_at, "individual", 0)
         problems += _double_booking(action, advisor.name if advisor else "", busy)
         return Checked(None if problems else action, problems)
@@ -176,7 +227,7 @@ def check_action(draft: ActionDraft, ref: Referential, busy: list[Action], actio
                         f"({_slots_advice(starts_at, step.duration_min)}).")
 
     action = Action(
-        action_id or str(uuid.uuid4()), draft.advisor, step.action_type if step else "", draft.ods, draft.step,
+        action_id or new_uuid(), draft.advisor, step.action_type if step else "", draft.ods, draft.step,
         draft.resource, draft.mode, draft.site, starts_at, ends_at, nature, max_participants,
         to_assign=draft.to_assign and draft.advisor is None,
         resource_version=resource.setting_version if resource else None, steps_digest=steps_digest(ref, draft.ods))

@@ -1,13 +1,8 @@
-"""Where an imported appointment goes (IMP-05, AFF-01). Pure, no I/O.
-
-The one-event handler and the batch handler both decide with these functions, so an import gives
-the same agendas whichever way its events arrive.
-"""
+"""Where an imported appointment goes (IMP-05, AFF-01). Pure, no I/O."""
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-
-from servicekit.ids import new_uuid
 
 from planning.domain.agenda import Action, steps_digest
 from planning.domain.referential import Referential
@@ -15,7 +10,17 @@ from planning.domain.referential import Referential
 SlotKey = tuple[str, str, datetime]  # (ODS, site, start): the actions an appointment may join
 
 
-def needs_attaching(known: dict | None, moved_from: datetime | None) -> bool:
+@dataclass
+class Registration:
+    """Planning's side of an imported appointment: the action it joined."""
+
+    registration_id: str
+    beneficiary_id: str
+    action_id: str
+    confirmed: bool = False
+
+
+def needs_attaching(known: Registration | None, moved_from: datetime | None) -> bool:
     """A registration already attached stays where it is, unless Prest@ppli moved it."""
     return known is None or moved_from is not None
 
@@ -27,14 +32,14 @@ def first_free(slots: Iterable[Action]) -> Action | None:
     return min(free, key=lambda s: (s.to_assign, s.id)) if free else None
 
 
-def imported_action(ref: Referential, *, ods: str, resource: str, site: str, starts_at: datetime,
+def imported_action(ref: Referential, action_id: str, *, ods: str, resource: str, site: str, starts_at: datetime,
                     remote: bool) -> Action:
     """The action an appointment with no free slot creates: individual, étape 1, waiting for an
     advisor (AFF-01)."""
     step = next(s for s in ref.ods[ods].steps if s.order == 1)
     setting = ref.resources.get(resource)
     return Action(
-        id=new_uuid(), advisor=None, action_type=step.action_type, ods=ods, step=1, resource=resource,
+        id=action_id, advisor=None, action_type=step.action_type, ods=ods, step=1, resource=resource,
         mode="remote" if remote else "on_site", site=site, starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=step.duration_min), nature="individual", max_participants=1,
         to_assign=True, resource_version=setting.setting_version if setting else None,

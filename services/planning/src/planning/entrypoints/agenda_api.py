@@ -108,8 +108,8 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
             action = await agenda.existing_action(u, action_id)
             participants = await u.agenda.participants(action_id)
         return action_json(action) | {"participant_list": [
-            {"beneficiary_id": p["beneficiary_id"], "resource": p["resource_code"], "ods": p["ods_code"],
-             "presence": p["presence"]} for p in participants]}
+            {"beneficiary_id": p.beneficiary_id, "resource": p.resource, "ods": p.ods, "presence": p.presence}
+            for p in participants]}
 
     @router.patch("/actions/{action_id}")
     async def change(action_id: str, request: ChangeActionRequest) -> dict[str, Any]:
@@ -128,7 +128,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
             w = request.weekly
             starts += weekly_starts(w.first_day, w.last_day, [d - 1 for d in w.weekdays], w.times)
         result = await agenda.duplicate_action(action_id, starts, uow())
-        return {"created": [action_json(a) for a in result["created"]], "refused": result["refused"]}
+        return {"created": [action_json(a) for a in result.created], "refused": result.refused}
 
     @router.post("/actions/{action_id}/participants")
     async def add_participant(action_id: str, request: ParticipantRequest) -> dict[str, Any]:

@@ -4,22 +4,43 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, ActionPlanned, ParticipantAdded,
-                                ParticipantRemoved, PresenceValidated)
+from contracts.planning import (ActionCancelled, ActionCancelledItem, ActionChanged, ActionFields, ActionItem,
+                                ActionPlanned, ParticipantAdded, ParticipantAddedItem, ParticipantRemoved,
+                                ParticipantRemovedItem, PresenceValidated, PresenceValidatedItem)
+from servicekit.clock import PARIS
 from servicekit.errors import Conflict, NotFound, RefusedInput
 
 from planning.adapters.exports import PlanningSlot
+from planning.domain.agenda import (Action, ActionDraft, Bookings, Participant, Presence, as_aware, check_action,
+                                    draft_of, duplicate_starts, paris, red_reasons, table_period_problems, when)
 
-from planning.domain.agenda import (PARIS, Action, ActionDraft, Presence, as_aware, check_action, draft_of,
-                                    duplicate_starts, paris, red_reasons, table_period_problems, when)
+
+def _fields(action: Action) -> dict[str, Any]:
+    return {"action_id": action.id, "advisor": action.advisor, "action_type": action.action_type, "ods": action.ods,
+            "step": action.step, "resource": action.resource, "mode": action.mode, "site": action.site,
+            "starts_at": action.starts_at.astimezone(UTC), "ends_at": action.ends_at.astimezone(UTC),
+            "nature": action.nature, "max_participants": action.max_participants, "to_assign": action.to_assign}
+
+
+ACTION_CANCELLED = "Action annulée"
 
 
 def action_fields(action: Action) -> ActionFields:
-    return ActionFields(action_id=action.id, advisor=action.advisor, action_type=action.action_type, ods=action.ods,
-                        step=action.step, resource=action.resource, mode=action.mode, site=action.site,
-                        starts_at=action.starts_at.astimezone(UTC), ends_at=action.ends_at.astimezone(UTC),
-                        nature=action.nature,
-                        max_participants=action.max_participants, to_assign=action.to_assign)
+    """The action as other services and users see it."""
+    return ActionFields(**_fields(action))
+
+
+def action_item(action: Action) -> ActionItem:
+    """The action as an item of ``ActionPlanned`` or ``ActionChanged``."""
+    return ActionItem(**_fields(action))
+
+
+def added_item(p: Participant) -> ParticipantAddedItem:
+    return ParticipantAddedItem(action_id=p.action_id, beneficiary_id=p.beneficiary_id, resource=p.resource, ods=p.ods)
+
+
+def removed_item(p: Participant) -> ParticipantRemovedItem:
+    return ParticipantRemovedItem(action_id=p.action_id, beneficiary_id=p.beneficiary_id, reason=p.removal_reason)
 
 
 async def checked_action(draft: ActionDraft, uow, action_id: str | None = None) -> Action:
@@ -45,7 +66,7 @@ async def plan_action(draft: ActionDraft, uow) -> Action:
     async with uow:
         action = await checked_action(draft, uow)
         await uow.agenda.add(action)
-        uow.emit(ActionPlanned(action=action_fields(action)), key=action.id)
+        uow.emit_items(ActionPlanned, [action_item(action)])
         await uow.commit()
         return action
 
@@ -69,7 +90,7 @@ async def change_action(cmd: ChangeAction, uow) -> Action:
             raise RefusedInput([f"Nombre maximum de participants {action.max_participants} : "
                                 f"{current.participants} participants sont déjà inscrits."])
         await uow.agenda.update(action)
-        uow.emit(ActionChanged(action=action_fields(action)), key=action.id)
+        uow.emit_items(ActionChanged, [action_item(action)])
         await uow.commit()
         return action
 
@@ -79,30 +100,53 @@ async def cancel_action(action_id: str, reason: str | None, uow) -> Action:
         action = await existing_action(uow, action_id, lock=True)
         if action.status == "cancelled":
             return action
-        for p in await uow.agenda.participants(action_id):
-            await uow.agenda.remove_participant(action_id, p["beneficiary_id"], uow.clock.now(), "Action annulée")
-            uow.emit(ParticipantRemoved(action_id=action_id, beneficiary_id=p["beneficiary_id"],
-                                        reason="Action annulée"), key=action_id)
-        action.status = "cancelled"
+        leaving = await uow.agenda.participants(action_id)
+        for p in leaving:
+            p.leave(uow.clock.now(), ACTION_CANCELLED)
+        await uow.agenda.remove_participants(action_id, uow.clock.now(), ACTION_CANCELLED)
+        uow.emit_items(ParticipantRemoved, [removed_item(p) for p in leaving])
+        action.status, action.participants = "cancelled", 0
         await uow.agenda.update(action, cancel_reason=reason)
-        uow.emit(ActionCancelled(action_id=action_id, reason=reason), key=action_id)
+        uow.emit_items(ActionCancelled, [ActionCancelledItem(action_id=action_id, reason=reason)])
         await uow.commit()
         return action
 
 
-async def duplicate_action(action_id: str, starts: list[datetime], uow) -> dict[str, list]:
-    """Duplication sans liaison (PLN-04): independent copies, each checked alone; one bad copy does not
-    stop the others."""
+@dataclass
+class Duplication:
+    created: list[Action] = field(default_factory=list)
+    refused: list[dict[str, Any]] = field(default_factory=list)  # {"starts_at", "messages"} of each refused copy
+
+
+async def duplicate_action(action_id: str, starts: list[datetime], uow) -> Duplication:
+    """Duplication sans liaison (PLN-04): independent copies, each checked alone (against the agenda and
+    the copies before it); one bad copy does not stop the others. The whole series is one command:
+    one transaction, the copies written together and announced by one ``ActionPlanned``."""
+    result = Duplication()
     async with uow:
         original = await existing_action(uow, action_id)
-    created, refused = [], []
-    for starts_at, ends_at in duplicate_starts(original, starts):
-        try:
-            copy = await plan_action(draft_of(original, starts_at=starts_at, ends_at=ends_at, to_assign=False), uow)
-            created.append(copy)
-        except RefusedInput as exc:
-            refused.append({"starts_at": starts_at.isoformat(), "messages": exc.messages})
-    return {"created": created, "refused": refused}
+        series = duplicate_starts(original, starts)
+        if not series:
+            return result
+        ref = await uow.referential.get()
+        bookings = Bookings()
+        if original.advisor:
+            await uow.agenda.lock_advisor(original.advisor)
+            bookings = Bookings(await uow.agenda.advisor_actions(
+                original.advisor, min(s for s, _ in series), max(e for _, e in series)))
+        for starts_at, ends_at in series:
+            draft = draft_of(original, starts_at=starts_at, ends_at=ends_at, to_assign=False)
+            checked = check_action(draft, ref, bookings.around(starts_at, ends_at))
+            if checked.problems:
+                result.refused.append({"starts_at": starts_at.isoformat(), "messages": checked.problems})
+                continue
+            bookings.add(checked.action)
+            result.created.append(checked.action)
+        if result.created:
+            await uow.agenda.add(*result.created)
+            uow.emit_items(ActionPlanned, [action_item(a) for a in result.created])
+            await uow.commit()
+    return result
 
 
 @dataclass(frozen=True)
@@ -119,7 +163,7 @@ async def add_participant(cmd: AddParticipant, uow) -> dict[str, Any]:
     async with uow:
         action = await existing_action(uow, cmd.action_id, lock=True)
         current = await uow.agenda.participant(action.id, cmd.beneficiary_id)
-        if current and current["removed_at"] is None:
+        if current and current.active:
             return {"added": False, "free_places": action.free_places}
         if action.status == "cancelled":
             raise RefusedInput([f"Action du {when(action.starts_at)} annulée."])
@@ -140,9 +184,13 @@ async def add_participant(cmd: AddParticipant, uow) -> dict[str, Any]:
                                 "le participant ne peut pas lui être imputé pour cette action.")
         if problems:
             raise RefusedInput(problems)
-        await uow.agenda.add_participant(action.id, cmd.beneficiary_id, resource, ods, uow.clock.now())
-        uow.emit(ParticipantAdded(action_id=action.id, beneficiary_id=cmd.beneficiary_id, resource=resource,
-                                  ods=ods), key=action.id)
+        if current:
+            current.join(resource, ods, uow.clock.now())
+            await uow.agenda.save_participants(changed=[current])
+        else:
+            current = Participant(action.id, cmd.beneficiary_id, resource, ods, uow.clock.now())
+            await uow.agenda.save_participants(new=[current])
+        uow.emit_items(ParticipantAdded, [added_item(current)])
         await uow.commit()
         return {"added": True, "free_places": action.free_places - 1}
 
@@ -152,10 +200,11 @@ async def remove_participant(action_id: str, beneficiary_id: str, reason: str | 
     async with uow:
         await existing_action(uow, action_id, lock=True)
         current = await uow.agenda.participant(action_id, beneficiary_id)
-        if current is None or current["removed_at"] is not None:
+        if current is None or not current.active:
             return {"removed": False}
-        await uow.agenda.remove_participant(action_id, beneficiary_id, uow.clock.now(), reason)
-        uow.emit(ParticipantRemoved(action_id=action_id, beneficiary_id=beneficiary_id, reason=reason), key=action_id)
+        current.leave(uow.clock.now(), reason)
+        await uow.agenda.save_participants(changed=[current])
+        uow.emit_items(ParticipantRemoved, [removed_item(current)])
         await uow.commit()
         return {"removed": True}
 
@@ -168,13 +217,14 @@ async def validate_presence(action_id: str, beneficiary_id: str, presence: Prese
             raise RefusedInput([f"Action du {when(action.starts_at)} pas encore terminée : la présence se valide "
                                 "après l'action."])
         current = await uow.agenda.participant(action_id, beneficiary_id)
-        if current is None or current["removed_at"] is not None:
+        if current is None or not current.active:
             raise NotFound([f"Ce bénéficiaire ne participe pas à l'action du {when(action.starts_at)}."])
-        if current["presence"] == presence:
+        if current.presence == presence:
             return {"changed": False}
-        await uow.agenda.set_presence(action_id, beneficiary_id, presence)
-        uow.emit(PresenceValidated(action_id=action_id, beneficiary_id=beneficiary_id, presence=presence,
-                                   action_starts_at=action.starts_at), key=action_id)
+        current.presence = presence
+        await uow.agenda.save_participants(changed=[current])
+        uow.emit_items(PresenceValidated, [PresenceValidatedItem(
+            action_id=action_id, beneficiary_id=beneficiary_id, presence=presence, action_starts_at=action.starts_at)])
         await uow.commit()
         return {"changed": True}
 

@@ -11,8 +11,6 @@ from planning.domain.referential import Referential, check_part
 from planning.service_layer import assignments, registrations
 from planning.service_layer.commands import LoadReferential
 
-REFERENTIAL_KEY = "referential"
-
 
 def referential_changed(ref: Referential) -> ReferentialChanged:
     return ReferentialChanged(
@@ -37,17 +35,12 @@ async def load_referential(cmd: LoadReferential, uow) -> dict:
                                 referential_changed, cmd.dry_run)
 
 
+# One handler per event type, written over the event's items.
 EVENT_HANDLERS = {
-    RegistrationRecorded: registrations.attach_registration,
-    ParticipantConfirmed: registrations.confirm_participant,
-    ParticipantNotConfirmed: registrations.remove_unconfirmed,
-    RegistrationCancelled: registrations.remove_unconfirmed,
-    BeneficiaryPurged: registrations.forget_beneficiary,
-    ParticipantAssigned: assignments.apply_assignment,
-}
-
-# Batch versions (servicekit.dispatch.BatchHandler): the same effects as the handler above, in fewer
-# statements; an import sends one RegistrationRecorded per row.
-BATCH_HANDLERS = {
     RegistrationRecorded: registrations.attach_registrations,
+    ParticipantConfirmed: registrations.confirm_participants,
+    ParticipantNotConfirmed: registrations.remove_unconfirmed,
+    RegistrationCancelled: registrations.remove_cancelled,
+    BeneficiaryPurged: registrations.forget_beneficiaries,
+    ParticipantAssigned: assignments.apply_assignments,
 }

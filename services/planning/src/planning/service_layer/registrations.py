@@ -1,150 +1,187 @@
 """Planning's reactions to imports (IMP-05, IMP-06): attach appointments, confirm, remove, forget."""
 
-from contracts.importer import (BeneficiaryPurged, ParticipantConfirmed, ParticipantNotConfirmed,
-                                RegistrationCancelled, RegistrationRecorded)
-from contracts.planning import ActionPlanned, ParticipantAdded, ParticipantRemoved
-from servicekit.dispatch import Received, one_at_a_time, repeats
+from collections.abc import Iterable
+from datetime import UTC
 
-from planning.domain.agenda import Action
-from planning.domain.registrations import SlotKey, first_free, imported_action, needs_attaching
-from planning.service_layer.agenda import action_fields
+from contracts.importer import (BeneficiaryPurged, ParticipantConfirmed, ParticipantNotConfirmed,
+                                RegistrationCancelled, RegistrationRecorded, RegistrationRecordedItem)
+from contracts.planning import ActionPlanned, ParticipantAdded, ParticipantRemoved
+from servicekit.ids import derived_id
+
+from planning.domain.agenda import Action, Participant
+from planning.domain.registrations import Registration, SlotKey, first_free, imported_action, needs_attaching
+from planning.service_layer.agenda import action_item, added_item, removed_item
 
 NOT_CONFIRMED = "Non confirmé à J-2"
 CANCELLED = "Désinscrit de Prest@ppli"
 MOVED = "Rendez-vous déplacé par Prest@ppli"
 
-
-async def _leave(uow, registration: dict, reason: str) -> None:
-    current = await uow.agenda.participant(registration["action_id"], registration["beneficiary_id"])
-    if current and current["removed_at"] is None:
-        await uow.agenda.remove_participant(registration["action_id"], registration["beneficiary_id"],
-                                            uow.clock.now(), reason)
-        uow.emit(ParticipantRemoved(action_id=registration["action_id"], beneficiary_id=registration["beneficiary_id"],
-                                    reason=reason), key=registration["action_id"])
+Pair = tuple[str, str]  # (action, beneficiary): one participation
 
 
-def _slot_key(event: RegistrationRecorded) -> SlotKey:
-    return (event.ods, event.site, event.starts_at)
+def _slot_key(item: RegistrationRecordedItem) -> SlotKey:
+    return (item.ods, item.site, item.starts_at)
 
 
-def _new_action(ref, event: RegistrationRecorded) -> Action:
-    return imported_action(ref, ods=event.ods, resource=event.resource, site=event.site, starts_at=event.starts_at,
-                           remote=event.remote)
+def _imported_action_id(item: RegistrationRecordedItem) -> str:
+    # From the item, so that a replay creates the same action. The registration's version tells two
+    # moves of one appointment apart; the start does it for first-version events (version 0).
+    return derived_id("action", item.registration_id, item.version, item.starts_at.astimezone(UTC).isoformat())
 
 
-async def attach_registration(event: RegistrationRecorded, uow) -> None:
-    """Join the planned diagnostic slot at that site and time with a free place, or create the slot,
-    individual and waiting for an advisor (AFF-01)."""
-    async with uow:
-        known = await uow.registrations.get(event.registration_id)
-        if not needs_attaching(known, event.moved_from):
-            return
-        if known:
-            await _leave(uow, known, MOVED)
-        action = first_free((await uow.registrations.slots([_slot_key(event)])).get(_slot_key(event), []))
-        if action is None:
-            action = _new_action(await uow.referential.get(), event)
-            await uow.agenda.add(action)
-            uow.emit(ActionPlanned(action=action_fields(action)), key=action.id)
-        await uow.agenda.add_participant(action.id, event.beneficiary_id, event.resource, event.ods, uow.clock.now())
-        uow.emit(ParticipantAdded(action_id=action.id, beneficiary_id=event.beneficiary_id, resource=event.resource,
-                                  ods=event.ods), key=action.id)
-        await uow.registrations.put(event.registration_id, event.beneficiary_id, action.id)
-        await uow.commit()
-
-
-async def attach_registrations(received: list[Received], uow) -> None:
-    """``attach_registration`` for a batch (IMP-05): the same rows and events, in the same order, with a
-    bounded number of statements: the batch's known registrations in one query, the candidate slots
-    and their participant counts in one, then each appointment decided in order (places taken by
-    earlier ones count), then one bulk write per table.
-
-    A moved registration leaves its old action, which frees a place the others may take: it goes
-    through the one-event handler at its place in the order, after what precedes it is written."""
-    async with uow:
-        events = [item.event for item in received]
-        if repeats(received, lambda e: e.registration_id, lambda e: e.beneficiary_id):
-            await one_at_a_time(received, attach_registration, uow)
-            return
-        known = await uow.registrations.get_many([e.registration_id for e in events])
-        batch = _NewRegistrations(uow)
-        for item in received:
-            current = known.get(item.event.registration_id)
-            if not needs_attaching(current, item.event.moved_from):
-                continue
-            if current is None:
-                batch.items.append(item)
-                continue
-            await batch.write()
-            uow.answering(item.envelope)
-            await attach_registration(item.event, uow)
-        await batch.write()
-        await uow.commit()
-
-
-class _NewRegistrations:
-    """Registrations planning has never seen, decided and written together."""
+class _Announcements:
+    """Participants leaving, actions planned and participants joining, emitted in three phases so that
+    a whole imported list is a handful of events. Only a participation that joined earlier in the same
+    event and now leaves would be announced out of order: what precedes it is emitted first."""
 
     def __init__(self, uow):
         self.uow = uow
-        self.items: list[Received] = []
-        self.ref = None  # read once per batch, only if an action has to be created
+        self._reset()
 
-    async def write(self) -> None:
-        items, self.items = self.items, []
-        if not items:
+    def _reset(self) -> None:
+        self.removed, self.planned, self.added, self.joined = [], [], [], set()
+
+    def leave(self, p: Participant) -> None:
+        if (p.action_id, p.beneficiary_id) in self.joined:
+            self.emit()
+        self.removed.append(removed_item(p))
+
+    def plan(self, action: Action) -> None:
+        self.planned.append(action_item(action))
+
+    def join(self, p: Participant) -> None:
+        self.joined.add((p.action_id, p.beneficiary_id))
+        self.added.append(added_item(p))
+
+    def emit(self) -> None:
+        self.uow.emit_items(ParticipantRemoved, self.removed)
+        self.uow.emit_items(ActionPlanned, self.planned)
+        self.uow.emit_items(ParticipantAdded, self.added)
+        self._reset()
+
+
+class _Changes:
+    """New and changed rows of one kind, each written once at the end whatever the items did to it."""
+
+    def __init__(self, known: dict):
+        self.known = known
+        self.new: dict = {}
+        self.changed: dict = {}
+
+    def add(self, key, row) -> None:
+        self.known[key] = self.new[key] = row
+
+    def touch(self, key) -> None:
+        if key not in self.new:
+            self.changed[key] = self.known[key]
+
+
+async def attach_registrations(event: RegistrationRecorded, uow) -> None:
+    """Each appointment joins the planned diagnostic slot at its site and time that has a free place,
+    or creates that slot, individual and waiting for an advisor (AFF-01); a moved appointment leaves
+    its action first. Items are decided in order: places taken or freed by earlier items count.
+
+    The candidate slots are locked until commit (``SqlRegistrations.slots``): a staff member adding a
+    participant at the same time waits, and the two never both take a slot's last place (IMP-05)."""
+    async with uow:
+        registrations = _Changes(await uow.registrations.find(i.registration_id for i in event.items))
+        todo = [i for i in event.items if needs_attaching(registrations.known.get(i.registration_id), i.moved_from)]
+        if not todo:
             return
-        uow = self.uow
-        slots = await uow.registrations.slots({_slot_key(i.event) for i in items})
-        # A person already in a candidate slot (active or having left) is re-added, not inserted,
-        # and an active one takes no extra place, exactly as ``add_participant`` does.
-        joined = await uow.agenda.participations(
-            (s.id, i.event.beneficiary_id) for i in items for s in slots.get(_slot_key(i.event), ()))
-        actions, added, readded, registrations = [], [], [], []
-        for item in items:
-            event = item.event
-            uow.answering(item.envelope)
-            action = first_free(slots.get(_slot_key(event), []))
+        slots = await uow.registrations.slots({_slot_key(i) for i in todo})
+        actions = {a.id: a for candidates in slots.values() for a in candidates}
+        leaving = {(r.action_id, r.beneficiary_id) for i in todo if (r := registrations.known.get(i.registration_id))}
+        participations = _Changes(await uow.agenda.participations(
+            leaving | {(a.id, i.beneficiary_id) for i in todo for a in slots.get(_slot_key(i), ())}))
+        created: list[Action] = []
+        announce, now, ref = _Announcements(uow), uow.clock.now(), None
+        for item in event.items:
+            registration = registrations.known.get(item.registration_id)
+            if not needs_attaching(registration, item.moved_from):
+                continue
+            if registration is not None:
+                _leave(participations, (registration.action_id, item.beneficiary_id), now, MOVED, announce, actions)
+            action = first_free(slots.get(_slot_key(item), ()))
             if action is None:
-                if self.ref is None:
-                    self.ref = await uow.referential.get()
-                action = _new_action(self.ref, event)
-                actions.append(action)
-                slots.setdefault(_slot_key(event), []).append(action)
-                uow.emit(ActionPlanned(action=action_fields(action)), key=action.id)
-            pair = (action.id, event.beneficiary_id)
-            if not joined.get(pair):
+                ref = ref or await uow.referential.get()
+                action = imported_action(ref, _imported_action_id(item), ods=item.ods, resource=item.resource,
+                                         site=item.site, starts_at=item.starts_at, remote=item.remote)
+                created.append(action)
+                slots.setdefault(_slot_key(item), []).append(action)
+                actions[action.id] = action
+                announce.plan(action)
+            pair = (action.id, item.beneficiary_id)
+            participant = participations.known.get(pair)
+            if participant is None:
+                participant = Participant(action.id, item.beneficiary_id, item.resource, item.ods, now)
+                participations.add(pair, participant)
                 action.participants += 1
-            (readded if pair in joined else added).append({
-                "action_id": action.id, "beneficiary_id": event.beneficiary_id, "resource_code": event.resource,
-                "ods_code": event.ods, "added_at": uow.clock.now()})
-            joined[pair] = True
-            uow.emit(ParticipantAdded(action_id=action.id, beneficiary_id=event.beneficiary_id,
-                                      resource=event.resource, ods=event.ods), key=action.id)
-            registrations.append({"registration_id": event.registration_id, "beneficiary_id": event.beneficiary_id,
-                                  "action_id": action.id})
-        await uow.agenda.add_many(actions)
-        await uow.agenda.readd_participants(readded)
-        await uow.agenda.add_participants(added)
-        await uow.registrations.add_many(registrations)
-
-
-async def confirm_participant(event: ParticipantConfirmed, uow) -> None:
-    async with uow:
-        await uow.registrations.confirm(event.registration_id)
+            else:
+                if not participant.active:  # someone still in the slot is added again, taking no other place
+                    action.participants += 1
+                participant.join(item.resource, item.ods, now)
+                participations.touch(pair)
+            announce.join(participant)
+            if registration is None:
+                registrations.add(item.registration_id, Registration(item.registration_id, item.beneficiary_id,
+                                                                     action.id))
+            else:
+                registration.action_id = action.id
+                registrations.touch(item.registration_id)
+        announce.emit()
+        await uow.agenda.add(*created)
+        await uow.agenda.save_participants(participations.new.values(), participations.changed.values())
+        await uow.registrations.save(registrations.new.values(), registrations.changed.values())
         await uow.commit()
 
 
-async def remove_unconfirmed(event: ParticipantNotConfirmed | RegistrationCancelled, uow) -> None:
+def _leave(participations: _Changes, pair: Pair, at, reason: str, announce: _Announcements | None = None,
+           actions: dict[str, Action] | None = None) -> Participant | None:
+    participant = participations.known.get(pair)
+    if participant is None or not participant.active:
+        return None
+    participant.leave(at, reason)
+    participations.touch(pair)
+    if actions and pair[0] in actions:
+        actions[pair[0]].participants -= 1  # a place other items of the event may take
+    if announce is not None:
+        announce.leave(participant)
+    return participant
+
+
+async def confirm_participants(event: ParticipantConfirmed, uow) -> None:
     async with uow:
-        registration = await uow.registrations.get(event.registration_id)
-        if registration:
-            await _leave(uow, registration, NOT_CONFIRMED if isinstance(event, ParticipantNotConfirmed) else CANCELLED)
+        await uow.registrations.confirm(i.registration_id for i in event.items)
         await uow.commit()
 
 
-async def forget_beneficiary(event: BeneficiaryPurged, uow) -> None:
+async def _remove(registration_ids: Iterable[str], reason: str, uow) -> None:
+    async with uow:
+        ids = list(registration_ids)
+        known = await uow.registrations.find(ids)
+        participations = _Changes(await uow.agenda.participations(
+            (r.action_id, r.beneficiary_id) for r in known.values()))
+        now, left = uow.clock.now(), []
+        for registration_id in ids:
+            if registration := known.get(registration_id):
+                if participant := _leave(participations, (registration.action_id, registration.beneficiary_id),
+                                         now, reason):
+                    left.append(participant)
+        await uow.agenda.save_participants(changed=participations.changed.values())
+        uow.emit_items(ParticipantRemoved, [removed_item(p) for p in left])
+        await uow.commit()
+
+
+async def remove_unconfirmed(event: ParticipantNotConfirmed, uow) -> None:
+    await _remove((i.registration_id for i in event.items), NOT_CONFIRMED, uow)
+
+
+async def remove_cancelled(event: RegistrationCancelled, uow) -> None:
+    await _remove((i.registration_id for i in event.items), CANCELLED, uow)
+
+
+async def forget_beneficiaries(event: BeneficiaryPurged, uow) -> None:
     """Keep anonymous counts only: the past links of a purged person go."""
     async with uow:
-        await uow.registrations.forget_beneficiary(event.beneficiary_id)
+        await uow.registrations.forget_beneficiaries(i.beneficiary_id for i in event.items)
         await uow.commit()
