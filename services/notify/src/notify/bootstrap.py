@@ -19,7 +19,7 @@ from notify.adapters.sms import FolderSms, HttpSms
 from notify.config import NotifySettings, notify_settings
 from notify.entrypoints import api, consumers
 from notify.service_layer.delivery import Channel, Postman
-from notify.service_layer.handlers import BATCH_HANDLERS, EVENT_HANDLERS
+from notify.service_layer.handlers import EVENT_HANDLERS
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 
 NAME = "notify"
@@ -60,8 +60,7 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     # Serialized: importer's events (appointments) and planning's (their actions) are linked by
     # reading what the other topic's handlers wrote; two transactions at once lost the link.
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS, EVENT_HANDLERS,
-                       consumers.SUBSCRIPTIONS, uow_class, clock, batch_handlers=BATCH_HANDLERS,
-                       serialized_events=True)
+                       consumers.SUBSCRIPTIONS, uow_class, clock, serialized_events=True)
     runtime.key_source = key_source
     postman = Postman(runtime.uow_factory, channels_override or channels(settings), settings, runtime.clock, key_source)
     holder.append(postman)

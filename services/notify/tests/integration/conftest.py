@@ -138,7 +138,8 @@ class NotifyAlone:
     async def __aexit__(self, *exc: Any) -> None:
         await self._stack.aclose()
 
-    async def feed(self, event: Event, key: str) -> dict[str, Any]:
+    async def feed(self, event: Event, key: str = "bge") -> dict[str, Any]:
+        """``event`` as its producer's outbox would send it (``key``: the structure)."""
         body = Envelope(event_id=uuid.uuid4(), type=event.event_type, version=event.event_version,
                         occurred_at=self.clock.now(), producer=event.producer, key=key,
                         payload=event.model_dump(mode="json")).model_dump(mode="json")
@@ -161,6 +162,10 @@ class NotifyAlone:
     async def emitted(self, event_type: str | None = None) -> list[dict[str, Any]]:
         events = [e["envelope"] for e in (await self.call("GET", "/admin/events")).json()]
         return [e for e in events if event_type is None or e["type"] == event_type]
+
+    async def emitted_items(self, event_type: str) -> list[dict[str, Any]]:
+        """The items of every ``event_type`` event notify emitted, in order."""
+        return [item for e in await self.emitted(event_type) for item in e["payload"]["items"]]
 
 
 def settings_for(backend: str, sqlite_settings: ServiceSettings, pg_settings: ServiceSettings) -> ServiceSettings:

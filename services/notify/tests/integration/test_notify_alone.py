@@ -4,23 +4,22 @@ keys served by a fake importer, its e-mails received by a real SMTP server on lo
 import asyncio
 import json
 from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
 
+from contracts.base import ListEvent
 from contracts.importer import (BeneficiaryPurged, BeneficiaryRegistered, ParticipantConfirmed,
                                 ParticipantNotConfirmed, RegistrationCancelled, RegistrationRecorded)
-from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, ActionPlanned, ParticipantAdded,
+from contracts.planning import (ActionCancelled, ActionChanged, ActionItem, ActionPlanned, ParticipantAdded,
                                 PresenceValidated, ReferentialChanged, SiteRef, StructureRef)
 from servicekit import crypto
-from servicekit.clock import FixedClock
+from servicekit.clock import PARIS, FixedClock
 
 from notify.adapters.sms import HttpSms
 from notify.bootstrap import channels as configured_channels
 from notify.service_layer.delivery import Postman
 
-PARIS = ZoneInfo("Europe/Paris")
 RULES = [{"ods": "ACR2025", "confirmation": "any", "template": "ACR-PRESENTATION", "delay_days": 0},
          {"ods": "ACR2025", "confirmation": "yes", "template": "ACR-RAPPEL", "delay_days": -2},
          {"ods": "ACR2025", "confirmation": "no", "template": "ACR-ANNULATION", "delay_days": -2}]
@@ -30,6 +29,11 @@ TEMPLATES = [{"code": "ACR-PRESENTATION", "channel": "email",
               "subject": "Rappel : rendez-vous Activ'Créa le {{ action.date }} à {{ action.time }}"},
              {"code": "ACR-ANNULATION", "channel": "email",
               "subject": "Annulation de votre rendez-vous Activ'Créa du {{ action.date }}"}]
+
+
+def one(event_type: type[ListEvent], **fields) -> ListEvent:
+    """A list event with one item, as a person's single change is announced."""
+    return event_type(items=(event_type.item_type(**fields),))
 
 
 def paris(*args: int) -> datetime:
@@ -56,7 +60,7 @@ async def referential(n) -> None:
         version=1, structure=StructureRef(name="BGE Hauts-de-France", siret="41234567800019"), antennes=(),
         sites=(SiteRef(code="ARM", name="Armentières", antenne="LILLE", address="12 rue de Lille, 59280 Armentières",
                        france_travail_addresses=("12 RUE DE LILLE 59280 ARMENTIERES",)),),
-        advisors=(), ods=(), resources=()), key="referential")
+        advisors=(), ods=(), resources=()))
 
 
 async def register(n, who: str = "b-1", *, civility: str | None = "Mme", first: str = "Léa", last: str = "DUPONT",
@@ -64,17 +68,17 @@ async def register(n, who: str = "b-1", *, civility: str | None = "Mme", first: 
                    accepts_email: bool = True, accepts_sms: bool = True) -> None:
     identity = {"ft_id": "1234567A", "civility": civility, "last_name": last, "first_name": first,
                 "birth_date": "1988-05-23", "postcode": "59280", "email": email, "phone": phone}
-    await n.feed(BeneficiaryRegistered(beneficiary_id=who, sealed=n.importer.seal(who, identity),
-                                       accepts_email=accepts_email, accepts_sms=accepts_sms), key=who)
+    await n.feed(one(BeneficiaryRegistered, beneficiary_id=who, sealed=n.importer.seal(who, identity),
+                                       accepts_email=accepts_email, accepts_sms=accepts_sms))
 
 
 async def record(n, who: str = "b-1", starts_at: datetime | None = None, registration: str | None = None,
                  order: str | None = None) -> str:
     registration = registration or f"r-{who}"
-    await n.feed(RegistrationRecorded(
+    await n.feed(one(RegistrationRecorded, 
         registration_id=registration, beneficiary_id=who, enrolment_id=f"e-{who}", resource="ACR2025-L12",
         ods="ACR2025", site="ARM", starts_at=starts_at or paris(2025, 4, 1, 10, 0), remote=False, order_number=order,
-        list_kind="J-10"), key=who)
+        list_kind="J-10"))
     return registration
 
 
@@ -104,8 +108,8 @@ async def test_not02_daily_batch_at_1900_paris_across_the_daylight_saving_change
     assert (await n.send(first_batch))["sent"] == 1
 
     n.clock.at = j2
-    await n.feed(ParticipantConfirmed(registration_id="r-b-1", beneficiary_id="b-1", enrolment_id="e-b-1",
-                                      order_number="BDC-1", starts_at=appointment), key="b-1")
+    await n.feed(one(ParticipantConfirmed, registration_id="r-b-1", beneficiary_id="b-1", enrolment_id="e-b-1",
+                                      order_number="BDC-1", starts_at=appointment))
     assert (await by_template(n))["ACR-RAPPEL"]["due_at"] == due[1]
     assert (await n.send(second_batch - timedelta(seconds=1)))["sent"] == 0
     assert (await n.send(second_batch))["sent"] == 1
@@ -228,7 +232,7 @@ async def test_not03_a_message_goes_only_with_a_record_a_valid_address_and_conse
         assert record_view["record"] and not record_view["accepts_email"]
         assert [(m["template"], m["reason_code"]) for m in record_view["messages"]] == [
             ("SYS-MBV-ACCES", "no_consent"), ("SMS-RDV", "no_consent"), ("SYS-MBV-RELANCE", None)]
-        not_sent = [e["payload"] for e in await n.emitted("MessageNotSent")]
+        not_sent = await n.emitted_items("MessageNotSent")
         assert {p["reason"] for p in not_sent} == {"no_consent", "invalid_address", "no_address", "no_record"}
         assert "example.org" not in json.dumps(await n.emitted())  # no personal data in events
 
@@ -238,10 +242,10 @@ async def test_not05_gdpr_mail_at_the_first_presence_or_by_hand(notify, smtp_ser
     await register(n, "full")
     await register(n, "no-civility", civility=None, first="Piotr", last="KOWALSKI", email="piotr.k@example.com")
     for who in ("full", "no-civility"):
-        await n.feed(PresenceValidated(action_id="a-1", beneficiary_id=who, presence="oui",
-                                       action_starts_at=paris(2025, 3, 19, 9, 0)), key="a-1")
-    await n.feed(PresenceValidated(action_id="a-2", beneficiary_id="full", presence="oui",
-                                   action_starts_at=paris(2025, 3, 20, 9, 0)), key="a-2")  # second presence
+        await n.feed(one(PresenceValidated, action_id="a-1", beneficiary_id=who, presence="oui",
+                                       action_starts_at=paris(2025, 3, 19, 9, 0)))
+    await n.feed(one(PresenceValidated, action_id="a-2", beneficiary_id="full", presence="oui",
+                                   action_starts_at=paris(2025, 3, 20, 9, 0)))  # second presence
     await n.send()
     gdpr = "Information sur le traitement de vos données personnelles – BGE Hauts-de-France"
     assert [(r.rcpt_tos, r.message["Subject"]) for r in smtp_server.received] == [(["lea.dupont@example.org"], gdpr)]
@@ -270,7 +274,7 @@ async def test_not06_permanent_refusal_is_recorded_with_the_servers_answer(notif
     detail = (await n.call("GET", f"/messages/{access['message_id']}")).json()
     assert detail["reason_code"] == "rejected"
     assert [(d["outcome"], d["answer"]) for d in detail["delivery"]] == [("permanent", "550 5.1.1 Boîte inconnue")]
-    assert [e["payload"]["reason"] for e in await n.emitted("MessageNotSent")] == ["rejected"]
+    assert [item["reason"] for item in await n.emitted_items("MessageNotSent")] == ["rejected"]
     assert (await n.send(paris(2025, 3, 21, 9, 0)))["sent"] == 0  # never tried again
 
 
@@ -280,17 +284,17 @@ async def test_not04_j2_confirmation_cancellation_and_desinscription(notify, smt
     for who in ("yes", "no", "gone"):
         await register(n, who, email=f"{who}@example.org")
         await record(n, who, starts_at=starts)
-    await n.feed(RegistrationCancelled(registration_id="r-gone", beneficiary_id="gone", starts_at=starts), key="gone")
+    await n.feed(one(RegistrationCancelled, registration_id="r-gone", beneficiary_id="gone", starts_at=starts))
     gone = {m["template"]: (m["status"], m["reason_code"]) for m in await n.outbox(beneficiary_id="gone")}
     assert gone == {"SYS-MBV-ACCES": ("scheduled", None), "ACR-PRESENTATION": ("cancelled", "appointment_cancelled"),
                     "SYS-MBV-RELANCE": ("cancelled", "appointment_cancelled")}
     await n.send(paris(2025, 3, 21, 10, 0))  # access, presentation and the J-7 reminder of the other two
 
     n.clock.at = paris(2025, 3, 26, 10, 0)
-    await n.feed(ParticipantConfirmed(registration_id="r-yes", beneficiary_id="yes", enrolment_id="e-yes",
-                                      order_number="BDC-9", starts_at=starts), key="yes")
-    await n.feed(ParticipantNotConfirmed(registration_id="r-no", beneficiary_id="no", enrolment_id="e-no",
-                                         starts_at=starts, reason="no_order_number"), key="no")
+    await n.feed(one(ParticipantConfirmed, registration_id="r-yes", beneficiary_id="yes", enrolment_id="e-yes",
+                                      order_number="BDC-9", starts_at=starts))
+    await n.feed(one(ParticipantNotConfirmed, registration_id="r-no", beneficiary_id="no", enrolment_id="e-no",
+                                         starts_at=starts, reason="no_order_number"))
     before = len(smtp_server.received)
     await n.send(paris(2025, 3, 26, 19, 0))
     j2 = {r.rcpt_tos[0]: r.message for r in smtp_server.received[before:]}
@@ -307,20 +311,19 @@ async def test_not04_action_moved_or_cancelled_in_planning(notify):
     n = notify
     await register(n)
     await record(n, starts_at=paris(2025, 4, 1, 10, 0))
-    action = ActionFields(action_id="a-1", advisor=None, action_type="diagnostic", ods="ACR2025", step=1,
+    action = ActionItem(action_id="a-1", advisor=None, action_type="diagnostic", ods="ACR2025", step=1,
                           resource="ACR2025-L12", mode="on_site", site="ARM", starts_at=paris(2025, 4, 1, 10, 0),
                           ends_at=paris(2025, 4, 1, 11, 0), nature="individual", max_participants=1, to_assign=True)
-    await n.feed(ActionPlanned(action=action), key="a-1")
-    await n.feed(ParticipantAdded(action_id="a-1", beneficiary_id="b-1", resource="ACR2025-L12", ods="ACR2025"),
-                 key="a-1")
+    await n.feed(ActionPlanned(items=(action,)))
+    await n.feed(one(ParticipantAdded, action_id="a-1", beneficiary_id="b-1", resource="ACR2025-L12", ods="ACR2025"))
     moved = action.model_copy(update={"starts_at": paris(2025, 4, 8, 14, 0), "ends_at": paris(2025, 4, 8, 15, 0)})
-    await n.feed(ActionChanged(action=moved), key="a-1")
+    await n.feed(ActionChanged(items=(moved,)))
     assert (await by_template(n))["SYS-MBV-RELANCE"]["due_at"] == "2025-04-01T10:00:00+02:00"  # J-7 of the 8th
     n.clock.at = paris(2025, 4, 5, 9, 0)
-    await n.feed(ParticipantConfirmed(registration_id="r-b-1", beneficiary_id="b-1", enrolment_id="e-b-1",
-                                      order_number="BDC-1", starts_at=paris(2025, 4, 8, 14, 0)), key="b-1")
+    await n.feed(one(ParticipantConfirmed, registration_id="r-b-1", beneficiary_id="b-1", enrolment_id="e-b-1",
+                                      order_number="BDC-1", starts_at=paris(2025, 4, 8, 14, 0)))
     assert (await by_template(n))["ACR-RAPPEL"]["due_at"] == "2025-04-06T19:00:00+02:00"
-    await n.feed(ActionCancelled(action_id="a-1", reason="Conseiller absent"), key="a-1")
+    await n.feed(one(ActionCancelled, action_id="a-1", reason="Conseiller absent"))
     messages = await by_template(n)
     assert (messages["ACR-RAPPEL"]["status"], messages["ACR-RAPPEL"]["reason"]) == (
         "cancelled", "Rendez-vous annulé : message annulé.")
@@ -333,7 +336,7 @@ async def test_x04_purge_forgets_the_contact_and_what_was_sent(notify, smtp_serv
     await n.send()
     assert len(smtp_server.received) == 1
     n.importer.purge("b-1")
-    await n.feed(BeneficiaryPurged(beneficiary_id="b-1"), key="b-1")
+    await n.feed(one(BeneficiaryPurged, beneficiary_id="b-1"))
     [access, *pending] = sorted(await n.outbox(beneficiary_id="b-1"), key=lambda m: m["status"] != "sent")
     assert access["status"] == "sent" and {m["status"] for m in pending} == {"cancelled"}
     detail = (await n.call("GET", f"/messages/{access['message_id']}")).json()
@@ -342,8 +345,7 @@ async def test_x04_purge_forgets_the_contact_and_what_was_sent(notify, smtp_serv
     assert not view["record"]
     # A registration replayed after the purge cannot be read any more: no contact comes back.
     token = crypto.seal(crypto.new_key(), {"last_name": "DUPONT"})
-    await n.feed(BeneficiaryRegistered(beneficiary_id="b-1", sealed=token, accepts_email=True, accepts_sms=True),
-                 key="b-1")
+    await n.feed(one(BeneficiaryRegistered, beneficiary_id="b-1", sealed=token, accepts_email=True, accepts_sms=True))
     await n.send()
     assert not (await n.call("GET", "/beneficiaries/b-1/messages")).json()["record"]
 

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from notify.domain.appointments import Appointment
 from notify.domain.defaults import SYSTEM_TEMPLATES, with_bodies
 from notify.domain.messages import Outgoing, Stop, decide, dedup_key
 from notify.domain.recipients import mobile_number, recipient, valid_email
@@ -24,9 +25,17 @@ def message(purpose="rule", kind="rule", rule="ACR2025|yes|ACR-RAPPEL|-2", delay
             "registration_id": "r-1", "beneficiary_id": "b-1"}
 
 
+def as_appointment(fields: dict | None) -> Appointment | None:
+    """The appointment as notify keeps it, from the fields a test gives."""
+    if fields is None:
+        return None
+    return Appointment(**{"beneficiary_id": "b-1", "enrolment_id": "e-1", "resource": "ACR2025-L12",
+                          "action_id": None, "recorded_at": NOW} | fields)
+
+
 def run(msg=None, contact=CONTACT, appointment=APPOINTMENT, template=RAPPEL, **kw):
     template = with_bodies(template)[0] if template else None
-    return decide(msg or message(), contact=contact, appointment=appointment, template=template,
+    return decide(msg or message(), contact=contact, appointment=as_appointment(appointment), template=template,
                   referential=REFERENTIAL, links={}, now=NOW, **kw)
 
 

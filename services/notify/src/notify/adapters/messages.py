@@ -1,20 +1,21 @@
 """Messages and their delivery attempts."""
 
-from collections.abc import Sequence
+from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select, update
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import bulk_insert, one_of, update_many
+from servicekit.sql import bulk_insert, chunks, one_of, update_many
 
 from notify.adapters import orm
-from notify.adapters.projections import all_in
+from notify.adapters.projections import IN_CHUNK, all_in
 
 _m, _a = orm.messages, orm.delivery_attempts
 PERSONAL = ("recipient", "subject", "body_text", "body_html")
+FINAL = ("sent", "not_sent", "cancelled", "manual")  # outcomes the postman announces
 
 
 class SqlMessages:
@@ -49,45 +50,27 @@ class SqlMessages:
         self.added_due.append(row["due_at"])
         return True
 
-    async def add_many(self, rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
-        """``add`` for each row in order: those whose recipient × rule × appointment already has a
-        message, in the table or earlier in ``rows``, are left out (NOT-06); returns the rows added.
-
-        One lookup and one bulk insert. A concurrent consumer adding the same key between the two
-        makes the insert fail on the unique key: the batch is rolled back and the dispatcher consumes
-        its events one at a time, through ``add``, which then finds that message."""
-        existing = {r["dedup_key"] for r in await all_in(self.session, select(_m.c.dedup_key), _m.c.dedup_key,
-                                                         (r["dedup_key"] for r in rows))}
-        added = []
-        for row in rows:
-            if row["dedup_key"] not in existing:
-                existing.add(row["dedup_key"])
-                added.append(row)
-        await bulk_insert(self.session, _m, added)
-        self.added_due += [r["due_at"] for r in added]
-        return added
+    async def insert(self, rows: Sequence[dict[str, Any]]) -> None:
+        """New messages, none of whose recipient × rule × appointment has one yet (the caller read
+        them): one bulk insert. A command adding the same key meanwhile makes it fail on the unique
+        key, and the event is tried again."""
+        await bulk_insert(self.session, _m, rows)
+        self.added_due += [r["due_at"] for r in rows]
 
     async def update(self, message_id: str, **values: Any) -> None:
         await self.session.execute(update(_m).where(_m.c.id == message_id).values(**values))
 
-    async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
+    async def change(self, rows: Sequence[dict[str, Any]]) -> None:
         """Each row: the message ``id`` and the new values of the columns it names."""
         await update_many(self.session, _m, rows)
 
-    async def of_registration(self, registration_id: str,
-                              statuses: Sequence[str] | None = None) -> list[dict[str, Any]]:
-        return (await self.of_registrations([registration_id], statuses)).get(registration_id, [])
+    async def of_registrations(self, registration_ids: Iterable[str]) -> list[dict[str, Any]]:
+        """These appointments' messages, oldest first."""
+        return await all_in(self.session, select(_m).order_by(_m.c.created_at, _m.c.id), _m.c.registration_id,
+                            registration_ids)
 
-    async def of_registrations(self, registration_ids: Sequence[str],
-                               statuses: Sequence[str] | None = None) -> dict[str, list[dict[str, Any]]]:
-        """Each appointment's messages (in these statuses), oldest first."""
-        query = select(_m).order_by(_m.c.created_at, _m.c.id)
-        if statuses:
-            query = query.where(_m.c.status.in_(statuses))
-        out: dict[str, list[dict[str, Any]]] = {}
-        for row in await all_in(self.session, query, _m.c.registration_id, registration_ids):
-            out.setdefault(row["registration_id"], []).append(row)
-        return out
+    async def with_keys(self, dedup_keys: Iterable[str]) -> list[dict[str, Any]]:
+        return await all_in(self.session, select(_m), _m.c.dedup_key, dedup_keys)
 
     async def of_beneficiary(self, beneficiary_id: str) -> list[dict[str, Any]]:
         return await self._all(select(_m).where(_m.c.beneficiary_id == beneficiary_id)
@@ -141,12 +124,24 @@ class SqlMessages:
         rows = await self.session.execute(select(_m.c.template_code, func.count()).group_by(_m.c.template_code))
         return {code: n for code, n in rows.all()}
 
-    async def forget_beneficiary(self, beneficiary_id: str, now: datetime) -> list[dict[str, Any]]:
-        """Empty what was sent to the person and the servers' answers; returns the messages still pending."""
-        ids = select(_m.c.id).where(_m.c.beneficiary_id == beneficiary_id)
-        await self.session.execute(update(_a).where(_a.c.message_id.in_(ids)).values(answer=None))
-        await self.session.execute(update(_m).where(_m.c.beneficiary_id == beneficiary_id)
-                                   .values(**dict.fromkeys(PERSONAL), updated_at=now))
-        return await self._all(select(_m).where(and_(_m.c.beneficiary_id == beneficiary_id,
-                                                     _m.c.status.in_(("scheduled", "manual", "sending")))))
+    async def forget_beneficiaries(self, beneficiary_ids: Collection[str], now: datetime) -> list[dict[str, Any]]:
+        """Empty what was sent to these people and the servers' answers; returns their messages still
+        pending, oldest first."""
+        pending: list[dict[str, Any]] = []
+        for part in chunks(beneficiary_ids, IN_CHUNK):
+            theirs = one_of(self.session, _m.c.beneficiary_id, part)
+            await self.session.execute(update(_a).where(_a.c.message_id.in_(select(_m.c.id).where(theirs)))
+                                       .values(answer=None))
+            await self.session.execute(update(_m).where(theirs).values(**dict.fromkeys(PERSONAL), updated_at=now))
+            pending += await self._all(select(_m).where(theirs, _m.c.status.in_(("scheduled", "manual", "sending")))
+                                       .order_by(_m.c.created_at, _m.c.id))
+        return pending
 
+    async def outcomes_to_announce(self) -> list[dict[str, Any]]:
+        """Messages whose outcome the postman recorded but did not announce yet (``claimed_at`` is
+        kept until then), taken: a second postman does not get them. In the order they were sent."""
+        taken = await self.session.execute(
+            update(_m).where(_m.c.claimed_at.is_not(None), _m.c.status.in_(FINAL)).values(claimed_at=None)
+            .returning(_m.c.id, _m.c.beneficiary_id, _m.c.registration_id, _m.c.template_code, _m.c.channel,
+                       _m.c.kind, _m.c.status, _m.c.reason_code, _m.c.attempts, _m.c.due_at))
+        return sorted((dict(r) for r in taken.mappings()), key=lambda m: (m["due_at"], m["id"]))

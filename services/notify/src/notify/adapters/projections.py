@@ -1,19 +1,26 @@
-"""Notify's projections: contacts, virtual-office logins, appointments, actions, referential."""
+"""Notify's projections: contacts, virtual-office logins, appointments, actions, referential.
+
+Event handlers read the rows an event's items need with one query per kind (``all_in``) and write
+what changed in bulk; appointments and actions come back as domain objects (``Appointment``,
+``Action``) the handlers change in memory, item after item."""
 
 from collections.abc import Collection, Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit.sql import bulk_insert, chunks, one_of, update_many, upsert
 
 from notify.adapters import orm
+from notify.domain.appointments import Action, Appointment, Joined
 
 # Values in one ``IN (...)``: under both PostgreSQL's (32,767) and SQLite's (32,766) bound parameters,
-# so a batch of an import's size reads each kind of row in one query.
+# so an event's ids (at most a thousand items) are read in one query.
 IN_CHUNK = 30_000
+# What events change on an appointment; the other columns are set once, when it is recorded.
+APPOINTMENT_CHANGES = ("order_number", "starts_at", "site", "remote", "status", "cancelled", "action_id")
 
 
 async def _one(session: AsyncSession, query) -> dict[str, Any] | None:
@@ -40,20 +47,14 @@ class SqlContacts:
     async def get(self, beneficiary_id: str) -> dict[str, Any] | None:
         return await _one(self.session, select(orm.contacts).where(orm.contacts.c.beneficiary_id == beneficiary_id))
 
-    async def put(self, contact: dict[str, Any]) -> None:
-        """Update the contact's given fields, or insert it (the others empty)."""
-        c = orm.contacts.c
-        result = await self.session.execute(update(orm.contacts).where(c.beneficiary_id == contact["beneficiary_id"])
-                                            .values(**contact))
-        if result.rowcount == 0:
-            await self.session.execute(insert(orm.contacts).values(**contact))
-
-    async def put_many(self, contacts: Sequence[dict[str, Any]]) -> None:
-        """``put`` for contacts of distinct people, in a bounded number of statements."""
+    async def put(self, contacts: Sequence[dict[str, Any]]) -> None:
+        """Update each contact's given fields, or insert it (the others empty); one row per person."""
         await upsert(self.session, orm.contacts, contacts)
 
-    async def delete(self, beneficiary_id: str) -> None:
-        await self.session.execute(delete(orm.contacts).where(orm.contacts.c.beneficiary_id == beneficiary_id))
+    async def delete(self, beneficiary_ids: Collection[str]) -> None:
+        for part in chunks(beneficiary_ids, IN_CHUNK):
+            await self.session.execute(delete(orm.contacts).where(one_of(self.session, orm.contacts.c.beneficiary_id,
+                                                                         part)))
 
     async def unsealed(self, beneficiary_id: str, token: str, identity: dict[str, Any] | None) -> None:
         """Replace the sealed copy ``token`` by the readable fields (or delete the contact when the key
@@ -94,136 +95,124 @@ class SqlLogins:
                                    .values(**row))
         return row
 
-    async def delete(self, beneficiary_id: str) -> None:
-        await self.session.execute(delete(orm.logins).where(orm.logins.c.beneficiary_id == beneficiary_id))
+    async def delete(self, beneficiary_ids: Collection[str]) -> None:
+        for part in chunks(beneficiary_ids, IN_CHUNK):
+            await self.session.execute(delete(orm.logins).where(one_of(self.session, orm.logins.c.beneficiary_id,
+                                                                       part)))
+
+
+def _appointment(row: dict[str, Any]) -> Appointment:
+    return Appointment(**row)
 
 
 class SqlAppointments:
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def get(self, registration_id: str) -> dict[str, Any] | None:
+    async def get(self, registration_id: str) -> Appointment | None:
         a = orm.appointments
-        return await _one(self.session, select(a).where(a.c.registration_id == registration_id))
+        row = await _one(self.session, select(a).where(a.c.registration_id == registration_id))
+        return _appointment(row) if row else None
 
-    async def get_many(self, registration_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    async def by_id(self, registration_ids: Iterable[str]) -> dict[str, Appointment]:
         a = orm.appointments
-        return {r["registration_id"]: r for r in await all_in(self.session, select(a), a.c.registration_id,
-                                                                registration_ids)}
+        return {r["registration_id"]: _appointment(r)
+                for r in await all_in(self.session, select(a), a.c.registration_id, registration_ids)}
 
-    async def add(self, row: dict[str, Any]) -> None:
-        await self.session.execute(insert(orm.appointments).values(**row))
+    async def add(self, appointments: Sequence[Appointment]) -> None:
+        await bulk_insert(self.session, orm.appointments, [a.row() for a in appointments])
 
-    async def add_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        await bulk_insert(self.session, orm.appointments, rows)
+    async def save(self, appointments: Iterable[Appointment]) -> None:
+        """Write what events change on these (known) appointments."""
+        await update_many(self.session, orm.appointments, [
+            {"registration_id": a.registration_id} | {c: getattr(a, c) for c in APPOINTMENT_CHANGES}
+            for a in appointments])
 
-    async def update(self, registration_id: str, **values: Any) -> None:
-        a = orm.appointments
-        await self.session.execute(update(a).where(a.c.registration_id == registration_id).values(**values))
-
-    async def update_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """Each row: ``registration_id`` and the new values of the columns it names."""
-        await update_many(self.session, orm.appointments, rows)
-
-    async def of_beneficiary(self, beneficiary_id: str) -> list[dict[str, Any]]:
-        return (await self.of_beneficiaries([beneficiary_id])).get(beneficiary_id, [])
-
-    async def of_beneficiaries(self, beneficiary_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
+    async def of_beneficiaries(self, beneficiary_ids: Iterable[str]) -> dict[str, list[Appointment]]:
         """Each person's appointments by start (then id, so that equal starts always come in one order)."""
         a = orm.appointments
         rows = await all_in(self.session, select(a).order_by(a.c.starts_at, a.c.registration_id), a.c.beneficiary_id,
                             beneficiary_ids)
-        out: dict[str, list[dict[str, Any]]] = {}
+        out: dict[str, list[Appointment]] = {}
         for row in rows:
-            out.setdefault(row["beneficiary_id"], []).append(row)
+            out.setdefault(row["beneficiary_id"], []).append(_appointment(row))
         return out
 
-    async def of_action(self, action_id: str) -> list[dict[str, Any]]:
+    async def of_actions(self, action_ids: Iterable[str]) -> dict[str, list[Appointment]]:
+        """The appointments taking place in each action, by id."""
         a = orm.appointments
-        return await _all(self.session, select(a).where(a.c.action_id == action_id).order_by(a.c.registration_id))
+        out: dict[str, list[Appointment]] = {}
+        for row in await all_in(self.session, select(a).order_by(a.c.registration_id), a.c.action_id, action_ids):
+            out.setdefault(row["action_id"], []).append(_appointment(row))
+        return out
 
-    async def delete_beneficiary(self, beneficiary_id: str) -> None:
+    async def delete_beneficiaries(self, beneficiary_ids: Collection[str]) -> None:
         a = orm.appointments
-        await self.session.execute(delete(a).where(a.c.beneficiary_id == beneficiary_id))
+        for part in chunks(beneficiary_ids, IN_CHUNK):
+            await self.session.execute(delete(a).where(one_of(self.session, a.c.beneficiary_id, part)))
 
 
 class SqlActions:
     def __init__(self, session: AsyncSession):
         self.session = session
 
-    async def get(self, action_id: str) -> dict[str, Any] | None:
-        return await _one(self.session, select(orm.actions).where(orm.actions.c.action_id == action_id))
+    async def get(self, action_id: str) -> Action | None:
+        row = await _one(self.session, select(orm.actions).where(orm.actions.c.action_id == action_id))
+        return Action(**row) if row else None
 
-    async def get_many(self, action_ids: Iterable[str]) -> dict[str, dict[str, Any]]:
+    async def by_id(self, action_ids: Iterable[str]) -> dict[str, Action]:
         t = orm.actions
-        return {r["action_id"]: r for r in await all_in(self.session, select(t), t.c.action_id, action_ids)}
+        return {r["action_id"]: Action(**r) for r in await all_in(self.session, select(t), t.c.action_id, action_ids)}
 
-    async def put(self, row: dict[str, Any]) -> None:
-        result = await self.session.execute(update(orm.actions).where(orm.actions.c.action_id == row["action_id"])
-                                            .values(**row))
-        if result.rowcount == 0:
-            await self.session.execute(insert(orm.actions).values(**row))
+    async def put(self, actions: Sequence[Action]) -> None:
+        """Insert or replace these actions (one row per action)."""
+        await upsert(self.session, orm.actions, [a.row() for a in actions])
 
-    async def put_many(self, rows: Sequence[dict[str, Any]]) -> None:
-        """``put`` for distinct actions, in a bounded number of statements."""
-        await upsert(self.session, orm.actions, rows)
+    async def cancel(self, action_ids: Collection[str]) -> None:
+        t = orm.actions
+        for part in chunks(action_ids, IN_CHUNK):
+            await self.session.execute(update(t).where(one_of(self.session, t.c.action_id, part)).values(cancelled=True))
 
-    async def join(self, action_id: str, beneficiary_id: str) -> None:
+    async def participations(self, *, actions: Iterable[str] = (),
+                             people: Iterable[str] = ()) -> dict[tuple[str, str], bool]:
+        """Every participation in these actions or of these people, removed or not:
+        (action, person) -> removed."""
         p = orm.participations
-        result = await self.session.execute(update(p).values(removed=False).where(
-            p.c.action_id == action_id, p.c.beneficiary_id == beneficiary_id))
-        if result.rowcount == 0:
-            await self.session.execute(insert(p).values(action_id=action_id, beneficiary_id=beneficiary_id,
-                                                        removed=False))
+        rows = await all_in(self.session, select(p), p.c.action_id, actions)
+        rows += await all_in(self.session, select(p), p.c.beneficiary_id, people)
+        return {(r["action_id"], r["beneficiary_id"]): r["removed"] for r in rows}
 
-    async def join_many(self, pairs: Sequence[tuple[str, str]], known: Collection[tuple[str, str]]) -> None:
-        """``join`` for distinct (action, person) pairs; ``known``: the pairs already recorded, removed or
-        not (``participations_of`` read them)."""
-        p = orm.participations
-        again = [{"_action": a, "_person": b, "removed": False} for a, b in pairs if (a, b) in known]
-        if again:
-            await self.session.execute(update(p).where(p.c.action_id == bindparam("_action"),
-                                                       p.c.beneficiary_id == bindparam("_person")), again)
-        await bulk_insert(self.session, p, [{"action_id": a, "beneficiary_id": b, "removed": False}
-                                            for a, b in pairs if (a, b) not in known])
+    async def join(self, pairs: Iterable[tuple[str, str]], known: Collection[tuple[str, str]]) -> None:
+        """These people take part in these actions (again): (action, person) pairs; ``known``: the
+        pairs already in the table, removed or not (``participations`` read them)."""
+        rows = [{"action_id": a, "beneficiary_id": b, "removed": False} for a, b in dict.fromkeys(pairs)]
+        await update_many(self.session, orm.participations,
+                          [r for r in rows if (r["action_id"], r["beneficiary_id"]) in known])
+        await bulk_insert(self.session, orm.participations,
+                          [r for r in rows if (r["action_id"], r["beneficiary_id"]) not in known])
 
-    async def participations_of(self, beneficiary_ids: Iterable[str]) -> dict[tuple[str, str], bool]:
-        """Every participation of these people, removed or not: (action, person) -> removed."""
-        p = orm.participations
-        return {(r["action_id"], r["beneficiary_id"]): r["removed"]
-                for r in await all_in(self.session, select(p), p.c.beneficiary_id, beneficiary_ids)}
+    async def leave(self, pairs: Iterable[tuple[str, str]]) -> None:
+        """These (action, person) participations are removed; unknown ones stay unknown."""
+        await update_many(self.session, orm.participations,
+                          [{"action_id": a, "beneficiary_id": b, "removed": True} for a, b in dict.fromkeys(pairs)])
 
-    async def leave(self, action_id: str, beneficiary_id: str) -> None:
-        p = orm.participations
-        await self.session.execute(update(p).where(p.c.action_id == action_id, p.c.beneficiary_id == beneficiary_id)
-                                   .values(removed=True))
-
-    async def joined_by(self, beneficiary_id: str) -> list[dict[str, Any]]:
-        """Actions the person currently takes part in, with their times, and ``held``: whether an
-        appointment already takes place in it."""
-        return (await self.joined_by_many([beneficiary_id])).get(beneficiary_id, [])
-
-    async def joined_by_many(self, beneficiary_ids: Iterable[str]) -> dict[str, list[dict[str, Any]]]:
-        """``joined_by`` of each person, by start (then id, so that equal starts always come in one order)."""
+    async def joined_by(self, beneficiary_ids: Iterable[str]) -> dict[str, list[Joined]]:
+        """The actions each person currently takes part in, by start (then id, so that equal starts
+        always come in one order), and whether an appointment already takes place in each."""
         p, a, held = orm.participations, orm.actions, orm.appointments
-        query = (select(a, p.c.beneficiary_id.label("_person"),
+        query = (select(a.c.action_id, a.c.starts_at, p.c.beneficiary_id.label("_person"),
                         select(held.c.registration_id).where(held.c.action_id == a.c.action_id).exists().label("held"))
                  .join(p, p.c.action_id == a.c.action_id)
                  .where(p.c.removed.is_(False)).order_by(a.c.starts_at, a.c.action_id))
-        out: dict[str, list[dict[str, Any]]] = {}
+        out: dict[str, list[Joined]] = {}
         for row in await all_in(self.session, query, p.c.beneficiary_id, beneficiary_ids):
-            out.setdefault(row.pop("_person"), []).append(row)
+            out.setdefault(row["_person"], []).append(Joined(row["action_id"], row["starts_at"], bool(row["held"])))
         return out
 
-    async def is_participant(self, action_id: str, beneficiary_id: str) -> bool:
+    async def forget_beneficiaries(self, beneficiary_ids: Collection[str]) -> None:
         p = orm.participations
-        found = await _one(self.session, select(p).where(p.c.action_id == action_id,
-                                                         p.c.beneficiary_id == beneficiary_id))
-        return bool(found and not found["removed"])
-
-    async def forget_beneficiary(self, beneficiary_id: str) -> None:
-        p = orm.participations
-        await self.session.execute(delete(p).where(p.c.beneficiary_id == beneficiary_id))
+        for part in chunks(beneficiary_ids, IN_CHUNK):
+            await self.session.execute(delete(p).where(one_of(self.session, p.c.beneficiary_id, part)))
 
 
 class SqlReferential:

@@ -7,11 +7,14 @@ longer needed). A GDPR mail that cannot go automatically is ``manual`` until sen
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from notify.domain.recipients import recipient
 from notify.domain.rendering import RenderError, build_context, leftover_placeholders, render
 from notify.domain.setup import Template
+
+if TYPE_CHECKING:
+    from notify.domain.appointments import Appointment
 
 Kind = Literal["rule", "system", "manual"]
 Purpose = Literal["rule", "mbv_access", "mbv_reminder", "gdpr"]
@@ -70,16 +73,16 @@ class Stop:
     reason: str
 
 
-def _appointment_stop(message: dict[str, Any], appointment: dict[str, Any] | None, logged_in: bool,
+def _appointment_stop(message: dict[str, Any], appointment: "Appointment | None", logged_in: bool,
                       now: datetime, check_time: bool) -> Stop | None:
     purpose, confirmation = message["purpose"], rule_confirmation(message)
     if purpose not in ("rule", "mbv_reminder"):
         return None
     if appointment is None:
         return Stop("cancelled", "appointment_cancelled", REASONS["appointment_cancelled"])
-    if appointment["cancelled"]:
+    if appointment.cancelled:
         return Stop("cancelled", "appointment_cancelled", REASONS["appointment_cancelled"])
-    status = appointment["status"]
+    status = appointment.status
     if purpose == "mbv_reminder":
         if status not in LIVE:
             return Stop("cancelled", "not_confirmed", REASONS["not_confirmed"])
@@ -90,12 +93,12 @@ def _appointment_stop(message: dict[str, Any], appointment: dict[str, Any] | Non
     elif confirmation in ("yes", "no") and status != {"yes": "confirmed", "no": "not_confirmed"}[confirmation]:
         return Stop("cancelled", "not_needed", REASONS["confirmation_changed"])
     before_action = purpose == "mbv_reminder" or (message.get("delay_days") or 0) <= 0
-    if check_time and before_action and appointment["starts_at"] <= now:
+    if check_time and before_action and appointment.starts_at <= now:
         return Stop("not_sent", "appointment_passed", REASONS["appointment_passed"])
     return None
 
 
-def decide(message: dict[str, Any], *, contact: dict[str, Any] | None, appointment: dict[str, Any] | None,
+def decide(message: dict[str, Any], *, contact: dict[str, Any] | None, appointment: "Appointment | None",
            template: Template | None, referential: dict[str, Any], links: dict[str, str], now: datetime,
            logged_in: bool = False, ends_at: datetime | None = None, check_time: bool = True) -> Outgoing | Stop:
     """Whether ``message`` goes now, and then exactly what is sent."""
@@ -113,7 +116,7 @@ def decide(message: dict[str, Any], *, contact: dict[str, Any] | None, appointme
     to, refusal = recipient(contact, template.channel)
     if refusal:
         return Stop("not_sent", refusal.code, refusal.reason)
-    context = build_context(contact, appointment, referential, links, ends_at)
+    context = build_context(contact, appointment.row() if appointment else None, referential, links, ends_at)
     try:
         rendered = render(template, context)
     except RenderError as exc:

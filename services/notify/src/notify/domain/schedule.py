@@ -8,9 +8,9 @@ the J-7 virtual-office reminder, which goes on the morning of J-7.
 """
 
 from datetime import UTC, date, datetime, time, timedelta
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from servicekit.clock import PARIS
+
 BATCH_TIME = time(19, 0)
 REMINDER_TIME = time(10, 0)
 REMINDER_DAYS = 7

@@ -6,7 +6,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from servicekit.errors import RefusedInput
+from servicekit.errors import Conflict, NotFound, RefusedInput
 from servicekit.runtime import ServiceRuntime
 
 from notify.adapters.email import build_mime
@@ -16,7 +16,7 @@ from notify.domain.fields import FIELDS
 from notify.domain.messages import STATUS_LABELS, Stop
 from notify.domain.rendering import PARIS, RenderError, render, sample_context
 from notify.domain.setup import Rule, SetupPart, Template, template_problems
-from notify.service_layer import handlers
+from notify.service_layer import gdpr, projections, setup as setup_commands
 from notify.service_layer.delivery import Postman, decide_message, links, sent_copy
 
 
@@ -71,7 +71,7 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
     @router.put("/setup")
     async def put_setup(part: SetupPart, dry_run: bool = False) -> dict[str, Any]:
         """Merge templates and sending rules; 422 with French messages if refused."""
-        return await handlers.load_setup(handlers.LoadSetup(part, dry_run), uow())
+        return await setup_commands.load_setup(setup_commands.LoadSetup(part, dry_run), uow())
 
     @router.get("/setup")
     async def get_setup() -> dict[str, Any]:
@@ -118,14 +118,14 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
         async with uow() as u:
             template = templates_of(await u.setup.get()).get(code)
         if template is None:
-            raise RefusedInput([f"Modèle « {code} » inconnu."], status_code=404)
+            raise NotFound([f"Modèle « {code} » inconnu."])
         filled, default_body = with_bodies(template)
         return filled.model_dump() | {"system": code in SYSTEM_TEMPLATES, "default_body": default_body}
 
     @router.put("/templates/{code}")
     async def put_template(code: str, template: TemplateIn) -> dict[str, Any]:
         """Create or replace a template; an unknown field is refused, named (NOT-01)."""
-        return await handlers.save_template(Template(code=code, **template.model_dump()), uow())
+        return await setup_commands.save_template(Template(code=code, **template.model_dump()), uow())
 
     @router.post("/templates/{code}/preview")
     async def preview_template(code: str) -> dict[str, Any]:
@@ -134,21 +134,21 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
             template = templates_of(await u.setup.get()).get(code)
             structure = ((await u.referential.get()).get("structure") or {}).get("name")
         if template is None:
-            raise RefusedInput([f"Modèle « {code} » inconnu."], status_code=404)
+            raise NotFound([f"Modèle « {code} » inconnu."])
         return _preview(template, settings, structure)
 
     @router.post("/templates/{code}/activate")
     async def activate_template(code: str) -> dict[str, Any]:
-        return await handlers.set_template_active(code, True, uow())
+        return await setup_commands.set_template_active(code, True, uow())
 
     @router.post("/templates/{code}/deactivate")
     async def deactivate_template(code: str) -> dict[str, Any]:
-        return await handlers.set_template_active(code, False, uow())
+        return await setup_commands.set_template_active(code, False, uow())
 
     @router.delete("/templates/{code}")
     async def delete_template(code: str) -> dict[str, Any]:
         """Refused (409) while a rule or a sending uses it: deactivate it instead."""
-        return await handlers.delete_template(code, uow())
+        return await setup_commands.delete_template(code, uow())
 
     # --- Rules (NOT-02) ---
 
@@ -169,12 +169,12 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
 
     @router.post("/rules")
     async def add_rule(rule: Rule) -> dict[str, Any]:
-        return await handlers.add_rule(rule, uow())
+        return await setup_commands.add_rule(rule, uow())
 
     @router.delete("/rules")
     async def delete_rule(ods: str, confirmation: Literal["yes", "no", "any"], template: str,
                           delay_days: int) -> dict[str, Any]:
-        return await handlers.delete_rule(Rule(ods=ods, confirmation=confirmation, template=template,
+        return await setup_commands.delete_rule(Rule(ods=ods, confirmation=confirmation, template=template,
                                                delay_days=delay_days), uow())
 
     # --- Outbox and messages (NOT-03..NOT-06) ---
@@ -198,7 +198,7 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
         async with uow() as u:
             message = await u.messages.get(message_id)
             if message is None:
-                raise RefusedInput([f"Message « {message_id} » introuvable."], status_code=404)
+                raise NotFound([f"Message « {message_id} » introuvable."])
             attempts = await u.messages.attempts(message_id)
         return message_view(message) | {"recipient": message["recipient"], "subject": message["subject"],
                                          "delivery": [_attempt_view(a) for a in attempts]}
@@ -209,7 +209,7 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
         async with uow() as u:
             message = await u.messages.get(message_id)
         if message is None:
-            raise RefusedInput([f"Message « {message_id} » introuvable."], status_code=404)
+            raise NotFound([f"Message « {message_id} » introuvable."])
         await postman.unseal_contacts([message["beneficiary_id"]])
         async with uow() as u:
             if message["status"] == "sent" and message["body_text"] is not None:
@@ -217,9 +217,9 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
             else:
                 outgoing = await decide_message(u, message, links(settings), u.clock.now(), check_time=False)
         if isinstance(outgoing, Stop):
-            raise RefusedInput([outgoing.reason], status_code=409)
+            raise Conflict([outgoing.reason])
         if outgoing.channel != "email":
-            raise RefusedInput(["Ce message est un SMS."], status_code=409)
+            raise Conflict(["Ce message est un SMS."])
         return Response(build_mime(outgoing, settings.mail_from, settings.mail_reply_to).as_bytes(),
                         media_type="message/rfc822")
 
@@ -252,13 +252,13 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
     @router.post("/beneficiaries/{beneficiary_id}/virtual-office-logins")
     async def record_login(beneficiary_id: str, login: Login = Body(default_factory=Login)) -> dict[str, Any]:
         """The virtual office (MBV) reports a login: the J-7 reminder is then not needed (NOT-04)."""
-        return await handlers.record_login(beneficiary_id, login.at, uow())
+        return await projections.record_login(beneficiary_id, login.at, uow())
 
     @router.post("/beneficiaries/{beneficiary_id}/gdpr")
     async def send_gdpr(beneficiary_id: str) -> dict[str, Any]:
         """Send the GDPR information mail by hand (NOT-05)."""
         await postman.unseal_contacts([beneficiary_id])
-        result = await handlers.send_gdpr_by_hand(beneficiary_id, uow())
+        result = await gdpr.send_gdpr_by_hand(beneficiary_id, uow())
         return result | {"sent": await postman.send_due()}
 
     return router

@@ -8,8 +8,11 @@ One message is sent at most once per claim: a sender first claims the row (``sch
 ``sending``, a conditional update only one sender can win), decides with what notify knows at that
 moment (NOT-03: record, address, consent; the appointment still live; the template active), sends
 outside any transaction, then records the attempt with the server's answer and the outcome in one
-transaction with the ``MessageSent`` / ``MessageNotSent`` event. A temporary failure puts the
-message back with an exponential back-off; a permanent one is final. A sender that dies between
+transaction. A temporary failure puts the message back with an exponential back-off; a permanent
+one is final. At the end of its turn the postman announces every outcome it recorded in one
+``MessageSent`` event (the whole 19:00 batch's sent messages, cut in chunks by servicekit) and one
+``MessageNotSent``: a final message keeps its ``claimed_at`` until then, so that outcomes recorded
+by a postman that died before announcing them are announced by the next turn. A sender that dies between
 sending and recording leaves a claim that expires after ``notify_lease_seconds``; the message is
 then tried again with the same Message-ID (the one case where a copy may reach the recipient twice).
 """
@@ -22,7 +25,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from contracts.notify import MessageSent
+from contracts.notify import MessageNotSent, MessageSent, MessageSentItem
 from servicekit.clock import Clock
 from servicekit.uow import UnitOfWork
 
@@ -30,7 +33,7 @@ from notify.config import NotifySettings
 from notify.domain.defaults import templates_of, with_bodies
 from notify.domain.messages import DeliveryResult, Outgoing, Stop, decide
 from notify.domain.schedule import retry_at
-from notify.service_layer.handlers import stop_message
+from notify.service_layer.scheduling import not_sent_item, stopped
 
 log = logging.getLogger("notify.delivery")
 
@@ -50,18 +53,25 @@ async def decide_message(uow, message: dict[str, Any], links: dict[str, str], no
     templates = templates_of(await uow.setup.get())
     template = templates.get(message["template_code"])
     appointment = await uow.appointments.get(message["registration_id"]) if message["registration_id"] else None
-    action = await uow.actions.get(appointment["action_id"]) if appointment and appointment["action_id"] else None
+    action = await uow.actions.get(appointment.action_id) if appointment and appointment.action_id else None
     return decide(
         message, contact=contact, appointment=appointment,
         template=with_bodies(template)[0] if template else None, referential=await uow.referential.get(),
         links=links, now=now, logged_in=await uow.logins.get(message["beneficiary_id"]) is not None,
-        ends_at=action["ends_at"] if action else None, check_time=check_time)
+        ends_at=action.ends_at if action else None, check_time=check_time)
 
 
 def sent_copy(message: dict[str, Any]) -> Outgoing:
     """A sent message as it went (from what notify recorded)."""
     return Outgoing(message["id"], message["channel"], message["recipient"], "", message["subject"],
                     message["body_text"] or "", message["body_html"], message["template_code"], message["sent_at"])
+
+
+def final(status: str, code: str, reason: str, now: datetime) -> dict[str, Any]:
+    """A message that will not go, its claim kept until its outcome is announced."""
+    values = stopped(status, code, reason, now)
+    del values["claimed_at"]
+    return values
 
 
 class KeySource(Protocol):
@@ -81,6 +91,7 @@ class Postman:
         self.clock = clock
         self._wake: asyncio.Event | None = None
         self._lock: asyncio.Lock | None = None
+        self._announced = False  # once since start: outcomes a postman that died left unannounced
 
     def wake(self) -> None:
         if self._wake is not None:
@@ -116,6 +127,8 @@ class Postman:
                     counts[await self._deliver(message_id, now)] += 1
                 if len(due) < self.settings.notify_batch_size:
                     break
+            if counts or not self._announced:
+                await self._announce()
             if counts:
                 log.info("notify batch", extra={"service": "notify", "count": sum(counts.values())})
             return {k: counts.get(k, 0) for k in ("sent", "not_sent", "cancelled", "retry")}
@@ -152,6 +165,20 @@ class Postman:
                 await uow.commit()
             done += len(results)
 
+    async def _announce(self) -> None:
+        """One ``MessageSent`` for the messages sent, then one ``MessageNotSent`` for the others."""
+        async with self.uow_factory() as uow:
+            outcomes = await uow.messages.outcomes_to_announce()
+            uow.emit_items(MessageSent, [
+                MessageSentItem(message_id=m["id"], beneficiary_id=m["beneficiary_id"],
+                                registration_id=m["registration_id"], template=m["template_code"],
+                                channel=m["channel"], kind=m["kind"], attempts=m["attempts"])
+                for m in outcomes if m["status"] == "sent"])
+            uow.emit_items(MessageNotSent, [not_sent_item(m, m["reason_code"]) for m in outcomes
+                                            if m["status"] != "sent"])
+            await uow.commit()
+        self._announced = True
+
     async def _recover_stale_claims(self, now: datetime) -> None:
         before = now - timedelta(seconds=self.settings.notify_lease_seconds)
         async with self.uow_factory() as uow:
@@ -177,7 +204,7 @@ class Postman:
                 return "retry"
             decision = await decide_message(uow, message, links(self.settings), now, contact=contact)
             if isinstance(decision, Stop):
-                await stop_message(uow, message, decision.status, decision.code, decision.reason)
+                await uow.messages.update(message_id, **final(decision.status, decision.code, decision.reason, now))
                 await uow.commit()
                 return decision.status
         try:
@@ -191,26 +218,22 @@ class Postman:
         settings = self.settings
         async with self.uow_factory() as uow:
             await uow.messages.add_attempt(message["id"], attempt, now, result.outcome, result.answer)
-            common = {"attempts": attempt, "claimed_at": None, "updated_at": now}
             if result.outcome == "sent":
                 await uow.messages.update(message["id"], status="sent", sent_at=now, next_attempt_at=None,
                                           reason_code=None, reason=None, recipient=outgoing.to,
                                           subject=outgoing.subject, body_text=outgoing.text, body_html=outgoing.html,
-                                          **common)
-                uow.emit(MessageSent(message_id=message["id"], beneficiary_id=message["beneficiary_id"],
-                                     registration_id=message["registration_id"], template=message["template_code"],
-                                     channel=message["channel"], kind=message["kind"], attempts=attempt),
-                         key=message["beneficiary_id"])
+                                          attempts=attempt, updated_at=now)
                 outcome = "sent"
             elif result.outcome == "permanent" or attempt >= settings.notify_max_attempts:
                 code = "rejected" if result.outcome == "permanent" else "gave_up"
-                await uow.messages.update(message["id"], **common)
                 reason = {"rejected": "Refusé définitivement par le serveur d'envoi",
                           "gave_up": f"Échec après {attempt} tentatives"}[code]
-                await stop_message(uow, message, "not_sent", code, f"{reason} (voir les tentatives).")
+                await uow.messages.update(message["id"], attempts=attempt,
+                                          **final("not_sent", code, f"{reason} (voir les tentatives).", now))
                 outcome = "not_sent"
             else:
-                await uow.messages.update(message["id"], status="scheduled", **common, next_attempt_at=retry_at(
+                await uow.messages.update(message["id"], status="scheduled", attempts=attempt, claimed_at=None,
+                                          updated_at=now, next_attempt_at=retry_at(
                     now, attempt, settings.notify_retry_base_seconds, settings.notify_retry_max_seconds))
                 outcome = "retry"
             await uow.commit()
