@@ -2,9 +2,11 @@
 
 import asyncio
 
-from prestaflow.replay import replay
-from servicekit.errors import RefusedInput
+from contracts.affectation import ParticipantAssigned, ParticipantAssignedItem
+from prestaflow.replay import event_log, replay
+from servicekit.errors import Conflict
 
+from affectation.domain.worklist import Assignment
 from affectation.service_layer import handlers
 from cluster import SAMPLES
 
@@ -137,12 +139,12 @@ async def test_aff03_assigning_twice_is_idempotent_and_a_planning_refusal_comes_
     runtime = next(r for r in api.embedded.runtimes if r.name == "affectation")
     async with runtime.uow_factory() as uow:
         await uow.worklist.claim(lea["action_id"], "stale-1")
-        from contracts.affectation import ParticipantAssigned
-        uow.emit(ParticipantAssigned(assignment_id="stale-1", action_id=lea["action_id"], advisor="cdurand",
-                                     category=3, effect="move", site="ARM", assigned_by="test"), key=lea["action_id"])
-        await uow.worklist.add_assignment(id="stale-1", action_id=lea["action_id"], advisor_code="cdurand", category=3,
-                                          effect="move", target_action_id=None, site_code="ARM", assigned_by="test",
-                                          assigned_at=uow.clock.now(), outcome="pending")
+        uow.emit_items(ParticipantAssigned, [ParticipantAssignedItem(
+            assignment_id="stale-1", action_id=lea["action_id"], advisor="cdurand", category=3, effect="move",
+            site="ARM", assigned_by="test")])
+        await uow.worklist.add_assignment(Assignment(
+            id="stale-1", action_id=lea["action_id"], advisor_code="cdurand", category=3, effect="move",
+            target_action_id=None, site_code="ARM", assigned_by="test", assigned_at=uow.clock.now()))
         await uow.commit()
     await api.embedded.settle()
     back = (await worklist(api))["ARM 2025-01-14T09:00"]
@@ -159,9 +161,9 @@ async def test_aff03_two_users_assign_one_appointment_at_once_one_wins(pg_api):
         handlers.assign(handlers.Assign(entry["action_id"], advisor, site="ARM", user=advisor), runtime.uow_factory(),
                         runtime.key_source) for advisor in ("cdurand", "kbenamar")], return_exceptions=True)
     wins = [r for r in results if isinstance(r, dict)]
-    losses = [r for r in results if isinstance(r, RefusedInput)]
+    losses = [r for r in results if isinstance(r, Conflict)]
     assert len(wins) == 1 and len(losses) == 1
-    assert losses[0].status_code == 409 and "autre utilisateur" in losses[0].messages[0]
+    assert "autre utilisateur" in losses[0].messages[0]
     await pg_api.embedded.settle()
     moved = await planning_action(pg_api, entry["action_id"])
     assert moved["advisor"] in ("cdurand", "kbenamar") and not moved["to_assign"]
@@ -174,5 +176,8 @@ async def test_aff01_worklist_rebuilt_from_the_event_log_is_identical(api):
     entry = (await worklist(api))["ARM 2025-01-16T09:00"]
     await assign(api, entry, advisor="cdurand", site="ARM")
     result = await replay(api, "affectation")
-    assert result["applied"] > 10 and len(result["live"]) == 5
+    runtime = next(r for r in api.embedded.runtimes if r.name == "affectation")
+    read = [e for e in await event_log(api) if e.type in runtime.dispatcher.handlers]
+    assert result["applied"] == len(read) and sum(len(e.payload.get("items", [e.payload])) for e in read) > 10
+    assert len(result["live"]) == 5
     assert result["identical"], (result["live"], result["rebuilt"])

@@ -4,9 +4,9 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Literal
-from zoneinfo import ZoneInfo
 
-PARIS = ZoneInfo("Europe/Paris")
+from servicekit.clock import PARIS
+
 LABELS = {
     1: "a réservé une plage sur le lieu d'action et à l'heure d'arrivée",
     2: "a réservé une plage sur le lieu d'action à une autre heure",

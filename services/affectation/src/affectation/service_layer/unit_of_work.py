@@ -9,3 +9,7 @@ class AffectationUnitOfWork(SqlAlchemyUnitOfWork):
         await super()._open()
         self.referential = SqlReferentialProjection(self.session)
         self.worklist = SqlWorklist(self.session)
+
+    async def commit(self) -> None:
+        await self.worklist.flush()  # the worklist entries handlers changed, written together
+        await super().commit()
