@@ -7,6 +7,7 @@ from servicekit.clock import Clock
 from servicekit.runtime import ServiceRuntime, assemble
 
 from importer.adapters import orm
+from importer.adapters.progress import ImportProgress, MemoryImportProgress, SqlImportProgress
 from importer.config import ImporterSettings
 from importer.entrypoints import api, consumers
 from importer.service_layer import imports
@@ -21,7 +22,15 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
     runtime = assemble(NAME, settings or ImporterSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, ImporterUnitOfWork, clock)
-    runtime.router = api.build_router(runtime)
+    runtime.router = api.build_router(runtime, import_progress(runtime))
     # IMP-06: records of unconfirmed beneficiaries are purged once their five days have passed.
     runtime.periodic.append((PURGE_EVERY_SECONDS, lambda: imports.purge_due(runtime.uow_factory())))
     return runtime
+
+
+def import_progress(runtime: ServiceRuntime) -> ImportProgress:
+    """In the database, where every replica reads it; in the process on SQLite (one writer at a
+    time: the import's own transaction holds it), where one process uses the database file."""
+    if runtime.database.engine.dialect.name == "postgresql":
+        return SqlImportProgress(runtime.database.sessions, runtime.clock)
+    return MemoryImportProgress()

@@ -12,6 +12,8 @@ from sqlalchemy import event
 from servicekit import crypto
 from servicekit.faults import InjectedFault
 
+from importer.domain.records import Identity
+
 from cluster import SAMPLES
 
 HEADER = (SAMPLES / "liste_inscrits_J-10.csv").read_bytes().decode("cp1252").splitlines()[0]
@@ -50,10 +52,18 @@ async def people(api) -> dict[str, dict]:
     return {p["ft_id"]: p for p in (await api.request("GET", "importer", "/beneficiaries")).json()}
 
 
-async def events_of(api, batch_id: str) -> list[tuple[str, dict]]:
-    """Importer's events of one import, in order (those emitted in the transaction of ``batch_id``)."""
+async def events_of(api, batch_id: str) -> list[tuple[str, list[dict] | dict]]:
+    """Importer's events of one import, in order (those emitted in the transaction of ``batch_id``):
+    a list event's items (without their version), a whole event's payload."""
     log = [e["envelope"] for e in (await api.request("GET", "importer", "/admin/events")).json()]
-    return [(e["type"], e["payload"]) for e in log if e["correlation_id"] == f"import-{batch_id}"]
+    return [(e["type"], [{k: v for k, v in i.items() if k != "version"} for i in e["payload"]["items"]]
+             if "items" in e["payload"] else e["payload"])
+            for e in log if e["correlation_id"] == f"import-{batch_id}"]
+
+
+def shape(emitted: list[tuple[str, list[dict] | dict]]) -> list[tuple[str, int | None]]:
+    """Each event's type and how many items it has (None for a whole event)."""
+    return [(t, len(p) if isinstance(p, list) else None) for t, p in emitted]
 
 
 def changes(report: dict) -> list[tuple[int | None, str, str]]:
@@ -77,9 +87,12 @@ async def test_imp07_the_same_person_twice_with_two_order_numbers_gets_two_enrol
              e["registration"]["starts_at"]) for e in enrolments] == [
         ("BDC-1", "BDC-1", "confirmed", "2025-02-03T08:00:00+00:00"),
         ("BDC-2", "BDC-2", "confirmed", "2025-02-03T13:00:00+00:00")]
-    assert [t for t, _ in await events_of(api, report["batch_id"])] == [
-        "BeneficiaryRegistered", "RegistrationRecorded", "ParticipantConfirmed", "RegistrationRecorded",
-        "ParticipantConfirmed", "InscritsImported"]  # the second row found her: no second record
+    emitted = await events_of(api, report["batch_id"])
+    assert shape(emitted) == [("BeneficiaryRegistered", 1), ("RegistrationRecorded", 2), ("ParticipantConfirmed", 2),
+                              ("InscritsImported", None)]  # the second row found her: no second record
+    registrations = {e["order_number"]: e["registration"]["id"] for e in lea["enrolments"]}
+    assert [i["registration_id"] for i in emitted[1][1]] == [registrations["BDC-1"], registrations["BDC-2"]]
+    assert [i["registration_id"] for i in emitted[2][1]] == [registrations["BDC-1"], registrations["BDC-2"]]
 
 
 async def test_imp04_a_person_known_from_an_earlier_import_is_updated_and_her_open_enrolment_gets_the_order(api):
@@ -97,9 +110,9 @@ async def test_imp04_a_person_known_from_an_earlier_import_is_updated_and_her_op
     assert (enrolment["registration"]["status"], enrolment["registration"]["order_number"],
             enrolment["registration"]["batch_id"]) == ("confirmed", "BDC-1", first["batch_id"])
     emitted = await events_of(api, report["batch_id"])
-    assert [t for t, _ in emitted] == ["BeneficiaryRegistered", "ParticipantConfirmed", "InscritsImported"]
+    assert shape(emitted) == [("BeneficiaryRegistered", 1), ("ParticipantConfirmed", 1), ("InscritsImported", None)]
     key = (await api.request("GET", "importer", f"/beneficiaries/{lea['id']}/key")).json()["key"]
-    assert crypto.unseal(key, emitted[0][1]["sealed"])["phone"] == "+33699999999"
+    assert crypto.unseal(key, emitted[0][1][0]["sealed"])["phone"] == "+33699999999"
 
 
 async def test_desinscrit_row_cancels_a_registration_made_earlier_in_the_same_list(api):
@@ -113,10 +126,12 @@ async def test_desinscrit_row_cancels_a_registration_made_earlier_in_the_same_li
         "cancelled", report["batch_id"])
     assert found["2345678B"]["enrolments"][0]["registration"]["status"] == "registered"
     emitted = await events_of(api, report["batch_id"])
-    assert [t for t, _ in emitted] == ["BeneficiaryRegistered", "RegistrationRecorded", "BeneficiaryRegistered",
-                                       "RegistrationRecorded", "RegistrationCancelled", "InscritsImported"]
-    assert emitted[4][1] == {"registration_id": lea_enrolment["registration"]["id"],
-                             "beneficiary_id": found["1234567A"]["id"], "starts_at": "2025-02-03T08:00:00Z"}
+    # The cancellation comes after the registration it cancels, in the phase after every registration.
+    assert shape(emitted) == [("BeneficiaryRegistered", 2), ("RegistrationRecorded", 2),
+                              ("RegistrationCancelled", 1), ("InscritsImported", None)]
+    assert [i["beneficiary_id"] for i in emitted[1][1]] == [found["1234567A"]["id"], found["2345678B"]["id"]]
+    assert emitted[2][1] == [{"registration_id": lea_enrolment["registration"]["id"],
+                              "beneficiary_id": found["1234567A"]["id"], "starts_at": "2025-02-03T08:00:00Z"}]
 
 
 @pytest.mark.parametrize("desinscrit, cancelled", [
@@ -169,14 +184,14 @@ async def test_imp06_a_j2_list_confirms_some_and_leaves_the_others_not_confirmed
         "5678901E": (True, None), "6789012F": (True, None)}
 
     emitted = await events_of(api, report["batch_id"])
-    assert [(t, p.get("reason")) for t, p in emitted] == [
-        ("ParticipantConfirmed", None), ("ParticipantNotConfirmed", "no_order_number"),
-        ("BeneficiaryDeactivated", None), ("ParticipantConfirmed", None), ("BeneficiaryRegistered", None),
-        ("RegistrationRecorded", None), ("ParticipantConfirmed", None),
-        ("ParticipantNotConfirmed", "absent_from_j2"), ("BeneficiaryDeactivated", None),
-        ("ParticipantNotConfirmed", "absent_from_j2"), ("InscritsImported", None)]
-    assert [p["beneficiary_id"] for t, p in emitted if t == "ParticipantNotConfirmed"] == [
-        found["2345678B"]["id"], found["4567890D"]["id"], found["5678901E"]["id"]]
+    assert [(t, [i.get("reason") for i in p] if isinstance(p, list) else None) for t, p in emitted] == [
+        ("BeneficiaryRegistered", [None]), ("RegistrationRecorded", [None]), ("ParticipantConfirmed", [None] * 3),
+        ("ParticipantNotConfirmed", ["no_order_number", "absent_from_j2", "absent_from_j2"]),
+        ("BeneficiaryDeactivated", [None, None]), ("InscritsImported", None)]
+    ids = {ft_id: p["id"] for ft_id, p in found.items()}
+    assert [i["beneficiary_id"] for i in emitted[2][1]] == [ids["1234567A"], ids["5678901E"], ids["6789012F"]]
+    assert [i["beneficiary_id"] for i in emitted[3][1]] == [ids["2345678B"], ids["4567890D"], ids["5678901E"]]
+    assert [i["beneficiary_id"] for i in emitted[4][1]] == [ids["2345678B"], ids["4567890D"]]
 
     # A deactivated person on a later list is active again, with the record he had; his enrolment
     # still waiting for an order number takes this one, its appointment moved and confirmed.
@@ -223,6 +238,66 @@ async def test_imp04_imp06_an_import_runs_a_bounded_number_of_statements_whateve
     assert sum(p["phone"].startswith("+337") for p in found.values()) == 100
 
 
+async def test_imp04_imp06_a_large_list_is_a_handful_of_events_with_every_item_once(api):
+    """2,500 rows: each kind of change is one run of items cut into events of at most 1,000, not an
+    event (or four) per row; every record and registration is in exactly one item."""
+    team = [(f"{4000000 + n:07d}K", "M.", f"NOM{n:04d}", "Prénom", f"06{n:08d}") for n in range(2500)]
+    days = [DAY + timedelta(days=n // 8) for n in range(2500)]
+    j10 = await upload(api, listing(*(line(p, 9 + n % 8, day=d) for n, (p, d) in enumerate(zip(team, days, strict=True)))),
+                       "j10.csv", settle=False)
+    assert j10["counts"] == counts(read=2500, created=2500)
+    emitted = await events_of(api, j10["batch_id"])
+    assert shape(emitted) == [("BeneficiaryRegistered", 1000), ("BeneficiaryRegistered", 1000),
+                              ("BeneficiaryRegistered", 500), ("RegistrationRecorded", 1000),
+                              ("RegistrationRecorded", 1000), ("RegistrationRecorded", 500), ("InscritsImported", None)]
+    found = await people(api)
+    registered = [i["beneficiary_id"] for t, p in emitted if t == "BeneficiaryRegistered" for i in p]
+    assert len(registered) == len(set(registered)) == 2500 and set(registered) == {p["id"] for p in found.values()}
+    recorded = [i["registration_id"] for t, p in emitted if t == "RegistrationRecorded" for i in p]
+    registrations = {p["enrolments"][0]["registration"]["id"]: p["id"] for p in found.values()}
+    assert len(recorded) == len(set(recorded)) == 2500 and set(recorded) == set(registrations)
+    # Each registration's item names its person, in the order of the list's rows.
+    assert [i["beneficiary_id"] for t, p in emitted if t == "RegistrationRecorded" for i in p] == registered
+    log = (await api.request("GET", "importer", "/admin/events")).json()
+    assert [i["version"] for e in log if e["envelope"]["type"] == "BeneficiaryRegistered"
+            for i in e["envelope"]["payload"]["items"]] == [1] * 2500  # stamped by servicekit at commit
+
+    # The J-2 list confirms them all: three events of confirmations, nothing else but the report.
+    j2 = await upload(api, listing(*(line(p, 9 + n % 8, day=d, before=2, order=f"BDC-{n:05d}")
+                                     for n, (p, d) in enumerate(zip(team, days, strict=True)))),
+                      "j2.csv", settle=False, kind="J-2")
+    assert j2["counts"] == counts(read=2500, updated=2500, confirmed=2500)
+    emitted = await events_of(api, j2["batch_id"])
+    assert shape(emitted) == [("ParticipantConfirmed", 1000), ("ParticipantConfirmed", 1000),
+                              ("ParticipantConfirmed", 500), ("InscritsImported", None)]
+    confirmed = [i["registration_id"] for _, p in emitted[:3] for i in p]
+    assert len(confirmed) == len(set(confirmed)) == 2500 and set(confirmed) == set(registrations)
+
+
+async def test_imp06_a_person_not_confirmed_then_confirmed_later_in_the_same_list_ends_confirmed(api):
+    """Row 2 leaves Moussa without an order number (not confirmed, record deactivated); row 3 brings
+    him back with one at another time. Phases alone would announce the confirmation before the
+    refusal: what follows the deactivation goes in a second round, after it."""
+    report = await upload(api, listing(line(MOUSSA, 10, before=2), line(MOUSSA, 14, order="BDC-M", before=2)),
+                          kind="J-2")
+    assert report["counts"] == counts(read=2, created=1, updated=1, confirmed=1, not_confirmed=1)
+    emitted = await events_of(api, report["batch_id"])
+    assert shape(emitted) == [
+        ("BeneficiaryRegistered", 1), ("RegistrationRecorded", 1), ("ParticipantNotConfirmed", 1),
+        ("BeneficiaryDeactivated", 1), ("BeneficiaryRegistered", 1), ("RegistrationRecorded", 1),
+        ("ParticipantConfirmed", 1), ("InscritsImported", None)]
+    moussa = (await people(api))["2345678B"]
+    [enrolment] = moussa["enrolments"]
+    assert (moussa["active"], moussa["purge_on"]) == (True, None)
+    assert (enrolment["order_number"], enrolment["registration"]["status"],
+            enrolment["registration"]["starts_at"]) == ("BDC-M", "confirmed", "2025-02-03T13:00:00+00:00")
+    assert emitted[5][1][0]["moved_from"] == "2025-02-03T09:00:00Z"
+    # Planning applied them in that order: he is in the 14:00 appointment, not in the 10:00 one.
+    slots = {a["starts_at"][11:16]: a["participants"] for a in (await api.request("GET", "planning", "/actions")).json()
+             if a["starts_at"].startswith("2025-02-03")}
+    assert slots == {"10:00": 0, "14:00": 1}
+
+
 async def test_imp07_an_import_failing_halfway_leaves_nothing_and_a_rerun_imports_once(api, tmp_path, monkeypatch):
     """The whole import is one transaction, and the halfway fault point still fires mid-list."""
     data = listing(*(line((f"{3100000 + n:07d}K", "M.", f"NOM{n}", "Prénom", f"06{n:08d}"), 9 + n % 8,
@@ -253,24 +328,25 @@ async def test_imp04_staged_records_answer_like_the_database_before_and_after_th
         staged = uow.staged_people()
         statements = count_statements(api)
         lea = await staged.by_ft_id("1234567A")  # not preloaded: loaded now, with her records
-        assert (lea["id"], lea["last_name"]) == (known["1234567A"]["id"], "DUPONT")
+        assert (lea.id, lea.last_name) == (known["1234567A"]["id"], "DUPONT")
         assert await staged.by_ft_id(ZOE[0]) is None
-        assert (await staged.enrolment_by_order("BDC-M"))["beneficiary_id"] == known["2345678B"]["id"]
-        assert [r["id"] for r in await staged.registrations_at(
-            lea["id"], "ACR2025-L12", datetime.fromisoformat("2025-02-03T09:00:00+01:00"))] == [lea_registration["id"]]
+        assert (await staged.enrolment_by_order("BDC-M")).beneficiary_id == known["2345678B"]["id"]
+        assert [r.id for r in await staged.registrations_at(
+            lea.id, "ACR2025-L12", datetime.fromisoformat("2025-02-03T09:00:00+01:00"))] == [lea_registration["id"]]
         loaded = len(statements)
-        assert await staged.has_live_registration(lea["id"])
-        await staged.update_registration(lea_registration["id"], status="not_confirmed")
-        assert not await staged.has_live_registration(lea["id"])
-        zoe = await staged.create_beneficiary({"ft_id": ZOE[0], "civility": "Mme", "last_name": "MARTIN",
-                                               "first_name": "Zoé", "birth_date": date(1990, 1, 1),
-                                               "postcode": "59000", "email": None, "phone": None},
+        assert await staged.has_live_registration(lea.id)
+        changed = await staged.update_registration(lea_registration["id"], status="not_confirmed")
+        assert (changed.id, changed.status) == (lea_registration["id"], "not_confirmed")
+        assert not await staged.has_live_registration(lea.id)
+        zoe = await staged.create_beneficiary(Identity(ft_id=ZOE[0], civility="Mme", last_name="MARTIN",
+                                                       first_name="Zoé", birth_date=date(1990, 1, 1),
+                                                       postcode="59000", email=None, phone=None),
                                               datetime.fromisoformat(j10["imported_at"]))
-        assert (await staged.by_ft_id(ZOE[0]))["id"] == zoe["id"] and await staged.key(zoe["id"])
+        assert (await staged.by_ft_id(ZOE[0])).id == zoe.id and await staged.key(zoe.id)
         assert len(statements) == loaded  # answered from memory
         await staged.flush()
         await uow.commit()
     after = await people(api)
     assert after["1234567A"]["enrolments"][0]["registration"]["status"] == "not_confirmed"
-    assert after[ZOE[0]]["id"] == zoe["id"] and after[ZOE[0]]["enrolments"] == []
-    assert (await api.request("GET", "importer", f"/beneficiaries/{zoe['id']}/key")).status_code == 200
+    assert after[ZOE[0]]["id"] == zoe.id and after[ZOE[0]]["enrolments"] == []
+    assert (await api.request("GET", "importer", f"/beneficiaries/{zoe.id}/key")).status_code == 200

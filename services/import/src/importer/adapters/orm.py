@@ -111,3 +111,12 @@ registrations = Table(
     Column("batch_id", String(36), nullable=False),
     Index("ix_registrations_resource_start", "resource_code", "starts_at"),
 )
+# Imports under way, by the id their uploader follows them with: written in transactions of their
+# own while the import's transaction is still open, so that any replica answers the uploader.
+import_progress = Table(
+    "import_progress", metadata,
+    Column("upload_id", String(100), primary_key=True),
+    Column("done", Integer, nullable=False),
+    Column("total", Integer, nullable=False),
+    Column("updated_at", UtcDateTime, nullable=False),
+)

@@ -1,14 +1,14 @@
-"""Beneficiaries, their keys, enrolments (parcours), registrations and import batches."""
+"""Beneficiaries' records outside imports: keys for the other services, the staff listing, the
+GDPR purge; and the import history. An import reads and changes records through
+``adapters.staged.StagedPeople``."""
 
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import and_, delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit import crypto
-from servicekit.ids import new_uuid
-from servicekit.sql import one_of
+from servicekit.sql import chunks, one_of
 
 from importer.adapters import orm
 
@@ -16,33 +16,9 @@ _b, _k, _e, _r, _i = orm.beneficiaries, orm.beneficiary_keys, orm.enrolments, or
 IDENTITY = ("ft_id", "civility", "last_name", "first_name", "birth_date", "postcode", "email", "phone")
 
 
-def new_id() -> str:
-    return new_uuid()
-
-
 class SqlPeople:
     def __init__(self, session: AsyncSession):
         self.session = session
-
-    async def _one(self, query) -> dict[str, Any] | None:
-        row = (await self.session.execute(query)).mappings().first()
-        return dict(row) if row else None
-
-    async def by_ft_id(self, ft_id: str) -> dict[str, Any] | None:
-        return await self._one(select(_b).where(_b.c.ft_id == ft_id))
-
-    async def beneficiary(self, beneficiary_id: str) -> dict[str, Any] | None:
-        return await self._one(select(_b).where(_b.c.id == beneficiary_id))
-
-    async def create_beneficiary(self, identity: dict[str, Any], at: datetime) -> dict[str, Any]:
-        row = {"id": new_id(), **identity, "created_by_import": True, "active": True, "created_at": at,
-               "accepts_email": True, "accepts_sms": True}
-        await self.session.execute(insert(_b).values(**row))
-        await self.session.execute(insert(_k).values(beneficiary_id=row["id"], key=crypto.new_key()))
-        return row
-
-    async def update_beneficiary(self, beneficiary_id: str, **values: Any) -> None:
-        await self.session.execute(update(_b).where(_b.c.id == beneficiary_id).values(**values))
 
     async def key(self, beneficiary_id: str) -> str | None:
         return (await self.session.execute(select(_k.c.key).where(_k.c.beneficiary_id == beneficiary_id))).scalar()
@@ -52,62 +28,20 @@ class SqlPeople:
                                                            _k.c.key.is_not(None)))
         return {r.beneficiary_id: r.key for r in rows}
 
-    async def enrolment_by_order(self, order_number: str) -> dict[str, Any] | None:
-        return await self._one(select(_e).where(_e.c.order_number == order_number))
-
-    async def open_enrolment(self, beneficiary_id: str, resource: str) -> dict[str, Any] | None:
-        """The enrolment a J-10 row opened, still waiting for its order number."""
-        return await self._one(select(_e).where(_e.c.beneficiary_id == beneficiary_id, _e.c.resource_code == resource,
-                                                _e.c.order_number.is_(None)).order_by(_e.c.created_at.desc()))
-
-    async def create_enrolment(self, **values: Any) -> dict[str, Any]:
-        row = {"id": new_id(), **values}
-        await self.session.execute(insert(_e).values(**row))
-        return row
-
-    async def update_enrolment(self, enrolment_id: str, **values: Any) -> None:
-        await self.session.execute(update(_e).where(_e.c.id == enrolment_id).values(**values))
-
-    async def registration_of(self, enrolment_id: str) -> dict[str, Any] | None:
-        return await self._one(select(_r).where(_r.c.enrolment_id == enrolment_id))
-
-    async def registrations_at(self, beneficiary_id: str, resource: str, starts_at: datetime) -> list[dict[str, Any]]:
-        rows = await self.session.execute(select(_r).where(
-            _r.c.beneficiary_id == beneficiary_id, _r.c.resource_code == resource, _r.c.starts_at == starts_at))
-        return [dict(r) for r in rows.mappings()]
-
-    async def create_registration(self, **values: Any) -> dict[str, Any]:
-        row = {"id": new_id(), **values}
-        await self.session.execute(insert(_r).values(**row))
-        return row
-
-    async def update_registration(self, registration_id: str, **values: Any) -> None:
-        await self.session.execute(update(_r).where(_r.c.id == registration_id).values(**values))
-
-    async def waiting_registrations(self, resource: str, starts_from: datetime, starts_before: datetime) -> list[dict]:
-        """J-10 registrations not yet confirmed, for appointments in a J-2 list's window."""
-        rows = await self.session.execute(select(_r).where(
-            _r.c.resource_code == resource, _r.c.status == "registered", _r.c.starts_at >= starts_from,
-            _r.c.starts_at < starts_before).order_by(_r.c.starts_at))
-        return [dict(r) for r in rows.mappings()]
-
-    async def has_live_registration(self, beneficiary_id: str) -> bool:
-        count = (await self.session.execute(select(func.count()).select_from(_r).where(
-            _r.c.beneficiary_id == beneficiary_id, _r.c.status.in_(("registered", "confirmed"))))).scalar()
-        return bool(count)
-
     async def due_for_purge(self, today: date) -> list[str]:
         rows = await self.session.execute(select(_b.c.id).where(
             _b.c.active.is_(False), _b.c.purged_at.is_(None), _b.c.purge_on <= today).order_by(_b.c.purge_on))
         return list(rows.scalars())
 
-    async def purge(self, beneficiary_id: str, at: datetime) -> None:
-        """Delete everything that identifies the person; destroy the key of the sealed event fields."""
-        await self.session.execute(update(_b).where(_b.c.id == beneficiary_id)
-                                   .values(**{c: None for c in IDENTITY}, purged_at=at))
-        await self.session.execute(update(_k).where(_k.c.beneficiary_id == beneficiary_id).values(key=None))
-        await self.session.execute(delete(_r).where(_r.c.beneficiary_id == beneficiary_id))
-        await self.session.execute(delete(_e).where(_e.c.beneficiary_id == beneficiary_id))
+    async def purge(self, beneficiary_ids: list[str], at: datetime) -> None:
+        """Delete everything that identifies these people; destroy the keys of their sealed event fields."""
+        s = self.session
+        for part in chunks(beneficiary_ids):
+            await s.execute(update(_b).where(one_of(s, _b.c.id, part)).values(**{c: None for c in IDENTITY},
+                                                                               purged_at=at))
+            await s.execute(update(_k).where(one_of(s, _k.c.beneficiary_id, part)).values(key=None))
+            await s.execute(delete(_r).where(one_of(s, _r.c.beneficiary_id, part)))
+            await s.execute(delete(_e).where(one_of(s, _e.c.beneficiary_id, part)))
 
     async def listing(self) -> list[dict[str, Any]]:
         """Beneficiaries with their enrolments and registrations (staff view)."""

@@ -11,6 +11,7 @@ from typing import Literal
 
 from servicekit.text import normalise_label
 
+from importer.domain.records import RecordedRegistration
 from importer.domain.registration_list import ParsedList, Registration, RowError
 
 PURGE_DELAY = timedelta(days=5)
@@ -101,14 +102,15 @@ def purge_day(today: date) -> date:
     return today + PURGE_DELAY
 
 
-def registration_to_cancel(candidates: list[dict], site: str, order_number: str | None) -> dict | None:
+def registration_to_cancel(candidates: list[RecordedRegistration], site: str,
+                           order_number: str | None) -> RecordedRegistration | None:
     """The registration a ``Désinscrit`` row names, among the person's registrations at its time.
 
     A person may hold two at one time (two order numbers, or two sites): the row's order number, when
     it gives one, then its site decide, and a live registration goes before one already cancelled.
     Equal on all of these, the two are the same appointment twice; the first by id is taken."""
-    def distance(registration: dict) -> tuple:
-        return (bool(order_number) and registration["order_number"] != order_number,
-                registration["site_code"] != site, registration["status"] == "cancelled", registration["id"])
+    def distance(registration: RecordedRegistration) -> tuple:
+        return (bool(order_number) and registration.order_number != order_number,
+                registration.site_code != site, registration.status == "cancelled", registration.id)
 
     return min(candidates, key=distance, default=None)

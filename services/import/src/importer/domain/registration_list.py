@@ -25,7 +25,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Literal
-from zoneinfo import ZoneInfo
+
+from servicekit.clock import PARIS
 
 __all__ = [
     "EXPECTED_HEADER",
@@ -37,7 +38,6 @@ __all__ = [
     "parse_registration_list",
 ]
 
-PARIS = ZoneInfo("Europe/Paris")
 
 EXPECTED_HEADER: tuple[str, ...] = (
     "Référence marché",

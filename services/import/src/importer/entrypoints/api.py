@@ -5,9 +5,10 @@ from typing import Any, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
-from servicekit.errors import RefusedInput
+from servicekit.errors import NotFound
 from servicekit.runtime import ServiceRuntime
 
+from importer.adapters.progress import ImportProgress
 from importer.service_layer import imports
 
 
@@ -15,7 +16,7 @@ def _json(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
-def build_router(runtime: ServiceRuntime) -> APIRouter:
+def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter:
     router = APIRouter(tags=["importer"])
     uow = runtime.uow_factory
 
@@ -35,15 +36,16 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
                           ) -> JSONResponse:
         """IMP-01..IMP-08: 200 imported or already imported, 422 refused (nothing imported) with the report."""
         report = await imports.import_list(imports.ImportList(
-            file.filename or "liste.csv", await file.read(), resource, user, partial, kind, upload_id), uow())
+            file.filename or "liste.csv", await file.read(), resource, user, partial, kind, upload_id), uow(), progress)
         return JSONResponse(report, status_code=422 if report["status"] == "refused" else 200)
 
     @router.get("/imports/progress/{upload_id}")
     async def import_progress(upload_id: str) -> dict[str, int]:
         """Rows applied so far by an import under way; 404 once it is over (or not started)."""
-        if upload_id not in imports.PROGRESS:
-            raise RefusedInput(["Aucun import en cours sous cet identifiant."], status_code=404)
-        done, total = imports.PROGRESS[upload_id]
+        found = await progress.get(upload_id)
+        if found is None:
+            raise NotFound(["Aucun import en cours sous cet identifiant."])
+        done, total = found
         return {"done": done, "total": total}
 
     @router.get("/imports")
@@ -57,7 +59,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         async with uow() as u:
             batch = await u.imports.get(batch_id)
         if batch is None:
-            raise RefusedInput([f"Import « {batch_id} » introuvable."], status_code=404)
+            raise NotFound([f"Import « {batch_id} » introuvable."])
         return imports.report_of(batch)
 
     @router.get("/beneficiaries")
@@ -80,7 +82,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         async with uow() as u:
             key = await u.people.key(beneficiary_id)
         if key is None:
-            raise RefusedInput([f"Clé du bénéficiaire « {beneficiary_id} » introuvable ou détruite."], status_code=404)
+            raise NotFound([f"Clé du bénéficiaire « {beneficiary_id} » introuvable ou détruite."])
         return {"beneficiary_id": beneficiary_id, "key": key}
 
     @router.post("/purge")

@@ -6,25 +6,32 @@ imports it exactly once.
 
 import asyncio
 import hashlib
+import itertools
 import logging
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Literal
 
-from contracts.importer import (BeneficiaryDeactivated, BeneficiaryPurged, BeneficiaryRegistered, ImportCounts,
-                                InscritsImported, ParticipantConfirmed, ParticipantNotConfirmed,
-                                RegistrationCancelled, RegistrationRecorded)
+from contracts.base import Item, ListEvent
+from contracts.importer import (BeneficiaryDeactivated, BeneficiaryDeactivatedItem, BeneficiaryPurged,
+                                BeneficiaryPurgedItem, BeneficiaryRegistered, BeneficiaryRegisteredItem,
+                                ImportCounts, InscritsImported, ParticipantConfirmed, ParticipantConfirmedItem,
+                                ParticipantNotConfirmed, ParticipantNotConfirmedItem, RegistrationCancelled,
+                                RegistrationCancelledItem, RegistrationRecorded, RegistrationRecordedItem)
 from servicekit import crypto, faults
+from servicekit.clock import PARIS
 
+from importer.adapters.progress import ImportProgress
 from importer.domain.imports import PROJECT, check_list, list_kind, purge_day, registration_to_cancel
-from importer.domain.registration_list import PARIS
+from importer.domain.records import Beneficiary, Enrolment, Identity, RecordedRegistration
 from importer.domain.registration_list import (Registration, RegistrationListError, RowError,
                                                parse_registration_list)
 
 log = logging.getLogger("importer.imports")
 PARIS_DAY = timedelta(days=1)
 RECORDS = "beneficiary records"  # the lock imports and purges hold (UnitOfWork.exclusive)
+PROGRESS_EVERY = 100  # rows between two reports of the progress
 
 
 @dataclass(frozen=True)
@@ -38,9 +45,45 @@ class ImportList:
     upload_id: str | None = None  # lets the uploader follow the progress
 
 
-# Rows applied so far by the imports running in this process, by upload id: (done, total).
-PROGRESS: dict[str, tuple[int, int]] = {}
-PROGRESS_EVERY = 100  # rows between two updates of PROGRESS
+# The order of an import's list events: a person before their registrations, a registration
+# recorded before it is confirmed, not confirmed or cancelled, a person deactivated after their
+# last registration was not confirmed.
+PHASES: tuple[type[ListEvent], ...] = (BeneficiaryRegistered, RegistrationRecorded, ParticipantConfirmed,
+                                       ParticipantNotConfirmed, RegistrationCancelled, BeneficiaryDeactivated)
+_PHASE = {event_type: n for n, event_type in enumerate(PHASES)}
+
+
+class Announcements:
+    """An import's list events, emitted at its end in phases (every ``BeneficiaryRegistered`` item,
+    then every ``RegistrationRecorded`` item, ...): a handful of events for a whole list.
+
+    Consumers apply what is about one aggregate in the order it happened (planning attaches a
+    registration, then removes it when a later row cancels it), and a registration's items after
+    what came before them about its person. Phases keep that order when things happen in phase
+    order; an item that would go before an earlier item about the same registration or person (a
+    person deactivated by one row and back on a later row; a registration cancelled, then moved)
+    starts a new round of phases after it. Items about different aggregates keep no order between
+    them beyond the phases. Usual lists are one round."""
+
+    def __init__(self) -> None:
+        self._placed: list[tuple[int, int, int, type[ListEvent], Item]] = []  # (round, phase, n, type, item)
+        self._last: dict[tuple[str, str], tuple[int, int]] = {}  # aggregate -> (round, phase) of its last item
+
+    def add(self, event_type: type[ListEvent], item: Item) -> None:
+        phase = _PHASE[event_type]
+        aggregate = (item.aggregate, item.aggregate_id)
+        person = ("beneficiary", item.beneficiary_id)
+        after = [self._last[k] for k in {aggregate, person} if k in self._last]
+        # Same phase of the same round is the same event, where items keep the order they came in.
+        round_ = max((r if p <= phase else r + 1 for r, p in after), default=0)
+        self._last[aggregate] = (round_, phase)
+        self._placed.append((round_, phase, len(self._placed), event_type, item))
+
+    def emit(self, uow) -> None:
+        self._placed.sort(key=lambda placed: placed[:3])
+        for (_, _, event_type), placed in itertools.groupby(self._placed, key=lambda p: (p[0], p[1], p[3])):
+            uow.emit_items(event_type, [p[4] for p in placed])
+        self._placed, self._last = [], {}
 
 
 class _Run:
@@ -51,47 +94,46 @@ class _Run:
         self.people = people  # the import's staged view of the records (adapters.staged.StagedPeople)
         self.counts = dict.fromkeys(ImportCounts.model_fields, 0)
         self.differences: list[dict[str, Any]] = []
+        self.events = Announcements()
         self.now = uow.clock.now()
 
-    def note(self, kind: str, registration: dict, row: int | None, who: str | None) -> None:
-        self.differences.append({"row": row, "change": kind, "registration_id": registration["id"],
-                                 "site": registration["site_code"],
-                                 "starts_at": registration["starts_at"].astimezone(PARIS).isoformat(),
+    def note(self, kind: str, registration: RecordedRegistration, row: int | None, who: str | None) -> None:
+        self.differences.append({"row": row, "change": kind, "registration_id": registration.id,
+                                 "site": registration.site_code,
+                                 "starts_at": registration.starts_at.astimezone(PARIS).isoformat(),
                                  "beneficiary": who})
 
-    async def beneficiary(self, reg: Registration) -> dict:
-        identity = {"ft_id": reg.ft_id, "civility": reg.civility, "last_name": reg.last_name,
-                    "first_name": reg.first_name, "birth_date": reg.birth_date, "postcode": reg.postcode,
-                    "email": reg.email, "phone": reg.phone}
+    async def beneficiary(self, reg: Registration) -> Beneficiary:
+        identity = Identity(ft_id=reg.ft_id, civility=reg.civility, last_name=reg.last_name,
+                            first_name=reg.first_name, birth_date=reg.birth_date, postcode=reg.postcode,
+                            email=reg.email, phone=reg.phone)
         person = await self.people.by_ft_id(reg.ft_id)
         if person is None:
             person = await self.people.create_beneficiary(identity, self.now)
             self.counts["created"] += 1
-        elif any(person[k] != v for k, v in identity.items()) or not person["active"]:
-            await self.people.update_beneficiary(person["id"], **identity, active=True, purge_on=None)
-            person |= identity
+        elif person.differs_from(identity) or not person.active:
+            person = await self.people.update_beneficiary(person.id, **identity.values(), active=True, purge_on=None)
         else:
             return person
-        key = await self.people.key(person["id"])
-        self.uow.emit(BeneficiaryRegistered(
-            beneficiary_id=person["id"], sealed=crypto.seal(key, identity),
-            accepts_email=person["accepts_email"], accepts_sms=person["accepts_sms"]), key=person["id"])
+        key = await self.people.key(person.id)
+        self.events.add(BeneficiaryRegistered, BeneficiaryRegisteredItem(
+            beneficiary_id=person.id, sealed=crypto.seal(key, identity.values()),
+            accepts_email=person.accepts_email, accepts_sms=person.accepts_sms))
         return person
 
-    async def enrolment(self, person: dict, reg: Registration, site: str) -> dict:
+    async def enrolment(self, person: Beneficiary, reg: Registration, site: str) -> Enrolment:
         people = self.people
         order = {"order_number": reg.order_number, "prescriber_name": reg.prescriber_name,
                  "agency_code": reg.prescriber_agency, "prescription_date": reg.prescription_date}
         enrolment = await people.enrolment_by_order(reg.order_number) if reg.order_number else None
         if enrolment is None:
-            enrolment = await people.open_enrolment(person["id"], self.cmd.resource)
+            enrolment = await people.open_enrolment(person.id, self.cmd.resource)
             if enrolment and reg.order_number:
-                await people.update_enrolment(enrolment["id"], **order)
-                enrolment |= order
+                enrolment = await people.update_enrolment(enrolment.id, **order)
         if enrolment is None:
             # A new order number for a person already enrolled opens a second enrolment (IMP-07).
             enrolment = await people.create_enrolment(
-                beneficiary_id=person["id"], resource_code=self.cmd.resource, ods_code=self.ods, site_code=site,
+                beneficiary_id=person.id, resource_code=self.cmd.resource, ods_code=self.ods, site_code=site,
                 project=PROJECT, virtual_office_access=True, created_at=self.now, **order)
         return enrolment
 
@@ -101,73 +143,74 @@ class _Run:
         person = await self.beneficiary(reg)
         if reg.status == "Désinscrit":
             registration = registration_to_cancel(
-                await people.registrations_at(person["id"], self.cmd.resource, reg.starts_at), site, reg.order_number)
-            if registration is None or registration["status"] == "cancelled":
+                await people.registrations_at(person.id, self.cmd.resource, reg.starts_at), site, reg.order_number)
+            if registration is None or registration.status == "cancelled":
                 self.counts["unchanged"] += 1
-                return registration and registration["id"]
-            await people.update_registration(registration["id"], status="cancelled", batch_id=self.batch_id)
-            self.uow.emit(RegistrationCancelled(registration_id=registration["id"], beneficiary_id=person["id"],
-                                                starts_at=registration["starts_at"]), key=person["id"])
+                return registration and registration.id
+            registration = await people.update_registration(registration.id, status="cancelled",
+                                                            batch_id=self.batch_id)
+            self.events.add(RegistrationCancelled, RegistrationCancelledItem(
+                registration_id=registration.id, beneficiary_id=person.id, starts_at=registration.starts_at))
             self.counts["cancelled"] += 1
             self.note("désinscrit", registration, reg.row, who)
-            return registration["id"]
+            return registration.id
 
         enrolment = await self.enrolment(person, reg, site)
-        registration = await people.registration_of(enrolment["id"])
+        registration = await people.registration_of(enrolment.id)
         moved_from = None
         if registration is None:
             registration = await people.create_registration(
-                beneficiary_id=person["id"], enrolment_id=enrolment["id"], resource_code=self.cmd.resource,
+                beneficiary_id=person.id, enrolment_id=enrolment.id, resource_code=self.cmd.resource,
                 site_code=site, starts_at=reg.starts_at, remote=remote, status="registered",
                 order_number=reg.order_number, batch_id=self.batch_id)
             self.note("nouveau", registration, reg.row, who)
-        elif (registration["starts_at"], registration["site_code"]) != (reg.starts_at, site):
-            moved_from = registration["starts_at"]
-            await people.update_registration(registration["id"], starts_at=reg.starts_at, site_code=site,
-                                             remote=remote, batch_id=self.batch_id)
-            registration |= {"starts_at": reg.starts_at, "site_code": site, "remote": remote}
+        elif (registration.starts_at, registration.site_code) != (reg.starts_at, site):
+            moved_from = registration.starts_at
+            registration = await people.update_registration(registration.id, starts_at=reg.starts_at,
+                                                            site_code=site, remote=remote, batch_id=self.batch_id)
             self.counts["updated"] += 1
             self.note("déplacé", registration, reg.row, who)
-        elif registration["order_number"] != reg.order_number and reg.order_number:
-            await people.update_registration(registration["id"], order_number=reg.order_number)
-            registration["order_number"] = reg.order_number
+        elif registration.order_number != reg.order_number and reg.order_number:
+            registration = await people.update_registration(registration.id, order_number=reg.order_number)
             self.counts["updated"] += 1
-        elif self.kind == "J-10" or registration["status"] in ("confirmed", "not_confirmed"):
+        elif self.kind == "J-10" or registration.status in ("confirmed", "not_confirmed"):
             self.counts["unchanged"] += 1
-            return registration["id"]
+            return registration.id
 
-        if moved_from is not None or registration["batch_id"] == self.batch_id:
-            self.uow.emit(RegistrationRecorded(
-                registration_id=registration["id"], beneficiary_id=person["id"], enrolment_id=enrolment["id"],
+        if moved_from is not None or registration.batch_id == self.batch_id:
+            self.events.add(RegistrationRecorded, RegistrationRecordedItem(
+                registration_id=registration.id, beneficiary_id=person.id, enrolment_id=enrolment.id,
                 resource=self.cmd.resource, ods=self.ods, site=site, starts_at=reg.starts_at, remote=remote,
-                order_number=reg.order_number, list_kind=self.kind, moved_from=moved_from), key=person["id"])
+                order_number=reg.order_number, list_kind=self.kind, moved_from=moved_from))
         if self.kind == "J-2":
             if reg.order_number:
-                await people.update_registration(registration["id"], status="confirmed", order_number=reg.order_number)
-                self.uow.emit(ParticipantConfirmed(
-                    registration_id=registration["id"], beneficiary_id=person["id"], enrolment_id=enrolment["id"],
-                    order_number=reg.order_number, starts_at=reg.starts_at), key=person["id"])
+                registration = await people.update_registration(registration.id, status="confirmed",
+                                                                order_number=reg.order_number)
+                self.events.add(ParticipantConfirmed, ParticipantConfirmedItem(
+                    registration_id=registration.id, beneficiary_id=person.id, enrolment_id=enrolment.id,
+                    order_number=reg.order_number, starts_at=reg.starts_at))
                 self.counts["confirmed"] += 1
                 self.note("confirmé", registration, reg.row, who)
             else:
                 await self.not_confirmed(registration, "no_order_number", reg.row, who)
-        return registration["id"]
+        return registration.id
 
-    async def not_confirmed(self, registration: dict, reason: str, row: int | None, who: str | None) -> None:
+    async def not_confirmed(self, registration: RecordedRegistration, reason: str, row: int | None,
+                            who: str | None) -> None:
         """IMP-06: the beneficiary is told (notify), the record is deactivated and purged 5 days later."""
         people = self.people
-        await people.update_registration(registration["id"], status="not_confirmed")
-        self.uow.emit(ParticipantNotConfirmed(
-            registration_id=registration["id"], beneficiary_id=registration["beneficiary_id"],
-            enrolment_id=registration["enrolment_id"], starts_at=registration["starts_at"], reason=reason),
-            key=registration["beneficiary_id"])
+        registration = await people.update_registration(registration.id, status="not_confirmed")
+        self.events.add(ParticipantNotConfirmed, ParticipantNotConfirmedItem(
+            registration_id=registration.id, beneficiary_id=registration.beneficiary_id,
+            enrolment_id=registration.enrolment_id, starts_at=registration.starts_at, reason=reason))
         self.counts["not_confirmed"] += 1
         self.note("non confirmé", registration, row, who)
-        person = await people.beneficiary(registration["beneficiary_id"])
-        if person["created_by_import"] and not await people.has_live_registration(person["id"]):
+        person = await people.beneficiary(registration.beneficiary_id)
+        if person.created_by_import and not await people.has_live_registration(person.id):
             purge_on = purge_day(self.now.date())
-            await people.update_beneficiary(person["id"], active=False, purge_on=purge_on)
-            self.uow.emit(BeneficiaryDeactivated(beneficiary_id=person["id"], purge_on=purge_on), key=person["id"])
+            await people.update_beneficiary(person.id, active=False, purge_on=purge_on)
+            self.events.add(BeneficiaryDeactivated, BeneficiaryDeactivatedItem(beneficiary_id=person.id,
+                                                                               purge_on=purge_on))
 
 
 def _messages(errors: list[RowError], problems: list[str]) -> list[dict[str, Any]]:
@@ -175,19 +218,20 @@ def _messages(errors: list[RowError], problems: list[str]) -> list[dict[str, Any
         {"row": e.row, "field": e.field, "message": e.message} for e in errors]
 
 
-async def import_list(cmd: ImportList, uow) -> dict[str, Any]:
+async def import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[str, Any]:
     """Import one list; returns the report. ``status`` is ``imported``, ``refused`` or ``already_imported``."""
     try:
-        return await _import_list(cmd, uow)
+        return await _import_list(cmd, uow, progress)
     finally:
-        PROGRESS.pop(cmd.upload_id or "", None)
+        if cmd.upload_id:
+            await progress.finish(cmd.upload_id)
 
 
-async def _import_list(cmd: ImportList, uow) -> dict[str, Any]:
+async def _import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[str, Any]:
     sha256 = hashlib.sha256(cmd.data).hexdigest()
     batch_id = str(uuid.uuid4())
     async with uow:
-        uow.caused_by(f"import-{batch_id}", None)
+        uow.caused_by(f"import-{batch_id}", None, cmd.user)
         # Imports and purges take turns: the same file uploaded twice at once is imported once (the
         # second finds it in the history), and a purge never runs on a record an import is changing.
         await uow.exclusive(RECORDS)
@@ -209,7 +253,7 @@ async def _import_list(cmd: ImportList, uow) -> dict[str, Any]:
                                  parsed.rows_read)
         halfway, total = len(checked.accepted) // 2, len(checked.accepted)
         if cmd.upload_id:
-            PROGRESS[cmd.upload_id] = (0, total)
+            await progress.start(cmd.upload_id, total)
         # One read of every record the rows can touch, one write of what changed (flush below):
         # per-row statements made a 10,000-row list take tens of seconds.
         people = uow.staged_people()
@@ -223,7 +267,7 @@ async def _import_list(cmd: ImportList, uow) -> dict[str, Any]:
                 faults.point("importer.import.halfway")
             if n % PROGRESS_EVERY == 0:
                 if cmd.upload_id:
-                    PROGRESS[cmd.upload_id] = (n, total)
+                    await progress.advance(cmd.upload_id, n, total)
                 # Rows are applied in memory, without awaiting the database: let the server answer
                 # other requests (the progress of this one) in the meantime.
                 await asyncio.sleep(0)
@@ -235,7 +279,7 @@ async def _import_list(cmd: ImportList, uow) -> dict[str, Any]:
             first = min(days).replace(hour=0, minute=0)
             for registration in await people.waiting_registrations(cmd.resource, first,
                                                                    max(days).replace(hour=0, minute=0) + PARIS_DAY):
-                if registration["id"] not in seen:
+                if registration.id not in seen:
                     await run.not_confirmed(registration, "absent_from_j2", None, None)
         await people.flush()
         counts = ImportCounts(**run.counts)
@@ -243,8 +287,9 @@ async def _import_list(cmd: ImportList, uow) -> dict[str, Any]:
         await uow.imports.add(id=batch_id, file_name=cmd.file_name, sha256=sha256, resource_code=cmd.resource,
                               user_name=cmd.user, list_kind=kind, mode="partial" if cmd.partial else "strict",
                               status="imported", imported_at=run.now, counts=counts.model_dump(), messages=messages)
+        run.events.emit(uow)
         uow.emit(InscritsImported(batch_id=batch_id, file_name=cmd.file_name, sha256=sha256, resource=cmd.resource,
-                                  list_kind=kind, counts=counts), key=batch_id)
+                                  list_kind=kind, counts=counts))
         await uow.commit()
         log.info("list imported", extra={"correlation_id": f"import-{batch_id}", "count": parsed.rows_read})
         return report_of(await _history_row(uow, batch_id)) | {"differences": run.differences}
@@ -280,9 +325,7 @@ async def purge_due(uow) -> list[str]:
         await uow.exclusive(RECORDS)  # one purge at a time, never during an import (see _import_list)
         now = uow.clock.now()
         purged = await uow.people.due_for_purge(now.date())
-        for beneficiary_id in purged:
-            await uow.people.purge(beneficiary_id, now)
-            uow.emit(BeneficiaryPurged(beneficiary_id=beneficiary_id), key=beneficiary_id)
+        await uow.people.purge(purged, now)
+        uow.emit_items(BeneficiaryPurged, [BeneficiaryPurgedItem(beneficiary_id=b) for b in purged])
         await uow.commit()
     return purged
-
