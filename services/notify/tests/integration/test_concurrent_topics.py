@@ -8,8 +8,8 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 from contracts import Envelope, Event
-from contracts.importer import RegistrationRecorded
-from contracts.planning import ActionFields, ActionPlanned, ParticipantAdded
+from contracts.importer import RegistrationRecorded, RegistrationRecordedItem
+from contracts.planning import ActionItem, ActionPlanned, ParticipantAdded, ParticipantAddedItem
 from servicekit.bus import Bus
 from servicekit.clock import FixedClock
 
@@ -20,15 +20,15 @@ NOW = datetime(2025, 3, 20, 8, tzinfo=UTC)
 PEOPLE = 300
 
 
-def envelope(e: Event, key: str) -> dict:
+def envelope(e: Event) -> dict:
     return Envelope(event_id=uuid.uuid4(), type=e.event_type, version=e.event_version, occurred_at=NOW,
-                    producer=e.producer, key=key, payload=e.model_dump(mode="json")).model_dump(mode="json")
+                    producer=e.producer, key="bge", payload=e.model_dump(mode="json")).model_dump(mode="json")
 
 
 def appointment(i: int) -> RegistrationRecorded:
-    return RegistrationRecorded(registration_id=f"r-{i}", beneficiary_id=f"b-{i}", enrolment_id=f"e-{i}",
-                                resource="ACR2025-L12", ods="ACR2025", site="ARM", starts_at=starts(i), remote=False,
-                                order_number=None, list_kind="J-10")
+    return RegistrationRecorded(items=(RegistrationRecordedItem(
+        registration_id=f"r-{i}", beneficiary_id=f"b-{i}", enrolment_id=f"e-{i}", resource="ACR2025-L12",
+        ods="ACR2025", site="ARM", starts_at=starts(i), remote=False, order_number=None, list_kind="J-10"),))
 
 
 def starts(i: int) -> datetime:
@@ -36,10 +36,10 @@ def starts(i: int) -> datetime:
 
 
 def planned(i: int) -> ActionPlanned:
-    return ActionPlanned(action=ActionFields(
+    return ActionPlanned(items=(ActionItem(
         action_id=f"a-{i}", advisor=None, action_type="diagnostic", ods="ACR2025", step=1, resource="ACR2025-L12",
         mode="on_site", site="ARM", starts_at=starts(i), ends_at=starts(i) + timedelta(hours=1),
-        nature="individual", max_participants=1, to_assign=True))
+        nature="individual", max_participants=1, to_assign=True),))
 
 
 async def test_not04_an_appointment_and_its_place_consumed_at_once_are_linked_whichever_commits_first(pg_settings):
@@ -49,11 +49,12 @@ async def test_not04_an_appointment_and_its_place_consumed_at_once_are_linked_wh
     try:
         for attempt in range(3):  # the two transactions interleave differently from one run to the next
             people = range(attempt * PEOPLE, (attempt + 1) * PEOPLE)
-            await consume([envelope(planned(i), f"a-{i}") for i in people], "prestaflow.planning.events")
+            await consume([envelope(planned(i)) for i in people], "prestaflow.planning.events")
             await asyncio.gather(
-                consume([envelope(appointment(i), f"b-{i}") for i in people], "prestaflow.import.events"),
-                consume([envelope(ParticipantAdded(action_id=f"a-{i}", beneficiary_id=f"b-{i}", resource="ACR2025-L12",
-                                                   ods="ACR2025"), f"a-{i}") for i in people],
+                consume([envelope(appointment(i)) for i in people], "prestaflow.import.events"),
+                consume([envelope(ParticipantAdded(items=(ParticipantAddedItem(
+                    action_id=f"a-{i}", beneficiary_id=f"b-{i}", resource="ACR2025-L12", ods="ACR2025"),))))
+                    for i in people],
                         "prestaflow.planning.events"))
         async with runtime.database.sessions() as session:
             rows = (await session.execute(orm.appointments.select())).mappings().all()

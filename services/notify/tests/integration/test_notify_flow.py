@@ -147,8 +147,8 @@ async def test_not04_not06_sample_j10_j2_flow_reaches_the_smtp_server_exactly_on
     assert [(d["attempt"], d["outcome"]) for d in detail["delivery"]] == [(1, "sent")]
     assert "250" in detail["delivery"][0]["answer"] and "accepté" in detail["delivery"][0]["answer"]
     events = [e["envelope"] for e in (await api.request("GET", "notify", "/admin/events")).json()]
-    assert sum(e["type"] == "MessageSent" for e in events) == 18
-    not_sent = [e["payload"] for e in events if e["type"] == "MessageNotSent"]
+    assert sum(len(e["payload"]["items"]) for e in events if e["type"] == "MessageSent") == 18
+    not_sent = [item for e in events if e["type"] == "MessageNotSent" for item in e["payload"]["items"]]
     assert sorted(p["reason"] for p in not_sent) == ["no_address"] * 4 + ["not_needed"]
     log = json.dumps(events, ensure_ascii=False)
     for personal in ("DUPONT", "Léa", "example.org", "+336", "N'DIAYE"):

@@ -88,7 +88,7 @@ actions = Table(
 participations = Table(
     "participations", metadata,
     Column("action_id", String(36), primary_key=True),
-    # Indexed on its own: each batch of planning's events reads its people's participations.
+    # Indexed on its own: each ParticipantAdded event reads its people's participations.
     Column("beneficiary_id", String(36), primary_key=True, index=True),
     Column("removed", Boolean, nullable=False),
 )
@@ -118,6 +118,8 @@ messages = Table(
     Column("status", String(10), nullable=False),  # scheduled | sending | sent | not_sent | cancelled | manual
     Column("due_at", UtcDateTime, nullable=False),
     Column("next_attempt_at", UtcDateTime),
+    # Set while a sender holds the message, and kept on a final one until its outcome is announced
+    # (MessageSent / MessageNotSent at the end of the postman's turn).
     Column("claimed_at", UtcDateTime),
     Column("attempts", Integer, nullable=False),
     Column("reason_code", String(40)),
