@@ -243,8 +243,8 @@ async def test_imp04_imp06_a_large_list_is_a_handful_of_events_with_every_item_o
     event (or four) per row; every record and registration is in exactly one item."""
     team = [(f"{4000000 + n:07d}K", "M.", f"NOM{n:04d}", "Prénom", f"06{n:08d}") for n in range(2500)]
     days = [DAY + timedelta(days=n // 8) for n in range(2500)]
-    j10 = await upload(api, listing(*(line(p, 9 + n % 8, day=d) for n, (p, d) in enumerate(zip(team, days, strict=True)))),
-                       "j10.csv", settle=False)
+    rows = list(enumerate(zip(team, days, strict=True)))
+    j10 = await upload(api, listing(*(line(p, 9 + n % 8, day=d) for n, (p, d) in rows)), "j10.csv", settle=False)
     assert j10["counts"] == counts(read=2500, created=2500)
     emitted = await events_of(api, j10["batch_id"])
     assert shape(emitted) == [("BeneficiaryRegistered", 1000), ("BeneficiaryRegistered", 1000),
@@ -263,8 +263,7 @@ async def test_imp04_imp06_a_large_list_is_a_handful_of_events_with_every_item_o
             for i in e["envelope"]["payload"]["items"]] == [1] * 2500  # stamped by servicekit at commit
 
     # The J-2 list confirms them all: three events of confirmations, nothing else but the report.
-    j2 = await upload(api, listing(*(line(p, 9 + n % 8, day=d, before=2, order=f"BDC-{n:05d}")
-                                     for n, (p, d) in enumerate(zip(team, days, strict=True)))),
+    j2 = await upload(api, listing(*(line(p, 9 + n % 8, day=d, before=2, order=f"BDC-{n:05d}") for n, (p, d) in rows)),
                       "j2.csv", settle=False, kind="J-2")
     assert j2["counts"] == counts(read=2500, updated=2500, confirmed=2500)
     emitted = await events_of(api, j2["batch_id"])

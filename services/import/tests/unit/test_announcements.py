@@ -18,9 +18,9 @@ def registered(person: str) -> BeneficiaryRegisteredItem:
 
 
 def recorded(registration: str, person: str, moved_from: datetime | None = None) -> RegistrationRecordedItem:
-    return RegistrationRecordedItem(registration_id=registration, beneficiary_id=person, enrolment_id="e-" + registration,
-                                    resource="R", ods="O", site="ARM", starts_at=AT, remote=False, order_number=None,
-                                    list_kind="J-10", moved_from=moved_from)
+    return RegistrationRecordedItem(registration_id=registration, beneficiary_id=person,
+                                    enrolment_id="e-" + registration, resource="R", ods="O", site="ARM", starts_at=AT,
+                                    remote=False, order_number=None, list_kind="J-10", moved_from=moved_from)
 
 
 def confirmed(registration: str, person: str) -> ParticipantConfirmedItem:
@@ -64,8 +64,8 @@ async def test_a_registration_cancelled_then_moved_is_moved_after_its_cancellati
 
 async def test_a_person_deactivated_then_back_comes_back_after_the_deactivation_with_what_follows():
     assert await emitted(
-        (BeneficiaryRegistered, registered("a")), (BeneficiaryDeactivated,
-                                                   BeneficiaryDeactivatedItem(beneficiary_id="a", purge_on=date(2025, 2, 8))),
+        (BeneficiaryRegistered, registered("a")),
+        (BeneficiaryDeactivated, BeneficiaryDeactivatedItem(beneficiary_id="a", purge_on=date(2025, 2, 8))),
         (BeneficiaryRegistered, registered("b")), (BeneficiaryRegistered, registered("a")),
         (RegistrationRecorded, recorded("ra", "a")), (RegistrationRecorded, recorded("rb", "b")),
     ) == [("BeneficiaryRegistered", ["a", "b"]), ("RegistrationRecorded", ["rb"]), ("BeneficiaryDeactivated", ["a"]),

@@ -2,11 +2,12 @@
 
 from datetime import date, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+
+from servicekit.clock import PARIS
 
 from importer.domain.registration_list import (
     EXPECTED_HEADER,
@@ -17,7 +18,7 @@ from importer.domain.registration_list import (
 )
 
 SAMPLES = Path("/work/shared/prestappli/samples")
-PARIS = ZoneInfo("Europe/Paris")
+
 HEADER_LINE = ";".join(EXPECTED_HEADER)
 
 VALID_ROW = {

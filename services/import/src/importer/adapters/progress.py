@@ -60,7 +60,9 @@ class SqlImportProgress:
     async def start(self, upload_id: str, total: int) -> None:
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
-            await session.execute(delete(_p).where((_p.c.upload_id == upload_id) | (_p.c.updated_at < now - STALE_AFTER)))
+            # The rows of imports whose process died go with the first import after them.
+            await session.execute(delete(_p).where((_p.c.upload_id == upload_id)
+                                                   | (_p.c.updated_at < now - STALE_AFTER)))
             await session.execute(insert(_p).values(upload_id=upload_id, done=0, total=total, updated_at=now))
         self._written[upload_id] = time.monotonic()
 

@@ -254,7 +254,8 @@ class StagedPeople:
         """J-10 registrations not yet confirmed, for appointments in a J-2 list's window, as the
         import has left them so far; their beneficiaries are loaded with them."""
         def waiting(r: RecordedRegistration) -> bool:
-            return r.resource_code == resource and r.status == "registered" and starts_from <= r.starts_at < starts_before
+            return (r.resource_code == resource and r.status == "registered"
+                    and starts_from <= r.starts_at < starts_before)
 
         # The database answers for the rows the import has not touched; the map, in the state the
         # import left them, for the others (a row it changed may have left or joined the window).
