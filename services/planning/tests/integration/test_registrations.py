@@ -176,7 +176,7 @@ async def no_setup(runtime) -> dict[str, str]:
     return {}
 
 
-async def test_imp05_one_event_of_many_items_attaches_as_one_event_per_item(planning_db):
+async def test_imp05_one_event_of_several_items_attaches_as_one_event_per_item(planning_db):
     """IMP-05, X-02: same slots taken (places used by earlier items of the event count), same actions
     created, same participants and registrations, the same items about each action in the same order
     (hence the same versions), in three events: who left, the actions planned, who joined."""

@@ -86,7 +86,7 @@ class Resource(Entry):
 
     @field_validator("ods", mode="before")
     @classmethod
-    def _one_or_many(cls, value: object) -> object:
+    def _one_or_several(cls, value: object) -> object:
         return (value,) if isinstance(value, str) else value
 
     @field_validator("lot_number", mode="before")
