@@ -53,9 +53,8 @@ async def test_not04_an_appointment_and_its_place_consumed_at_once_are_linked_wh
             await asyncio.gather(
                 consume([envelope(appointment(i)) for i in people], "prestaflow.import.events"),
                 consume([envelope(ParticipantAdded(items=(ParticipantAddedItem(
-                    action_id=f"a-{i}", beneficiary_id=f"b-{i}", resource="ACR2025-L12", ods="ACR2025"),))))
-                    for i in people],
-                        "prestaflow.planning.events"))
+                    action_id=f"a-{i}", beneficiary_id=f"b-{i}", resource="ACR2025-L12", ods="ACR2025"),)))
+                    for i in people], "prestaflow.planning.events"))
         async with runtime.database.sessions() as session:
             rows = (await session.execute(orm.appointments.select())).mappings().all()
         assert len(rows) == 3 * PEOPLE
