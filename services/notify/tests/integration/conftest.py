@@ -29,7 +29,7 @@ from notify.config import NotifySettings
 
 
 @dataclass
-class ReceivedMail:
+class AcceptedMail:
     mail_from: str
     rcpt_tos: list[str]
     data: bytes
@@ -45,7 +45,7 @@ class SmtpServer:
     these addresses; ``stop``/``start`` simulate an outage."""
 
     port: int
-    received: list[ReceivedMail] = field(default_factory=list)
+    received: list[AcceptedMail] = field(default_factory=list)
     refuse: set[str] = field(default_factory=set)
     controller: Controller | None = None
 
@@ -56,7 +56,7 @@ class SmtpServer:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        self.received.append(ReceivedMail(envelope.mail_from, list(envelope.rcpt_tos),
+        self.received.append(AcceptedMail(envelope.mail_from, list(envelope.rcpt_tos),
                                       envelope.original_content or envelope.content))
         return "250 2.0.0 Message accepté"
 

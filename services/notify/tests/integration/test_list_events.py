@@ -420,7 +420,7 @@ async def test_not04_a_whole_import_as_list_events_both_orders(pair):
 # --- Statements do not grow with the items ---------------------------------------------------------
 
 
-async def test_x02_an_event_of_200_items_issues_as_many_statements_as_one_of_20(pair):
+async def test_x02_an_event_of_200_items_issues_no_more_statements_than_one_of_20(pair):
     """Each handler reads what its items need at once and writes in bulk: an event of 200 items issues
     no more statements than one of 20 (a handler going back to per-item queries issues hundreds)."""
     listed, _ = pair
