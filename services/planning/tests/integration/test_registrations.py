@@ -24,6 +24,7 @@ from contracts.importer import (BeneficiaryPurged, BeneficiaryPurgedItem, Partic
 from contracts.base import ListEvent
 from prestaflow import referential_file
 from servicekit.clock import PARIS, FixedClock
+from servicekit.errors import RefusedInput
 from servicekit.ids import derived_id
 from servicekit.pytest_plugin import service_databases
 
@@ -337,6 +338,19 @@ async def test_aff03_an_event_of_assignments_is_applied_in_order_with_derived_id
         moved_to = dict((await session.execute(select(orm.registrations.c.registration_id,
                                                       orm.registrations.c.action_id))).all())
     assert moved_to == {"r-1": imported["r-1"], "r-2": created}
+
+
+async def test_imp05_an_appointment_of_an_ods_planning_does_not_know_fails_the_event_naming_it(planning_db):
+    """The importer only sends ODS it learnt from planning's referential; if planning's is missing, the
+    event fails whole (retried, then a dead letter saying why) rather than placing the appointment badly."""
+    runtime = await planning_db("unknown_ods")
+    unknown = registration(1, "b-1", at(14, 9)).model_copy(update={"ods": "NOPE"})
+    with pytest.raises(RefusedInput) as refused:
+        await recorded(runtime, [registration(2, "b-2", at(14, 10)), unknown])
+    assert refused.value.messages == ["ODS « NOPE » inconnue du référentiel de planning (ou sans étape 1) : "
+                                      "le rendez-vous importé ne peut pas être placé."]
+    async with runtime.database.sessions() as session:
+        assert (await session.execute(select(orm.registrations.c.registration_id))).all() == []
 
 
 def test_imp05_first_free_prefers_an_advisors_slot_then_the_id_and_skips_full_or_cancelled():

@@ -4,6 +4,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from servicekit.errors import RefusedInput
+
 from planning.domain.agenda import Action, steps_digest
 from planning.domain.referential import Referential
 
@@ -35,8 +37,13 @@ def first_free(slots: Iterable[Action]) -> Action | None:
 def imported_action(ref: Referential, action_id: str, *, ods: str, resource: str, site: str, starts_at: datetime,
                     remote: bool) -> Action:
     """The action an appointment with no free slot creates: individual, étape 1, waiting for an
-    advisor (AFF-01)."""
-    step = next(s for s in ref.ods[ods].steps if s.order == 1)
+    advisor (AFF-01). The importer only sends appointments of ODS it learnt from planning's referential:
+    one unknown here means planning's referential is missing, and the event waits as a dead letter."""
+    known = ref.ods.get(ods)
+    step = next((s for s in known.steps if s.order == 1), None) if known else None
+    if step is None:
+        raise RefusedInput([f"ODS « {ods} » inconnue du référentiel de planning (ou sans étape 1) : "
+                            "le rendez-vous importé ne peut pas être placé."])
     setting = ref.resources.get(resource)
     return Action(
         id=action_id, advisor=None, action_type=step.action_type, ods=ods, step=1, resource=resource,
