@@ -150,7 +150,8 @@ async def test_pln04_cancelling_an_action_removes_its_participants_then_cancels_
     cancelled = (await post(api, f"/actions/{workshop['action_id']}/cancel", {"reason": "Conseiller absent"})).json()
     assert (cancelled["status"], cancelled["participants"]) == ("cancelled", 0)
     log = (await api.request("GET", "planning", "/admin/events", params={"after": before})).json()
-    assert [(e["envelope"]["type"], [(i.get("beneficiary_id"), i["reason"]) for i in e["envelope"]["payload"]["items"]])
+    assert [(e["envelope"]["type"],
+             [(i.get("beneficiary_id"), i["reason"]) for i in e["envelope"]["payload"]["items"]])
             for e in log] == [("ParticipantRemoved", [("b-1", "Action annulée"), ("b-2", "Action annulée")]),
                               ("ActionCancelled", [(None, "Conseiller absent")])]
 

@@ -266,7 +266,8 @@ async def test_imp05_a_full_event_of_new_appointments_is_two_events_in_a_bounded
     assert len(statements) <= 16, "\n".join(statements)
 
     events = await emitted(runtime, after)
-    assert [(e["type"], len(e["payload"]["items"])) for e in events] == [("ActionPlanned", 985), ("ParticipantAdded", 1000)]
+    assert [(e["type"], len(e["payload"]["items"])) for e in events] == [
+        ("ActionPlanned", 985), ("ParticipantAdded", 1000)]
     async with runtime.database.sessions() as session:
         rows = (await session.execute(select(orm.registrations.c.registration_id))).scalars().all()
         joined = (await session.execute(select(orm.participants.c.beneficiary_id).where(
