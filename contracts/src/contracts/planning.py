@@ -271,6 +271,68 @@ class AssignmentRefused(ListEvent):
     items: tuple[AssignmentRefusedItem, ...] = items_field("The assignments refused")
 
 
+JourneyOutcome = Literal["reoriente", "abandon", "sortie_anticipee", "bilan"]
+
+
+class Closing(Contract):
+    enrolment_id: str = Field(description="The enrolment (parcours) closed.")
+    closing: int = Field(ge=1, description=(
+        "Which closing of this enrolment this is: 1, then 2 after a réouverture and a new closing "
+        "(PRC-10). A consumer that saw this closing already ignores it."), examples=[1])
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    ods: str = Field(description="ODS code.", examples=["ACR2025"])
+    resource: str = Field(description="Ressource.", examples=["ACR2025-L12"])
+    site: str = Field(description="The enrolment's site.", examples=["ARM"])
+    ods_start: date = Field(description="Date de début de l'ODS (the enrolment's start, PRC-01).")
+    ods_end: date = Field(description="Date de fin de l'ODS (the enrolment's end, PRC-01).")
+    order_number: str | None = Field(description="N° de commande France Travail (BT-13 on the invoice).",
+                                     examples=["BDC-2025-000101"])
+    outcome: JourneyOutcome = Field(description=(
+        "How the journey ended (BIL-04): réorienté vers France Travail after the initial interview, "
+        "abandon, sortie anticipée, or bilan (prestation terminée)."), examples=["bilan"])
+    outcome_date: date = Field(description="Date bilan / abandon / sortie anticipée (or of the initial "
+                                           "interview when réorienté).")
+    closed_on: date = Field(description="Day the enrolment closed.")
+
+
+class ODSClosedItem(Closing, Item):
+    aggregate = "enrolment"
+    aggregate_field = "enrolment_id"
+
+
+class ODSClosed(ListEvent):
+    """Enrolments closed (PRC-07): their journey is over and billing can invoice it (BIL-03)."""
+
+    event_type = "ODSClosed"
+    producer = PRODUCER
+
+    items: tuple[ODSClosedItem, ...] = items_field("The enrolments closed")
+
+
+class Reopening(Contract):
+    enrolment_id: str = Field(description="The enrolment (parcours) reopened.")
+    closing: int = Field(ge=1, description="The closing this réouverture undoes.", examples=[1])
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    reason: str = Field(description="Why it was reopened, as the user typed it.",
+                        examples=["Date de bilan erronée"])
+    reopened_on: date = Field(description="Day of the réouverture.")
+
+
+class ODSReopenedItem(Reopening, Item):
+    aggregate = "enrolment"
+    aggregate_field = "enrolment_id"
+
+
+class ODSReopened(ListEvent):
+    """Closed enrolments reopened (PRC-10): billing drops the draft, or lists the issued invoice for a
+    credit note (BIL-08)."""
+
+    event_type = "ODSReopened"
+    producer = PRODUCER
+
+    items: tuple[ODSReopenedItem, ...] = items_field("The enrolments reopened")
+
+
 # First versions: one aggregate per event. Kept for their published schemas and upcast on reading.
 
 class ActionPlannedV1(Event):
