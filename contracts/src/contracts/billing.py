@@ -2,10 +2,11 @@
 
 from datetime import date
 from decimal import Decimal
+from typing import Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
-from contracts.base import Contract, Event
+from contracts.base import Contract, Event, Item, ListEvent, items_field
 
 PRODUCER = "billing"
 
@@ -44,3 +45,116 @@ class CatalogueChanged(Event):
     legal_entities: tuple[LegalEntityRef, ...] = Field(description="All legal entities.")
     buyers: tuple[str, ...] = Field(description="Codes of the known buyers.", examples=[["FT"]])
     tariffs: tuple[TariffRef, ...] = Field(description="All tariffs, past and present.")
+
+
+DocumentKind = Literal["invoice", "credit_note"]
+
+
+class InvoiceDraft(Contract):
+    invoice_id: str = Field(description="Invoice id (before it has a number).")
+    enrolment_id: str = Field(description="The closed enrolment (parcours) it bills.")
+    closing: int = Field(ge=1, description="The ODSClosed closing it comes from.", examples=[1])
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    legal_entity: str | None = Field(description="Legal entity that will issue it; none when unknown.",
+                                     examples=["BGE-HDF"])
+    amount: Decimal | None = Field(description="Amount in euros (tariff × percentage); none without a tariff.",
+                                   examples=["1200.00"])
+    percentage: int = Field(description="Share of the tariff invoiced (BIL-04).", examples=[100])
+    problems: tuple[str, ...] = Field(default=(), description="Why it cannot be issued yet, in French.")
+
+
+class InvoiceDraftedItem(InvoiceDraft, Item):
+    aggregate = "invoice"
+    aggregate_field = "invoice_id"
+
+
+class InvoiceDrafted(ListEvent):
+    """Closed journeys' invoices are waiting in *factures à émettre* (BIL-03)."""
+
+    event_type = "InvoiceDrafted"
+    producer = PRODUCER
+
+    items: tuple[InvoiceDraftedItem, ...] = items_field("The invoices drafted")
+
+
+class IssuedDocument(Contract):
+    document_id: str = Field(description="Invoice or credit note id.")
+    kind: DocumentKind = Field(description="Facture (380) or avoir (381).", examples=["invoice"])
+    number: str = Field(description="Its number (BIL-05).", examples=["14JUNF2500001"])
+    enrolment_id: str = Field(description="The enrolment (parcours) billed.")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    legal_entity: str = Field(description="Issuing legal entity.", examples=["BGE-HDF"])
+    issued_on: date = Field(description="Issue date.")
+    amount: Decimal = Field(description="Amount in euros, positive for both kinds.", examples=["1200.00"])
+    credited_number: str | None = Field(default=None, description="For a credit note: the invoice it "
+                                        "cancels (BT-25).", examples=[None])
+
+
+class InvoiceIssuedItem(IssuedDocument, Item):
+    aggregate = "invoice"
+    aggregate_field = "document_id"
+
+
+class InvoiceIssued(ListEvent):
+    """Invoices were numbered and issued (BIL-05); a number is never reused."""
+
+    event_type = "InvoiceIssued"
+    producer = PRODUCER
+
+    items: tuple[InvoiceIssuedItem, ...] = items_field("The invoices issued")
+
+
+class CreditNoteIssuedItem(IssuedDocument, Item):
+    aggregate = "invoice"
+    aggregate_field = "document_id"
+
+
+class CreditNoteIssued(ListEvent):
+    """Credit notes (avoirs) cancelled issued invoices (BIL-08)."""
+
+    event_type = "CreditNoteIssued"
+    producer = PRODUCER
+
+    items: tuple[CreditNoteIssuedItem, ...] = items_field("The credit notes issued")
+
+
+class ChorusStatus(Contract):
+    document_id: str = Field(description="Invoice or credit note id.")
+    number: str = Field(description="Its number.", examples=["14JUNF2500001"])
+    enrolment_id: str = Field(description="The enrolment (parcours) billed.")
+    at: AwareDatetime = Field(description="When Chorus Pro answered.")
+    flow_id: str | None = Field(default=None, description="Chorus Pro's flow number (numeroFluxDepot).",
+                                examples=["CPP2025_0001"])
+    reason: str | None = Field(default=None, description="Chorus Pro's reason, for a rejection.", examples=[None])
+
+
+class ChorusStatusItem(ChorusStatus, Item):
+    aggregate = "invoice"
+    aggregate_field = "document_id"
+
+
+class InvoiceDeposited(ListEvent):
+    """Issued documents were deposited on Chorus Pro (BIL-07)."""
+
+    event_type = "InvoiceDeposited"
+    producer = PRODUCER
+
+    items: tuple[ChorusStatusItem, ...] = items_field("The documents deposited")
+
+
+class InvoiceIntegrated(ListEvent):
+    """Chorus Pro integrated deposited documents (BIL-12)."""
+
+    event_type = "InvoiceIntegrated"
+    producer = PRODUCER
+
+    items: tuple[ChorusStatusItem, ...] = items_field("The documents integrated")
+
+
+class InvoiceRejected(ListEvent):
+    """Chorus Pro rejected deposited documents, with its reason (BIL-12)."""
+
+    event_type = "InvoiceRejected"
+    producer = PRODUCER
+
+    items: tuple[ChorusStatusItem, ...] = items_field("The documents rejected")

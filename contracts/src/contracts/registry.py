@@ -16,7 +16,8 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     importer.InscritsImported, importer.BeneficiaryRegistered, importer.RegistrationRecorded,
     importer.ParticipantConfirmed, importer.ParticipantNotConfirmed, importer.RegistrationCancelled,
     importer.BeneficiaryDeactivated, importer.BeneficiaryPurged,
-    billing.CatalogueChanged, notify.NotificationSetupChanged, affectation.ParticipantAssigned,
+    billing.CatalogueChanged, billing.InvoiceDrafted, billing.InvoiceIssued, billing.CreditNoteIssued,
+    billing.InvoiceDeposited, billing.InvoiceIntegrated, billing.InvoiceRejected, notify.NotificationSetupChanged, affectation.ParticipantAssigned,
     notify.MessageSent, notify.MessageNotSent,
 )
 # First versions, still published and upcast when a log holding them is read.
