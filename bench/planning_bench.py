@@ -100,7 +100,7 @@ async def main(n: int, series: int) -> None:
                 "ends_at": (first + timedelta(hours=1)).isoformat(), "ods": "ACR2025", "step": 1,
                 "resource": "ACR2025-L12"})
             assert response.status_code == 201, response.text
-            original = response.json()["id"]
+            original = response.json()["action_id"]
             started = time.perf_counter()
             response = await api.request("POST", "planning", f"/actions/{original}/duplicate",
                                          json={"starts": [s.isoformat() for s in starts[1:]]})

@@ -3,7 +3,7 @@
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, select
+from sqlalchemy import JSON, Boolean, Column, ForeignKey, Integer, MetaData, String, Table, select, text
 
 from servicekit.sql import UtcDateTime, bulk_insert
 
@@ -49,6 +49,30 @@ async def test_bulk_insert_writes_typed_rows_inside_the_transaction(sessions):
     assert read[1]["data"] is None and read[1]["active"] is True  # the column's default, filled in
 
 
+children_table = Table("bulk_children", metadata, Column("id", Integer, primary_key=True),
+                       Column("parent", Integer, ForeignKey("bulk_rows.id"), nullable=False))
+
+
+async def test_a_copy_into_a_table_with_foreign_keys_checks_them_and_leaves_the_plan_setting_as_it_was(sessions):
+    at = datetime(2025, 1, 6, 8, tzinfo=UTC)
+    async with sessions() as session, session.begin():
+        await bulk_insert(session, rows_table, [{"id": i, "label": "l", "at": at, "data": None} for i in range(1, 4)])
+    async with sessions() as session:
+        postgresql = session.get_bind().dialect.name == "postgresql"
+        if postgresql:
+            await session.execute(text("SET LOCAL plan_cache_mode = 'force_custom_plan'"))
+        await bulk_insert(session, children_table, [{"id": i, "parent": 1 + i % 3} for i in range(100)])
+        if postgresql:
+            assert (await session.execute(text("SHOW plan_cache_mode"))).scalar() == "force_custom_plan"
+        assert len((await session.execute(select(children_table.c.id))).all()) == 100
+        await session.commit()
+    with pytest.raises(Exception, match="(?i)foreign key"):
+        async with sessions() as session, session.begin():
+            if session.get_bind().dialect.name == "sqlite":
+                await session.execute(text("PRAGMA foreign_keys = ON"))
+            await bulk_insert(session, children_table, [{"id": 1000 + i, "parent": 99} for i in range(30)])
+
+
 pairs_table = Table("bulk_pairs", metadata, Column("a", String(10), primary_key=True),
                     Column("b", String(10), primary_key=True))
 
@@ -73,8 +97,8 @@ async def test_upsert_updates_known_keys_inserts_new_ones_and_accepts_key_only_t
     assert pairs == [("x", "y"), ("x", "z")]
 
 
-async def test_update_many_sets_each_rows_columns_and_the_last_row_of_a_repeated_key_wins(sessions):
-    from servicekit.sql import update_many
+async def test_update_rows_sets_each_rows_columns_and_the_last_row_of_a_repeated_key_wins(sessions):
+    from servicekit.sql import update_rows
 
     at = datetime(2025, 1, 6, 8, tzinfo=UTC)
     async with sessions() as session, session.begin():
@@ -82,7 +106,7 @@ async def test_update_many_sets_each_rows_columns_and_the_last_row_of_a_repeated
                                                 for i in range(1, 6)])
     paris = timezone(timedelta(hours=1))
     async with sessions() as session, session.begin():
-        await update_many(session, rows_table, [
+        await update_rows(session, rows_table, [
             {"id": 1, "label": "un", "at": datetime(2025, 2, 1, 10, tzinfo=paris), "data": {"é": [1]}, "active": False},
             {"id": 2, "label": "deux", "at": at, "data": None, "active": True},
             {"id": 1, "label": "UN", "at": datetime(2025, 2, 1, 10, tzinfo=paris), "data": {"é": [2]}, "active": False},
@@ -94,6 +118,23 @@ async def test_update_many_sets_each_rows_columns_and_the_last_row_of_a_repeated
                 await session.execute(select(rows_table).order_by(rows_table.c.id))]
     assert read == [(1, "UN", datetime(2025, 2, 1, 9, tzinfo=UTC), {"é": [2]}, False), (2, "deux", at, None, True),
                     (3, "l3", at, None, False), (4, "l4", at, None, False), (5, "l5", at, None, True)]
+
+
+async def test_update_rows_keeps_json_lists_as_values_of_one_row(sessions):
+    """A JSON list (planning's reasons of a refusal, say) is one row's value, not a dimension of the
+    PostgreSQL array the rows travel in."""
+    from servicekit.sql import update_rows
+
+    at = datetime(2025, 1, 6, 8, tzinfo=UTC)
+    async with sessions() as session, session.begin():
+        await bulk_insert(session, rows_table, [{"id": i, "label": f"l{i}", "at": at, "data": None, "active": True}
+                                                for i in range(1, 4)])
+    async with sessions() as session, session.begin():
+        await update_rows(session, rows_table, [{"id": 1, "data": ["Conseiller absent.", "Salle prise."]},
+                                                {"id": 2, "data": ["Une seule raison."]}, {"id": 3, "data": None}])
+    async with sessions() as session:
+        read = [(r.id, r.data) for r in await session.execute(select(rows_table).order_by(rows_table.c.id))]
+    assert read == [(1, ["Conseiller absent.", "Salle prise."]), (2, ["Une seule raison."]), (3, None)]
 
 
 async def test_one_of_finds_the_rows_of_the_given_values_on_both_backends(sessions):

@@ -163,7 +163,7 @@ async def test_x02_a_consumer_failure_does_not_reach_the_relay_and_the_consumer_
     bus.subscribe("prestaflow.planning.events", "affectation", fragile_group)
     bus.subscribe("prestaflow.planning.events", "notify", steady_group)
     await bus.start()
-    bus._memory["prestaflow.planning.events"].groups[0].redelivery_seconds = 0
+    bus._memory["prestaflow.planning.events"].groups["affectation"].redelivery_seconds = 0
     relay = OutboxRelay("planning", sessions, kit, bus, CLOCK, batch_size=2)
     assert await relay.publish_pending() == 0
     await commit_handing_over(sessions, relay, [1, 2, 3, 4, 5])

@@ -292,16 +292,12 @@ async def test_a_consumer_restarted_in_its_group_resumes_from_the_committed_offs
         assert after.numbers() == list(range(committed, 12))
 
 
-async def test_a_new_subscription_in_a_group_shares_the_groups_committed_offsets(transport, topic, request):
+async def test_a_new_subscription_in_a_group_shares_the_groups_committed_offsets(transport, topic):
     """A group id names one set of committed offsets: a consumer that joins the group (a restarted
     service subscribing again) takes over from them, and the group as a whole consumes each message
     past them once. On Kafka: a new Bus in the same group. In memory the comparable is a second
     ``subscribe`` with the same group on the same Bus (as ``build_app``'s lifespan does each time it
-    starts): see /work/brief/requests-conformance.md."""
-    if transport.memory:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "memory:// keeps offsets per subscription, not per group id: a second subscribe() with the same "
-            "group starts from offset 0 and consumes every message again, beside the first subscription")))
+    starts)."""
     bus = transport.bus(batch_size=3)
     first = StoppingConsumer(stop_after=5)
     bus.subscribe(topic, "conformance", first)
@@ -332,12 +328,9 @@ async def test_a_new_subscription_in_a_group_shares_the_groups_committed_offsets
 KAFKA_MAX_REQUEST_BYTES = 1024 * 1024  # aiokafka's default max_request_size, which Bus keeps
 
 
-async def test_a_message_over_the_producers_request_limit_is_refused_at_publish(transport, topic, request):
+async def test_a_message_over_the_producers_request_limit_is_refused_at_publish(transport, topic):
     """No more than Kafka: a message Kafka's producer refuses must not be accepted in memory, or a
-    test on memory:// passes what fails in production. See /work/brief/requests-conformance.md."""
-    if transport.memory:
-        request.applymarker(pytest.mark.xfail(strict=True, reason=(
-            "memory:// appends a message of any size; Kafka's producer refuses one over 1 MiB at publish")))
+    test on memory:// passes what fails in production."""
     bus = transport.bus()
     recorder = Recorder()
     bus.subscribe(topic, "conformance", recorder)

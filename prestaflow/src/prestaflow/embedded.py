@@ -23,9 +23,7 @@ SERVICE_NAMES = ("planning", "importer", "affectation", "billing", "notify")
 
 class Embedded:
     def __init__(self, settings: ServiceSettings, *, background_relays: bool, clock: Clock | None = None):
-        self.bus = Bus(settings.bus, idempotence=settings.kafka_idempotence, namespace=settings.topic_namespace,
-                       partitions=settings.kafka_partitions, replication=settings.kafka_replication,
-                       batch_size=settings.consumer_batch_size)
+        self.bus = Bus.from_settings(settings)
         self.runtimes: Sequence[ServiceRuntime] = [b(self.bus, settings, clock=clock) for b in BOOTSTRAPS]
         self.app: FastAPI = build_app(self.runtimes, self.bus, "Prestaflow", run_relays=background_relays)
         # Importer serves beneficiaries' keys from this same process.

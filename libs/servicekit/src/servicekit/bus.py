@@ -30,12 +30,17 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiokafka import AIOKafkaProducer
+from aiokafka.errors import MessageSizeTooLargeError
 from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
 log = logging.getLogger("servicekit.bus")
 log_ = log
+
+# aiokafka's default ``max_request_size``, which the Kafka producer keeps: memory:// refuses what it
+# would refuse, so that nothing passes in memory that fails in production.
+MAX_REQUEST_BYTES = 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -67,7 +72,9 @@ Consume = Callable[[list[Incoming], str], Awaitable[None]]
 
 
 class _MemoryGroup:
-    """One consumer group of one in-memory topic: its offsets and the task that polls for it."""
+    """One consumer group of one in-memory topic: its committed offsets and the task that polls for
+    it. A later subscription with the same group id joins it and, as after a Kafka rebalance, takes
+    every partition over from the committed offsets."""
 
     def __init__(self, topic: "_MemoryTopic", group: str, consume: Consume, name: str, batch_size: int):
         self.topic, self.group, self.consume, self.name = topic, group, consume, name
@@ -115,7 +122,7 @@ class _MemoryGroup:
 class _MemoryTopic:
     def __init__(self, partitions: int):
         self.partitions: list[list[Incoming]] = [[] for _ in range(max(1, partitions))]
-        self.groups: list[_MemoryGroup] = []
+        self.groups: dict[str, _MemoryGroup] = {}
 
 
 class Bus:
@@ -144,6 +151,13 @@ class Bus:
         self.partitions, self.replication = partitions, replication
         self.batch_size = batch_size
 
+    @classmethod
+    def from_settings(cls, settings: Any) -> "Bus":
+        """The bus a service's ``ServiceSettings`` describe (``PRESTAFLOW_BUS`` and the Kafka settings)."""
+        return cls(settings.bus, idempotence=settings.kafka_idempotence, namespace=settings.topic_namespace,
+                   partitions=settings.kafka_partitions, replication=settings.kafka_replication,
+                   batch_size=settings.consumer_batch_size)
+
     def declare(self, *topics: str) -> None:
         """Topics this process publishes to: created at start like the subscribed ones."""
         self._topics.update(self.namespace + t for t in topics)
@@ -159,11 +173,14 @@ class Bus:
         self._topics.add(topic)
 
         if self.in_memory:
-            memory_group = _MemoryGroup(self._memory_topic(topic), group, consume, topic.removeprefix(self.namespace),
-                                        self.batch_size)
-            self._memory_topic(topic).groups.append(memory_group)
-            if self._stack is not None:  # subscribed after start
-                self._start_group(memory_group)
+            memory = self._memory_topic(topic)
+            memory_group = memory.groups.get(group)
+            if memory_group is None:
+                memory_group = memory.groups[group] = _MemoryGroup(memory, group, consume,
+                                                                   topic.removeprefix(self.namespace), self.batch_size)
+            memory_group.consume = consume  # the newest member takes the partitions over
+            if self._stack is not None and (memory_group.task is None or memory_group.task.done()):
+                self._start_group(memory_group)  # subscribed after start
             return
 
         @self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
@@ -178,8 +195,9 @@ class Bus:
         self._stack = AsyncExitStack()
         if self.in_memory:
             for topic in self._memory.values():
-                for group in topic.groups:
-                    self._start_group(group)
+                for group in topic.groups.values():
+                    if group.task is None or group.task.done():
+                        self._start_group(group)
             return
         await self._create_topics()
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap.split(","), acks="all",
@@ -204,9 +222,13 @@ class Bus:
         """Publish a batch, waiting for the broker's acknowledgement once for the whole batch."""
         if self.in_memory:
             for m in messages:
+                if len(m.value) + len(m.key) > MAX_REQUEST_BYTES:
+                    raise MessageSizeTooLargeError(
+                        f"message of {len(m.value)} bytes is too large for the producer's {MAX_REQUEST_BYTES}")
+            for m in messages:
                 topic = self._memory_topic(self.namespace + m.topic)
                 topic.partitions[_partition(m.key, len(topic.partitions))].append(Incoming(m.value, m.headers.get("type")))
-                for group in topic.groups:
+                for group in topic.groups.values():
                     group.notify()
             return
         sent = [await self._producer.send(self.namespace + m.topic, m.value, key=m.key.encode(),
@@ -225,7 +247,7 @@ class Bus:
     async def drained(self) -> None:
         """In memory: wait until every consumer group has consumed every message published so far."""
         while True:
-            waiting = [g for t in self._memory.values() for g in t.groups if g.task is not None
+            waiting = [g for t in self._memory.values() for g in t.groups.values() if g.task is not None
                        and (g.behind() or not g.idle.is_set())]
             if not waiting:
                 return

@@ -202,17 +202,3 @@ class EventDispatcher:
             done.append(letter["id"])
         return {"redriven": done, "failed": failed}
 
-
-# TEMPORARY (removed once every service handles list events): lets services not yet moved import.
-class Received:  # noqa: D101
-    def __init__(self, envelope, event):
-        self.envelope, self.event = envelope, event
-
-
-def repeats(*_args, **_kwargs) -> bool:
-    return True
-
-
-async def one_at_a_time(received, handler, uow) -> None:
-    for item in received:
-        await handler(item.event, uow)

@@ -28,7 +28,7 @@ class HttpKeySource:
         response.raise_for_status()
         return response.json()
 
-    async def unseal_many(self, sealed: dict[str, str]) -> dict[str, dict[str, Any] | None]:
+    async def unseal_all(self, sealed: dict[str, str]) -> dict[str, dict[str, Any] | None]:
         """Each beneficiary's sealed fields, or ``None`` for a purged person."""
         keys = await self.keys(list(sealed))
         opened: dict[str, dict[str, Any] | None] = {}

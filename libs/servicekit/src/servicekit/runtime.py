@@ -90,7 +90,6 @@ def assemble(
     uow_class: type[SqlAlchemyUnitOfWork],
     clock: Clock | None = None,
     serialized_events: bool = False,
-    batch_handlers: Any = None,  # TEMPORARY: ignored, removed once every service is moved
 ) -> ServiceRuntime:
     """Build a service's runtime from its own parts; shared by every ``bootstrap.py``.
     ``serialized_events``: see ``EventDispatcher``."""

@@ -27,7 +27,8 @@ class ServiceSettings(BaseSettings):
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     relay_batch_size: int = Field(default=1000, description="Outbox rows published per batch.")
-    consumer_batch_size: int = Field(default=1000, description="Most events a consumer takes in one transaction.")
+    consumer_batch_size: int = Field(default=1000, description="Most messages a consumer takes per poll; each event "
+                                     "is still handled in its own transaction.")
     relay_poll_seconds: float = 0.5
     retry_attempts: int = 3
     retry_backoff_seconds: float = 0.2

@@ -10,9 +10,7 @@ from servicekit.settings import ServiceSettings
 
 
 def main(bootstrap: Callable[..., ServiceRuntime], settings: ServiceSettings) -> None:
-    bus = Bus(settings.bus, idempotence=settings.kafka_idempotence, namespace=settings.topic_namespace,
-                       partitions=settings.kafka_partitions, replication=settings.kafka_replication,
-                       batch_size=settings.consumer_batch_size)
+    bus = Bus.from_settings(settings)
     runtime = bootstrap(bus, settings)
     app = build_app([runtime], bus, title=f"Prestaflow {runtime.name}")
     serve.run(app, settings)

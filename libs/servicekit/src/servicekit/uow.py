@@ -31,7 +31,7 @@ from servicekit import faults
 from servicekit.bus import OutgoingMessage
 from servicekit.clock import Clock
 from servicekit.ids import new_uuid
-from servicekit.sql import JsonText, bulk_insert, chunks, one_of, update_many
+from servicekit.sql import JsonText, bulk_insert, chunks, one_of, update_rows
 from servicekit.tables import KitTables
 
 # What an event's JSON holds besides its items: the envelope and ``{"items":[...]}``.
@@ -250,7 +250,7 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
     async def _save_aggregate_versions(self, versions: dict[tuple[str, str], int], known: set[tuple[str, str]]) -> None:
         rows = [{"aggregate": k[0], "aggregate_id": k[1], "version": v} for k, v in versions.items()]
         table = self._tables.aggregate_versions
-        await update_many(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) in known])
+        await update_rows(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) in known])
         await bulk_insert(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) not in known])
 
     async def commit(self) -> None:

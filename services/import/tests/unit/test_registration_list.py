@@ -17,7 +17,8 @@ from importer.domain.registration_list import (
     parse_registration_list,
 )
 
-SAMPLES = Path("/work/shared/prestappli/samples")
+# ../shared beside the repository root, wherever it is cloned.
+SAMPLES = Path(__file__).resolve().parents[5] / "shared" / "prestappli" / "samples"
 
 HEADER_LINE = ";".join(EXPECTED_HEADER)
 

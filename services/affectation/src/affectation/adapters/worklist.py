@@ -8,7 +8,7 @@ from sqlalchemy import bindparam, delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.planning import ActionFields
-from servicekit.sql import bulk_insert, chunks, existing_keys, one_of, update_many, upsert
+from servicekit.sql import bulk_insert, chunks, existing_keys, one_of, update_rows, upsert
 
 from affectation.adapters import orm
 from affectation.domain.candidates import Advisor, Slot
@@ -149,17 +149,7 @@ class SqlWorklist:
         changed = [_entry_row(e) for a, e in dirty.items() if a in self._stored]
         await bulk_insert(self.session, _w, new)
         self._stored |= {row["action_id"] for row in new}
-        # update_many sends each column as one PostgreSQL array, which cannot hold the lists of
-        # ``refusal``: entries carrying planning's reasons (an answer at a time) go one by one.
-        await update_many(self.session, _w, [row for row in changed if row["refusal"] is None])
-        refused = [row for row in changed if row["refusal"] is not None]
-        if refused:
-            await self.session.execute(
-                update(_w).where(_w.c.action_id == bindparam("key"))
-                .values(status=bindparam("status"), assignment_id=bindparam("assignment_id"),
-                        refusal=bindparam("refusal")),
-                [{"key": r["action_id"], "status": r["status"], "assignment_id": r["assignment_id"],
-                  "refusal": r["refusal"]} for r in refused])
+        await update_rows(self.session, _w, changed)
 
     async def claim(self, action_id: str, assignment_id: str) -> bool:
         """Take an open entry for one assignment; False if another user took it first (AFF-03)."""

@@ -143,7 +143,7 @@ async def worklist(uow, keys, resource: str | None = None, site: str | None = No
         resources, sites = await uow.worklist.resource_names(), await uow.worklist.site_names()
         people = await uow.worklist.participants_of([a.slot.id for a, _ in listed])
         sealed = await uow.worklist.sealed([b for ids in people.values() for b in ids]) if with_names else {}
-    identities = await keys.unseal_many(sealed) if sealed else {}
+    identities = await keys.unseal_all(sealed) if sealed else {}
     result = []
     for appointment, found in listed:
         slot, entry = appointment.slot, appointment.entry

@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit import crypto
 from servicekit.ids import new_uuid
-from servicekit.sql import UtcDateTime, bulk_insert, chunks, one_of, update_many
+from servicekit.sql import UtcDateTime, bulk_insert, chunks, one_of, update_rows
 
 from importer.adapters import orm
 from importer.domain.records import Beneficiary, BeneficiaryKey, Enrolment, Identity, RecordedRegistration
@@ -286,7 +286,7 @@ class StagedPeople:
             await bulk_insert(self.session, table, [_row(table, rows[k]) for k in self._new[table.name]])
         for table in _TABLES:
             key, rows = _KEY_OF[table.name], self._rows[table.name]
-            await update_many(self.session, table, [{key: k} | {c: getattr(rows[k], c) for c in sorted(columns)}
+            await update_rows(self.session, table, [{key: k} | {c: getattr(rows[k], c) for c in sorted(columns)}
                                                     for k, columns in self._changed[table.name].items()])
         for table in _TABLES:
             self._new[table.name].clear()

@@ -8,7 +8,7 @@ from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import bulk_insert, chunks, one_of, update_many
+from servicekit.sql import bulk_insert, chunks, one_of, update_rows
 
 from notify.adapters import orm
 from notify.adapters.projections import IN_CHUNK, all_in
@@ -62,7 +62,7 @@ class SqlMessages:
 
     async def change(self, rows: Sequence[dict[str, Any]]) -> None:
         """Each row: the message ``id`` and the new values of the columns it names."""
-        await update_many(self.session, _m, rows)
+        await update_rows(self.session, _m, rows)
 
     async def of_registrations(self, registration_ids: Iterable[str]) -> list[dict[str, Any]]:
         """These appointments' messages, oldest first."""

@@ -11,7 +11,7 @@ from typing import Any
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import bulk_insert, chunks, one_of, update_many, upsert
+from servicekit.sql import bulk_insert, chunks, one_of, update_rows, upsert
 
 from notify.adapters import orm
 from notify.domain.appointments import Action, Appointment, Joined
@@ -124,7 +124,7 @@ class SqlAppointments:
 
     async def save(self, appointments: Iterable[Appointment]) -> None:
         """Write what events change on these (known) appointments."""
-        await update_many(self.session, orm.appointments, [
+        await update_rows(self.session, orm.appointments, [
             {"registration_id": a.registration_id} | {c: getattr(a, c) for c in APPOINTMENT_CHANGES}
             for a in appointments])
 
@@ -186,14 +186,14 @@ class SqlActions:
         """These people take part in these actions (again): (action, person) pairs; ``known``: the
         pairs already in the table, removed or not (``participations`` read them)."""
         rows = [{"action_id": a, "beneficiary_id": b, "removed": False} for a, b in dict.fromkeys(pairs)]
-        await update_many(self.session, orm.participations,
+        await update_rows(self.session, orm.participations,
                           [r for r in rows if (r["action_id"], r["beneficiary_id"]) in known])
         await bulk_insert(self.session, orm.participations,
                           [r for r in rows if (r["action_id"], r["beneficiary_id"]) not in known])
 
     async def leave(self, pairs: Iterable[tuple[str, str]]) -> None:
         """These (action, person) participations are removed; unknown ones stay unknown."""
-        await update_many(self.session, orm.participations,
+        await update_rows(self.session, orm.participations,
                           [{"action_id": a, "beneficiary_id": b, "removed": True} for a, b in dict.fromkeys(pairs)])
 
     async def joined_by(self, beneficiary_ids: Iterable[str]) -> dict[str, list[Joined]]:

@@ -75,10 +75,10 @@ def final(status: str, code: str, reason: str, now: datetime) -> dict[str, Any]:
 
 
 class KeySource(Protocol):
-    """Reads the personal fields importer sealed with each person's key (``unseal_many``: one request
+    """Reads the personal fields importer sealed with each person's key (``unseal_all``: one request
     for all); None for a person whose key was destroyed."""
 
-    async def unseal_many(self, sealed: dict[str, str]) -> dict[str, dict[str, Any] | None]: ...
+    async def unseal_all(self, sealed: dict[str, str]) -> dict[str, dict[str, Any] | None]: ...
 
 
 class Postman:
@@ -150,7 +150,7 @@ class Postman:
             if not pending:
                 return done
             try:  # a key that cannot open a token counts as destroyed: only importer being down raises
-                identities = await self.keys.unseal_many(dict(pending))
+                identities = await self.keys.unseal_all(dict(pending))
             except Exception:  # noqa: BLE001 - importer unreachable: try again on the next turn
                 failed |= {beneficiary_id for beneficiary_id, _ in pending}
                 log.warning("keys not available", extra={"service": "notify", "count": len(pending)})

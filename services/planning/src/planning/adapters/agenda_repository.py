@@ -1,11 +1,10 @@
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import Table, and_, delete, func, select, text, update
+from sqlalchemy import and_, delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import COPY_FROM_ROWS, bulk_insert, chunks, one_of, update_many
+from servicekit.sql import bulk_insert, chunks, one_of, update_rows
 
 from planning.adapters import orm
 from planning.domain.agenda import Action, Participant
@@ -14,22 +13,6 @@ from planning.domain.registrations import Registration, SlotKey
 _a, _p, _r = orm.actions, orm.participants, orm.registrations
 _active = and_(_p.c.action_id == _a.c.id, _p.c.removed_at.is_(None))
 _COUNT = select(func.count()).select_from(_p).where(_active).correlate(_a).scalar_subquery()
-
-
-async def _insert(session: AsyncSession, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """``bulk_insert``, with PostgreSQL's foreign-key checks planned once for the whole insert.
-
-    PostgreSQL checks each inserted row's foreign keys with a query of its own, and under the
-    service's ``force_custom_plan`` (``servicekit.db``) plans that query again for every row: a COPY
-    of 10,000 actions (four foreign keys) took 2.7 s instead of 0.8 s. These checks are primary-key
-    lookups, whose cached plan stays right however the tables grow; the setting goes back after."""
-    if session.get_bind().dialect.name != "postgresql" or len(rows) < COPY_FROM_ROWS or not table.foreign_keys:
-        await bulk_insert(session, table, rows)
-        return
-    previous = (await session.execute(text(
-        "SELECT current_setting('plan_cache_mode'), set_config('plan_cache_mode', 'auto', true)"))).scalar()
-    await bulk_insert(session, table, rows)
-    await session.execute(text("SELECT set_config('plan_cache_mode', :previous, true)"), {"previous": previous})
 
 
 def _action(row) -> Action:
@@ -77,7 +60,7 @@ class SqlAgendaRepository:
         return select(_a, _COUNT.label("participants"))
 
     async def add(self, *actions: Action) -> None:
-        await _insert(self.session, _a, [{"id": a.id, **_columns(a)} for a in actions])
+        await bulk_insert(self.session, _a, [{"id": a.id, **_columns(a)} for a in actions])
 
     async def update(self, action: Action, cancel_reason: str | None = None) -> None:
         await self.session.execute(update(_a).where(_a.c.id == action.id)
@@ -150,8 +133,8 @@ class SqlAgendaRepository:
 
     async def save_participants(self, new: Iterable[Participant] = (), changed: Iterable[Participant] = ()) -> None:
         """Insert the ``new`` participations, write the ``changed`` ones back whole."""
-        await _insert(self.session, _p, [_participant_columns(p) for p in new])
-        await update_many(self.session, _p, [_participant_columns(p) for p in changed])
+        await bulk_insert(self.session, _p, [_participant_columns(p) for p in new])
+        await update_rows(self.session, _p, [_participant_columns(p) for p in changed])
 
     async def remove_participants(self, action_id: str, at: datetime, reason: str | None) -> None:
         """Every active participant leaves the action."""
@@ -174,8 +157,8 @@ class SqlRegistrations:
         return found
 
     async def save(self, new: Iterable[Registration] = (), changed: Iterable[Registration] = ()) -> None:
-        await _insert(self.session, _r, [_registration_columns(r) for r in new])
-        await update_many(self.session, _r, [_registration_columns(r) for r in changed])
+        await bulk_insert(self.session, _r, [_registration_columns(r) for r in new])
+        await update_rows(self.session, _r, [_registration_columns(r) for r in changed])
 
     async def repoint(self, from_action: str, to_action: str) -> None:
         await self.session.execute(update(_r).where(_r.c.action_id == from_action).values(action_id=to_action))
