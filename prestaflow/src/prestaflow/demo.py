@@ -27,6 +27,17 @@ def _say(text: str = "") -> None:
     click.echo(text)
 
 
+class Story:
+    """Numbers the demo's steps as they are told, so that a step added anywhere needs no renumbering."""
+
+    def __init__(self) -> None:
+        self.number = 0
+
+    def step(self, title: str) -> None:
+        self.number += 1
+        _say(f"{self.number}. {title}")
+
+
 def _paris(*args: int) -> datetime:
     return datetime(*args, tzinfo=PARIS).astimezone(UTC)
 
@@ -40,16 +51,17 @@ async def _scenario(out: Path, samples: Path) -> None:
     # The sample lists are for the week of 13 January 2025: the demo lives on their calendar, from
     # the day before the J-10 list arrives to the day after the appointments.
     clock = FixedClock(_paris(2025, 1, 3, 9, 0))
+    story = Story()
     async with Api(settings, clock=clock) as api:
-        _say(f"1. Chargement du référentiel {source.name}")
+        story.step(f"Chargement du référentiel {source.name}")
         for label, result in (await referential.load(api, source)).items():
             _say(f"   {label} : {'modifié' if result['changed'] else 'inchangé'} (version {result['version']})")
 
-        _say("2. Second chargement du même fichier : rien ne change")
+        story.step("Second chargement du même fichier : rien ne change")
         for label, result in (await referential.load(api, source)).items():
             _say(f"   {label} : {'modifié' if result['changed'] else 'inchangé'} (version {result['version']})")
 
-        _say("3. Fichier erroné (antenne inconnue, ressource liée à deux ODS) : refusé en entier")
+        story.step("Fichier erroné (antenne inconnue, ressource liée à deux ODS) : refusé en entier")
         broken = yaml.safe_load(source.read_text(encoding="utf-8"))
         broken["sites"][0]["antenne"] = "INCONNUE"
         broken["resources"][0]["ods"] = [broken["resources"][0]["ods"], "AUTRE"]
@@ -61,16 +73,18 @@ async def _scenario(out: Path, samples: Path) -> None:
             for message in exc.messages:
                 _say(f"   - {message}")
 
-        _say("4. Ce que chaque service connaît du référentiel")
+        story.step("Ce que chaque service connaît du référentiel")
         view = await referential.show(api)
         for line in referential.summary(view):
             _say(f"   {line}")
         (out / "referential.json").write_text(json.dumps(view, indent=2, ensure_ascii=False), encoding="utf-8")
 
-        await _plan_week(api, out)
-        await _import_lists(api, samples, out, clock)
-        await _assign(api, out)
-        await _presence_and_messages(api, out, clock)
+        await _plan_week(api, out, story)
+        await _import_lists(api, samples, out, clock, story)
+        await _assign(api, out, story)
+        await _presence_and_messages(api, out, clock, story)
+
+        # Later chapters of the story (journeys, billing, the purge...) are called here, in date order.
 
         events = []
         for runtime in api.embedded.runtimes:
@@ -83,7 +97,7 @@ async def _scenario(out: Path, samples: Path) -> None:
         items = Counter()
         for e in events:
             items[e["envelope"]["type"]] += len(e["envelope"]["payload"].get("items", [None]))
-        _say(f"12. Journal des événements : {len(events)} événement(s), par type (et éléments) : "
+        story.step(f"Journal des événements : {len(events)} événement(s), par type (et éléments) : "
              + ", ".join(f"{t} {n}" + (f" ({items[t]})" if items[t] != n else "") for t, n in sorted(kinds.items())))
 
 
@@ -97,8 +111,8 @@ FIRST_SLOTS = [
 ]
 
 
-async def _plan_week(api: Api, out: Path) -> None:
-    _say("5. Planification des entretiens de diagnostic de la semaine du 13/01/2025 (duplication sans liaison)")
+async def _plan_week(api: Api, out: Path, story: Story) -> None:
+    story.step("Planification des entretiens de diagnostic de la semaine du 13/01/2025 (duplication sans liaison)")
     for slot in FIRST_SLOTS:
         first = await planning_cli.plan(api, {
             "advisor": slot["advisor"], "site": slot["site"], "mode": "remote" if slot.get("remote") else "on_site",
@@ -116,7 +130,7 @@ async def _plan_week(api: Api, out: Path) -> None:
         _say("   Refusé (plage de 3 h sur un site où la conseillère ne travaille pas) :")
         for message in exc.messages:
             _say(f"   - {message}")
-    _say("6. Exports de la planification Activ'Créa (fichier France Travail et classeur par site)")
+    story.step("Exports de la planification Activ'Créa (fichier France Travail et classeur par site)")
     for path in await planning_cli.export(api, WEEK, out):
         _say(f"   {path.name}")
 
@@ -128,18 +142,18 @@ async def _send_due(api: Api, clock: FixedClock, at: datetime, what: str) -> Non
          f"{sent['not_sent']} non envoyé(s), {sent['cancelled']} annulé(s)")
 
 
-async def _import_lists(api: Api, samples: Path, out: Path, clock: FixedClock) -> None:
+async def _import_lists(api: Api, samples: Path, out: Path, clock: FixedClock, story: Story) -> None:
     reports = []
-    lists = (("7", "liste_inscrits_J-10.csv", _paris(2025, 1, 4, 10, 0)),
-             ("8", "liste_inscrits_J-2.csv", _paris(2025, 1, 12, 10, 0)))
-    for step, name, arrives_at in lists:
+    lists = (("J-10", "liste_inscrits_J-10.csv", _paris(2025, 1, 4, 10, 0)),
+             ("J-2", "liste_inscrits_J-2.csv", _paris(2025, 1, 12, 10, 0)))
+    for which, name, arrives_at in lists:
         clock.at = arrives_at
-        _say(f"{step}. Import de la liste des inscrits {name} (le {arrives_at.astimezone(PARIS):%d/%m/%Y})")
+        story.step(f"Import de la liste des inscrits {name} (le {arrives_at.astimezone(PARIS):%d/%m/%Y})")
         report = await import_cli.upload(api, samples / name, "ACR2025-L12", False, None, "demo")
         reports.append(report)
         for line in import_cli.report_lines(report):
             _say(f"   {line}")
-        if step == "7":
+        if which == "J-10":
             await _send_due(api, clock, arrives_at, "envoi immédiat (accès Mon Bureau Virtuel)")
             await _send_due(api, clock, _paris(2025, 1, 4, 19, 0), "envoi quotidien de 19 h")
             for day in (7, 8, 9):  # J-7 of the appointments of the 14th, 15th and 16th
@@ -156,8 +170,8 @@ async def _import_lists(api: Api, samples: Path, out: Path, clock: FixedClock) -
     (out / "agendas.json").write_text(json.dumps(actions, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-async def _assign(api: Api, out: Path) -> None:
-    _say("9. Affectation des rendez-vous créés par l'import (premier candidat de chaque rendez-vous)")
+async def _assign(api: Api, out: Path, story: Story) -> None:
+    story.step("Affectation des rendez-vous créés par l'import (premier candidat de chaque rendez-vous)")
     rows = await affectation_cli.worklist(api, None, None)
     for line in affectation_cli.worklist_lines(rows):
         _say(f"   {line}")
@@ -176,12 +190,12 @@ async def _assign(api: Api, out: Path) -> None:
     (out / "agendas.json").write_text(json.dumps(actions, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
-async def _presence_and_messages(api: Api, out: Path, clock: FixedClock) -> None:
-    _say("10. Envois quotidiens de 19 h des jours suivants (rappels J-2, annulations)")
+async def _presence_and_messages(api: Api, out: Path, clock: FixedClock, story: Story) -> None:
+    story.step("Envois quotidiens de 19 h des jours suivants (rappels J-2, annulations)")
     for day in (13, 14):
         await _send_due(api, clock, _paris(2025, 1, day, 19, 0), "envoi quotidien de 19 h")
     clock.at = _paris(2025, 1, 15, 18, 0)
-    _say("11. Présences validées après les entretiens (le 15/01/2025) : mail RGPD à la première présence")
+    story.step("Présences validées après les entretiens (le 15/01/2025) : mail RGPD à la première présence")
     actions = await planning_cli.agenda(api, {"from": "2025-01-13", "to": "2025-01-15"})
     for action in actions:
         if not action["participants"] or datetime.fromisoformat(action["ends_at"]) > clock.at:
