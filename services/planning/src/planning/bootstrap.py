@@ -5,23 +5,32 @@ from pathlib import Path
 
 from servicekit.bus import Bus
 from servicekit.clock import Clock
+from servicekit.keys import HttpKeySource
+from servicekit.pdf import PdfRenderer, Templates
 from servicekit.runtime import ServiceRuntime, assemble
+from servicekit.settings import ServiceSettings
 
 from planning.adapters import orm
 from planning.adapters.repository import ReferentialCache
-from planning.config import PlanningSettings
-from planning.entrypoints import agenda_api, api, consumers
+from planning.config import planning_settings
+from planning.entrypoints import agenda_api, api, consumers, journey_views_api
 from planning.service_layer.handlers import EVENT_HANDLERS
+from planning.service_layer.journey_views import Deliverables
 from planning.service_layer.unit_of_work import PlanningUnitOfWork
 
 NAME = "planning"
 MIGRATIONS = Path(__file__).parent / "migrations"
+TEMPLATES = Path(__file__).parent / "adapters" / "templates"
 
 
-def bootstrap(bus: Bus, settings: PlanningSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
+def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | None = None,
+              pdf_workers: int | None = None) -> ServiceRuntime:
     uow_class = partial(PlanningUnitOfWork, referential_cache=ReferentialCache())
-    runtime = assemble(NAME, settings or PlanningSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
+    runtime = assemble(NAME, planning_settings(settings), bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, uow_class, clock)
+    runtime.key_source = HttpKeySource(runtime.settings.importer_url)
     runtime.router = api.build_router(runtime)
     runtime.router.include_router(agenda_api.build_router(runtime))
+    deliverables = Deliverables(Templates(TEMPLATES), PdfRenderer(pdf_workers), runtime.key_source)
+    runtime.router.include_router(journey_views_api.build_router(runtime, deliverables))
     return runtime

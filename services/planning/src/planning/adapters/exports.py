@@ -121,3 +121,43 @@ def planning_workbook(slots: Sequence[PlanningSlot], period_start: date, period_
     out = io.BytesIO()
     workbook.save(out)
     return out.getvalue()
+
+
+# The follow-up dashboard (PRC-04): one header row, then one row per enrolment.
+DASHBOARD_COLUMNS = (
+    ("last_name", "Nom"), ("first_name", "Prénom"), ("ft_id", "Identifiant France Travail"),
+    ("advisor", "Référent BGE"), ("resource", "Ressource"), ("start_on", "Date début ODS"),
+    ("end_on", "Date fin ODS"), ("past_actions", "Actions passées"), ("future_actions", "Actions futures"),
+    ("site_name", "Lieu d'action"), ("order_number", "N° de commande"), ("situation", "Situation dans la prestation"),
+    ("prestappli_initial_on", "Dépôt Prest@ppli entretien initial"),
+    ("prestappli_final_on", "Dépôt Prest@ppli fin de prestation"), ("invoice_status", "Facturation"),
+    ("invoice_number", "N° de facture"), ("id", "Identifiant parcours"),
+)
+
+
+def dashboard_workbook(rows: Sequence[dict], title: str) -> bytes:
+    """Write-only (streamed) workbook: dates as dates, user text never a formula, frozen header."""
+    from openpyxl.cell import WriteOnlyCell
+
+    workbook = Workbook(write_only=True)
+    workbook.properties.title = title
+    sheet = workbook.create_sheet("Tableau de suivi")
+    sheet.freeze_panes = "A2"
+    for i, (_, header) in enumerate(DASHBOARD_COLUMNS, start=1):
+        sheet.column_dimensions[get_column_letter(i)].width = max(12, min(len(header) + 2, 34))
+    sheet.append([header for _, header in DASHBOARD_COLUMNS])
+    for row in rows:
+        cells = []
+        for key, _ in DASHBOARD_COLUMNS:
+            value = row.get(key)
+            cell = WriteOnlyCell(sheet)
+            if isinstance(value, date):
+                cell.value = value
+                cell.number_format = "DD/MM/YYYY"
+            else:
+                _text(cell, value)
+            cells.append(cell)
+        sheet.append(cells)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()

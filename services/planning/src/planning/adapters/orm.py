@@ -1,7 +1,7 @@
 """Planning's tables. Alembic migrations in ``planning/migrations`` are generated from this metadata."""
 
-from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, MetaData, String,
-                        Table, Text, UniqueConstraint)
+from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, ForeignKey, Index, Integer, LargeBinary, MetaData,
+                        String, Table, Text, UniqueConstraint)
 
 from servicekit.sql import UtcDateTime
 from servicekit.tables import add_kit_tables
@@ -136,4 +136,52 @@ registrations = Table(
     Column("beneficiary_id", String(64), nullable=False, index=True),
     Column("action_id", String(36), ForeignKey("actions.id"), nullable=False),
     Column("confirmed", Boolean, nullable=False, default=False),
+)
+# What managers read about journeys (PRC-04..PRC-06, PRC-09): the beneficiaries' sealed identity, the
+# deliverables generated, and planning's own copy of the billing and notify events it consumes.
+beneficiary_identities = Table(
+    "beneficiary_identities", metadata,
+    # Identity as importer sealed it (BeneficiaryRegistered): read with importer's key when shown.
+    Column("beneficiary_id", String(64), primary_key=True),
+    Column("sealed", Text, nullable=False),
+)
+deliverables = Table(
+    "deliverables", metadata,
+    # Each generated PDF, kept: regenerating adds a new number, the earlier file stays (PRC-06).
+    Column("id", String(36), primary_key=True),
+    Column("enrolment_id", String(36), nullable=False),
+    Column("beneficiary_id", String(64), nullable=False, index=True),
+    Column("kind", String(20), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("generated_at", UtcDateTime, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("size", Integer, nullable=False),
+    Column("content", LargeBinary, nullable=False),
+    UniqueConstraint("enrolment_id", "kind", "number"),
+)
+invoice_events = Table(
+    "invoice_events", metadata,
+    # Billing's invoice events as planning received them (PRC-04's invoice status, PRC-05 (c), PRC-09).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("document_id", String(36), nullable=False),
+    Column("enrolment_id", String(36), nullable=False, index=True),
+    Column("beneficiary_id", String(64), nullable=True, index=True),
+    Column("status", String(20), nullable=False),
+    Column("number", String(50), nullable=True),
+    Column("amount", String(20), nullable=True),
+    Column("detail", Text, nullable=True),
+    Column("at", UtcDateTime, nullable=False),
+)
+messages = Table(
+    "messages", metadata,
+    # Notify's MessageSent / MessageNotSent as planning received them (PRC-09).
+    Column("message_id", String(64), primary_key=True),
+    Column("beneficiary_id", String(64), nullable=False, index=True),
+    Column("registration_id", String(36), nullable=True),
+    Column("template", String(100), nullable=False),
+    Column("channel", String(10), nullable=False),
+    Column("kind", String(10), nullable=False),
+    Column("sent", Boolean, nullable=False),
+    Column("reason", String(100), nullable=True),
+    Column("at", UtcDateTime, nullable=False),
 )

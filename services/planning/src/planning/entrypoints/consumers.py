@@ -2,4 +2,4 @@
 
 from contracts import topics
 
-SUBSCRIPTIONS = (topics.IMPORT_EVENTS, topics.AFFECTATION_EVENTS)
+SUBSCRIPTIONS = (topics.IMPORT_EVENTS, topics.AFFECTATION_EVENTS, topics.BILLING_EVENTS, topics.NOTIFY_EVENTS)

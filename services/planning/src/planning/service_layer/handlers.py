@@ -8,7 +8,7 @@ from contracts.importer import (BeneficiaryPurged, ParticipantConfirmed, Partici
 from servicekit.versioned import load_versioned
 
 from planning.domain.referential import Referential, check_part
-from planning.service_layer import assignments, registrations
+from planning.service_layer import assignments, journey_views, registrations
 from planning.service_layer.commands import LoadReferential
 
 
@@ -43,4 +43,5 @@ EVENT_HANDLERS = {
     RegistrationCancelled: registrations.remove_cancelled,
     BeneficiaryPurged: registrations.forget_beneficiaries,
     ParticipantAssigned: assignments.apply_assignments,
+    **journey_views.EVENT_HANDLERS,
 }

@@ -184,4 +184,5 @@ async def forget_beneficiaries(event: BeneficiaryPurged, uow) -> None:
     """Keep anonymous counts only: the past links of a purged person go."""
     async with uow:
         await uow.registrations.forget_beneficiaries(i.beneficiary_id for i in event.items)
+        await uow.views.forget(i.beneficiary_id for i in event.items)
         await uow.commit()

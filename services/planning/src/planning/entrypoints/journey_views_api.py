@@ -1,0 +1,73 @@
+"""Routes (under /planning) of what managers read about journeys: deliverables (PRC-06), the dashboard
+(PRC-04), the alerts (PRC-05) and a beneficiary's timeline (PRC-09). Thin, each one handler call."""
+
+from datetime import date
+from typing import Any, Literal
+
+from fastapi import APIRouter, Query, Response
+
+from servicekit.runtime import ServiceRuntime
+
+from planning.adapters import exports
+from planning.entrypoints.agenda_api import XLSX
+from planning.service_layer import journey_views
+from planning.service_layer.journey_views import DashboardQuery, Deliverables
+
+
+def _json(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
+
+
+def build_router(runtime: ServiceRuntime, tools: Deliverables) -> APIRouter:
+    router = APIRouter(tags=["journeys"])
+    uow = runtime.uow_factory
+
+    @router.post("/journeys/{enrolment_id}/deliverables")
+    async def generate_deliverables(enrolment_id: str) -> dict[str, Any]:
+        """PRC-06: the bilan and the émargement as PDF after the six checks; 422 with the failed checks."""
+        return await journey_views.generate_deliverables(enrolment_id, uow(), tools)
+
+    @router.get("/journeys/{enrolment_id}/deliverables")
+    async def list_deliverables(enrolment_id: str) -> list[dict[str, Any]]:
+        return await journey_views.list_deliverables(enrolment_id, uow())
+
+    @router.get("/journeys/{enrolment_id}/deliverables/{kind}.pdf")
+    async def deliverable_pdf(enrolment_id: str, kind: Literal["bilan", "emargement"],
+                              number: int | None = None) -> Response:
+        """The latest PDF of that kind, or the given number; its SHA-256 in ``X-SHA256``."""
+        meta, content = await journey_views.deliverable_pdf(enrolment_id, kind, number, uow())
+        return Response(content, media_type="application/pdf", headers={
+            "Content-Disposition": f'attachment; filename="{meta["file"]}"', "X-SHA256": meta["sha256"]})
+
+    def query(starts_from: date | None, starts_to: date | None, resource: str | None) -> DashboardQuery:
+        return DashboardQuery(starts_from, starts_to, resource or None)
+
+    @router.get("/dashboard")
+    async def dashboard(starts_from: date | None = Query(default=None, alias="from"),
+                        starts_to: date | None = Query(default=None, alias="to"),
+                        resource: str | None = None) -> list[dict[str, Any]]:
+        """PRC-04: the follow-up dashboard (ODS start in the period, of the ressource)."""
+        rows = await journey_views.dashboard(query(starts_from, starts_to, resource), uow(), runtime.key_source)
+        return [_json(r) for r in rows]
+
+    @router.get("/dashboard.xlsx")
+    async def dashboard_xlsx(starts_from: date | None = Query(default=None, alias="from"),
+                             starts_to: date | None = Query(default=None, alias="to"),
+                             resource: str | None = None) -> Response:
+        rows = await journey_views.dashboard(query(starts_from, starts_to, resource), uow(), runtime.key_source)
+        title = "Tableau de suivi Activ'Créa" + (f" du {starts_from:%d/%m/%Y}" if starts_from else "") + (
+            f" au {starts_to:%d/%m/%Y}" if starts_to else "")
+        return Response(exports.dashboard_workbook(rows, title), media_type=XLSX,
+                        headers={"Content-Disposition": 'attachment; filename="tableau_de_suivi.xlsx"'})
+
+    @router.get("/alerts")
+    async def alerts() -> list[dict[str, Any]]:
+        """PRC-05: the three alerts, each enrolment with its reason."""
+        return await journey_views.alerts(uow(), runtime.settings.invoice_alert_days)
+
+    @router.get("/timeline/{beneficiary_id}")
+    async def timeline(beneficiary_id: str) -> list[dict[str, Any]]:
+        """PRC-09: one beneficiary's history in time order."""
+        return await journey_views.timeline(beneficiary_id, uow())
+
+    return router
