@@ -337,7 +337,7 @@ async def test_prc09_prc08_timeline_in_time_order_with_removal_reason(planning):
 
     lines = await journey_views.timeline("b-12", planning.uow_factory())
     kinds = [line["kind"] for line in lines]
-    assert kinds == ["message_envoye", "action_planifiee", "parcours_opened", "presence", "message_non_envoye",
+    assert kinds == ["message_envoye", "parcours_opened", "action_planifiee", "presence", "message_non_envoye",
                      "action_retiree", "parcours_form", "parcours_closed", "livrable", "livrable",
                      "facture_issued", "facture_deposited"], kinds
     assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
