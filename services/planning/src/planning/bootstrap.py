@@ -10,7 +10,7 @@ from servicekit.runtime import ServiceRuntime, assemble
 from planning.adapters import orm
 from planning.adapters.repository import ReferentialCache
 from planning.config import PlanningSettings
-from planning.entrypoints import agenda_api, api, consumers
+from planning.entrypoints import agenda_api, api, consumers, journey_api
 from planning.service_layer.handlers import EVENT_HANDLERS
 from planning.service_layer.unit_of_work import PlanningUnitOfWork
 
@@ -24,4 +24,5 @@ def bootstrap(bus: Bus, settings: PlanningSettings | None = None, clock: Clock |
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, uow_class, clock)
     runtime.router = api.build_router(runtime)
     runtime.router.include_router(agenda_api.build_router(runtime))
+    runtime.router.include_router(journey_api.build_router(runtime))
     return runtime
