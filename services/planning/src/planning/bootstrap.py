@@ -13,7 +13,7 @@ from servicekit.settings import ServiceSettings
 from planning.adapters import orm
 from planning.adapters.repository import ReferentialCache
 from planning.config import planning_settings
-from planning.entrypoints import agenda_api, api, consumers, journey_views_api
+from planning.entrypoints import agenda_api, api, consumers, journey_api, journey_views_api
 from planning.service_layer.handlers import EVENT_HANDLERS
 from planning.service_layer.journey_views import Deliverables
 from planning.service_layer.unit_of_work import PlanningUnitOfWork
@@ -31,6 +31,7 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     runtime.key_source = HttpKeySource(runtime.settings.importer_url)
     runtime.router = api.build_router(runtime)
     runtime.router.include_router(agenda_api.build_router(runtime))
+    runtime.router.include_router(journey_api.build_router(runtime))
     deliverables = Deliverables(Templates(TEMPLATES), PdfRenderer(pdf_workers), runtime.key_source)
     runtime.router.include_router(journey_views_api.build_router(runtime, deliverables))
     return runtime

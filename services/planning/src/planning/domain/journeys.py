@@ -296,7 +296,7 @@ def _form_rules(form: Form, actions: list[JourneyAction], today: date) -> list[s
     if form.initial_outcome and form.initial_interview_on is None:
         problems.append(f"« {LABELS['initial_outcome']} » : renseignez d'abord la "
                         f"« {LABELS['initial_interview_on']} ».")
-    exits = [LABELS[n] for n in EXIT_FIELDS if getattr(form, n)]
+    exits = [f"« {LABELS[n]} »" for n in EXIT_FIELDS if getattr(form, n)]
     if len(exits) > 1:
         problems.append("Un seul motif de fin est possible parmi « Suite entretien bilan », « Motif de sortie "
                         f"anticipée » et « Motif d'abandon » (renseignés : {', '.join(exits)}).")

@@ -16,7 +16,7 @@ from contracts.planning import (EnrolmentOpened, EnrolmentOpenedItem, JourneyFor
 from servicekit.errors import Conflict, NotFound, RefusedInput
 
 from planning.domain import journeys as rules
-from planning.domain.agenda import Action
+from planning.domain.agenda import Action, paris
 from planning.domain.journeys import Enrolment, Form, JourneyAction, local_day
 
 
@@ -139,7 +139,8 @@ def journey_view(journey: Journey, ref=None) -> dict[str, Any]:
         "outcome": e.outcome, "situation": e.situation, "form_started": e.form_started,
         "form": _json(e.form.values()),
         "ending": ended and {"outcome": ended[0], "on": ended[1].isoformat()},
-        "actions": [{"action_id": a.action_id, "starts_at": a.starts_at.isoformat(), "ends_at": a.ends_at.isoformat(),
+        "actions": [{"action_id": a.action_id, "starts_at": paris(a.starts_at).isoformat(),
+                     "ends_at": paris(a.ends_at).isoformat(),
                      "presence": a.presence, "advisor": a.advisor, "site": a.site, "mode": a.mode,
                      "action_type": a.action_type, "step": a.step} for a in journey.actions],
         "reasons": ods and {"bilan_reason": list(ods.bilan_reasons), "early_exit_reason": list(ods.early_exit_reasons),
