@@ -18,6 +18,7 @@ from prestaflow import affectation_cli as affectation_commands
 from prestaflow import click_fr
 from prestaflow import import_cli as import_commands
 from prestaflow import journey_cli as journey_commands
+from prestaflow import journey_views_cli as journey_views_commands
 from prestaflow import planning_cli as planning_commands
 from prestaflow import referential as referential_commands
 from prestaflow import notify_cli as notify_commands
@@ -430,6 +431,7 @@ def affectation_assign(appointment, advisor, target, site, user):
 
 notify_commands.register(main)
 journey_commands.register(main)
+journey_views_commands.register(main)
 
 if __name__ == "__main__":
     main()

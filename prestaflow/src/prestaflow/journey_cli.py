@@ -20,10 +20,6 @@ OUTCOMES = {"reoriente": "réorienté vers France Travail", "abandon": "abandon"
             "sortie_anticipee": "sortie anticipée", "bilan": "bilan (prestation terminée)"}
 
 
-async def list_journeys(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
-    return checked(await api.request("GET", "planning", "/journeys", params=params))
-
-
 async def show(api: Api, enrolment_id: str) -> dict[str, Any]:
     return checked(await api.request("GET", "planning", f"/journeys/{enrolment_id}"))
 
@@ -78,24 +74,6 @@ def register(main: click.Group) -> None:
 @click.group(cls=FrenchGroup)
 def journey() -> None:
     """Parcours Activ'Créa : dates, formulaire prestation spéciale, clôture (PRC-01..PRC-11)."""
-
-
-@journey.command("list")
-@click.option("--from", "first_day", default=None, help="début d'ODS à partir du (AAAA-MM-JJ)")
-@click.option("--to", "last_day", default=None, help="début d'ODS jusqu'au (AAAA-MM-JJ)")
-@click.option("--ressource", "resource", default=None)
-@click.option("--json", "as_json", is_flag=True)
-def journey_list(first_day, last_day, resource, as_json):
-    """Les parcours, par date de début d'ODS : leurs identifiants servent aux autres commandes."""
-    params = {k: v for k, v in {"from": first_day, "to": last_day, "resource": resource}.items() if v}
-    rows = run(lambda api: list_journeys(api, params))
-    if as_json:
-        print_json(rows)
-        return
-    for r in rows:
-        click.echo(f"{_day(r['start_on'])} → {_day(r['end_on'])}  {r['site']:5} {r['situation']:38} "
-                   f"{'clôturé' if r['status'] == 'closed' else 'ouvert':8} {r['order_number'] or '-':18} [{r['id']}]")
-    click.echo(f"{len(rows)} parcours.")
 
 
 @journey.command("show")

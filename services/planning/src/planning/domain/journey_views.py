@@ -111,7 +111,7 @@ def dashboard_row(enrolment: Enrolment, actions: Sequence[JourneyAction], now: d
         "site": e.site, "site_name": ref.sites[e.site].name if e.site in ref.sites else e.site,
         "order_number": form.order_number, "situation": e.situation,
         "prestappli_initial_on": form.prestappli_initial_on, "prestappli_final_on": form.prestappli_final_on,
-        "status": e.status, "closed_on": e.closed_on,
+        "form_started": e.form_started, "status": e.status, "closed_on": e.closed_on, "outcome": e.outcome,
         "invoice_status": INVOICE_STATUS_LABELS.get(invoice.get("status"), invoice.get("status")),
         "invoice_number": invoice.get("number"),
     }

@@ -12,10 +12,7 @@ from planning.adapters import exports
 from planning.entrypoints.agenda_api import XLSX
 from planning.service_layer import journey_views
 from planning.service_layer.journey_views import DashboardQuery, Deliverables
-
-
-def _json(row: dict[str, Any]) -> dict[str, Any]:
-    return {k: v.isoformat() if isinstance(v, date) else v for k, v in row.items()}
+from planning.service_layer.journeys import _json
 
 
 def build_router(runtime: ServiceRuntime, tools: Deliverables) -> APIRouter:
@@ -39,22 +36,28 @@ def build_router(runtime: ServiceRuntime, tools: Deliverables) -> APIRouter:
         return Response(content, media_type="application/pdf", headers={
             "Content-Disposition": f'attachment; filename="{meta["file"]}"', "X-SHA256": meta["sha256"]})
 
-    def query(starts_from: date | None, starts_to: date | None, resource: str | None) -> DashboardQuery:
-        return DashboardQuery(starts_from, starts_to, resource or None)
+    def query(starts_from: date | None, starts_to: date | None, resource: str | None, everyone: bool
+              ) -> DashboardQuery:
+        return DashboardQuery(starts_from, starts_to, resource or None, everyone)
 
     @router.get("/dashboard")
     async def dashboard(starts_from: date | None = Query(default=None, alias="from"),
                         starts_to: date | None = Query(default=None, alias="to"),
-                        resource: str | None = None) -> list[dict[str, Any]]:
-        """PRC-04: the follow-up dashboard (ODS start in the period, of the ressource)."""
-        rows = await journey_views.dashboard(query(starts_from, starts_to, resource), uow(), runtime.key_source)
+                        resource: str | None = None, everyone: bool = Query(default=False, alias="all")
+                        ) -> list[dict[str, Any]]:
+        """PRC-04: the follow-up dashboard (ODS start in the period, of the ressource); ``all``: with
+        the enrolments not on it yet (no action planned or form not started), ``on_dashboard`` false."""
+        rows = await journey_views.dashboard(query(starts_from, starts_to, resource, everyone), uow(),
+                                             runtime.key_source)
         return [_json(r) for r in rows]
 
     @router.get("/dashboard.xlsx")
     async def dashboard_xlsx(starts_from: date | None = Query(default=None, alias="from"),
                              starts_to: date | None = Query(default=None, alias="to"),
-                             resource: str | None = None) -> Response:
-        rows = await journey_views.dashboard(query(starts_from, starts_to, resource), uow(), runtime.key_source)
+                             resource: str | None = None, everyone: bool = Query(default=False, alias="all")
+                             ) -> Response:
+        rows = await journey_views.dashboard(query(starts_from, starts_to, resource, everyone), uow(),
+                                             runtime.key_source)
         title = "Tableau de suivi Activ'Créa" + (f" du {starts_from:%d/%m/%Y}" if starts_from else "") + (
             f" au {starts_to:%d/%m/%Y}" if starts_to else "")
         return Response(exports.dashboard_workbook(rows, title), media_type=XLSX,

@@ -230,11 +230,13 @@ class DashboardQuery:
     starts_from: date | None = None
     starts_to: date | None = None  # inclusive
     resource: str | None = None
+    everyone: bool = False  # also the enrolments not (yet) on the dashboard, flagged
 
 
 async def dashboard(query: DashboardQuery, uow, keys) -> list[dict[str, Any]]:
     """PRC-04: the enrolments whose ODS start is in the period (of the ressource), with an action
-    planned and the form started, by start then name."""
+    planned and the form started (``everyone``: the others too, ``on_dashboard`` false), by start
+    then name."""
     if query.starts_from and query.starts_to and query.starts_to < query.starts_from:
         raise RefusedInput([f"Période : le {_day(query.starts_to)} (--to) est avant le "
                             f"{_day(query.starts_from)} (--from)."])
@@ -242,15 +244,15 @@ async def dashboard(query: DashboardQuery, uow, keys) -> list[dict[str, Any]]:
         found = await uow.enrolments.search(
             resource=query.resource, starts_from=query.starts_from,
             starts_before=query.starts_to and date.fromordinal(query.starts_to.toordinal() + 1))
-        journeys = [j for j in await _with_actions(uow, found)
-                    if views.appears_on_dashboard(j.enrolment, j.actions)]
+        journeys = [(j, views.appears_on_dashboard(j.enrolment, j.actions)) for j in await _with_actions(uow, found)]
+        journeys = [(j, shown) for j, shown in journeys if shown or query.everyone]
         ref = await uow.referential.get()
         invoices = views.invoice_statuses(await uow.views.invoice_events(
-            enrolment_ids=[j.enrolment.id for j in journeys]))
-        identities = await _identities(uow, keys, {j.enrolment.beneficiary_id for j in journeys})
+            enrolment_ids=[j.enrolment.id for j, _ in journeys]))
+        identities = await _identities(uow, keys, {j.enrolment.beneficiary_id for j, _ in journeys})
     now = uow.clock.now()
     rows = [views.dashboard_row(j.enrolment, j.actions, now, ref, identities.get(j.enrolment.beneficiary_id),
-                                invoices.get(j.enrolment.id)) for j in journeys]
+                                invoices.get(j.enrolment.id)) | {"on_dashboard": shown} for j, shown in journeys]
     return sorted(rows, key=lambda r: (r["start_on"], r["last_name"] or "", r["first_name"] or "", r["id"]))
 
 
