@@ -213,7 +213,9 @@ async def save_form(enrolment_id: str, changes: dict[str, Any], uow) -> dict[str
     async with uow:
         journey = await _journey(uow, enrolment_id, lock=True)
         e = journey.enrolment
-        if not isinstance(changes, dict) or not changes:
+        if not isinstance(changes, dict):
+            raise RefusedInput(["Formulaire prestation spéciale : un objet {champ: valeur} est attendu."])
+        if not changes:
             raise RefusedInput(["Formulaire prestation spéciale : aucun champ à enregistrer."])
         ref = await uow.referential.get()
         ods = ref.ods.get(e.ods)
