@@ -76,3 +76,20 @@ def test_demo_event_log_is_complete(demo):
                      "MessageSent", "MessageNotSent"):
         assert types[expected] >= 1, expected
     assert len({e["event_id"] for e in envelopes}) == len(envelopes)
+
+
+def test_prc07_demo_journeys_get_their_forms_and_close_once_each(demo):
+    """PRC-02, PRC-03, PRC-07: the four journeys attended in January end four ways and close, one
+    ODSClosed each; the daily run run twice closes nothing more."""
+    out, printed = demo
+    envelopes = [json.loads(line) for line in (out / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    closed = [i for e in envelopes if e["type"] == "ODSClosed" for i in e["payload"]["items"]]
+    assert sorted(c["outcome"] for c in closed) == ["abandon", "bilan", "reoriente", "sortie_anticipee"]
+    assert len({c["enrolment_id"] for c in closed}) == 4 and {c["closing"] for c in closed} == {1}
+    journeys = json.loads((out / "journeys.json").read_text(encoding="utf-8"))
+    situations = Counter(j["situation"] for j in journeys if j["status"] == "closed")
+    assert situations == {"Terminé (orienté vers France Travail)": 1, "Abandon": 1, "Sortie anticipée": 1,
+                          "Entretien bilan": 1}
+    [bilan] = [j for j in journeys if j["outcome"] == "bilan"]
+    assert bilan["form"]["bilan_reason"] == "Création ou reprise d'entreprise opportune"
+    assert "Second passage : 0 clôture" in printed

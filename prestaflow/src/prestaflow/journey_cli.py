@@ -20,6 +20,11 @@ OUTCOMES = {"reoriente": "réorienté vers France Travail", "abandon": "abandon"
             "sortie_anticipee": "sortie anticipée", "bilan": "bilan (prestation terminée)"}
 
 
+async def list_journeys(api: Api, params: dict[str, Any]) -> list[dict[str, Any]]:
+    """Every enrolment (planning's /journeys); ``journey list`` is the dashboard (journey_views_cli)."""
+    return checked(await api.request("GET", "planning", "/journeys", params=params))
+
+
 async def show(api: Api, enrolment_id: str) -> dict[str, Any]:
     return checked(await api.request("GET", "planning", f"/journeys/{enrolment_id}"))
 
@@ -41,25 +46,31 @@ async def reopen(api: Api, enrolment_id: str, reason: str) -> dict[str, Any]:
     return checked(await api.request("POST", "planning", f"/journeys/{enrolment_id}/reopen", json={"reason": reason}))
 
 
-def _day(iso: str | None) -> str:
+def day_text(iso: str | None) -> str:
     return f"{date.fromisoformat(iso):%d/%m/%Y}" if iso else "-"
+
+
+def list_line(r: dict[str, Any]) -> str:
+    """One line of ``journey list``."""
+    return (f"{day_text(r['start_on'])} → {day_text(r['end_on'])}  {r['site']:5} {r['situation']:38} "
+            f"{'clôturé' if r['status'] == 'closed' else 'ouvert':8} {r['order_number'] or '-':18} [{r['id']}]")
 
 
 def journey_lines(j: dict[str, Any]) -> list[str]:
     """``journey show`` as text."""
     form = j["form"]
-    state = "ouvert" if j["status"] == "open" else f"clôturé le {_day(j['closed_on'])} ({OUTCOMES[j['outcome']]})"
+    state = "ouvert" if j["status"] == "open" else f"clôturé le {day_text(j['closed_on'])} ({OUTCOMES[j['outcome']]})"
     lines = [f"Parcours {j['id']}  bénéficiaire {j['beneficiary_id']}",
              f"  ODS {j['ods']}  ressource {j['resource']}  site {j['site']}  : {state}",
-             f"  du {_day(j['start_on'])} au {_day(j['end_on'])}"
-             + ("" if j["end_on"] == j["theoretical_end_on"] else f" (fin théorique {_day(j['theoretical_end_on'])})"),
+             f"  du {day_text(j['start_on'])} au {day_text(j['end_on'])}"
+             + ("" if j["end_on"] == j["theoretical_end_on"] else f" (fin théorique {day_text(j['theoretical_end_on'])})"),
              f"  situation : {j['situation']}",
              f"  n° de commande {form['order_number'] or '-'}  prescripteur {form['prescriber'] or '-'}  "
              f"agence {form['agency_code'] or '-'}",
-             f"  entretien initial {_day(form['initial_interview_on'])}  suite : {form['initial_outcome'] or '-'}",
-             f"  date bilan / abandon / sortie {_day(form['outcome_on'])}  "
+             f"  entretien initial {day_text(form['initial_interview_on'])}  suite : {form['initial_outcome'] or '-'}",
+             f"  date bilan / abandon / sortie {day_text(form['outcome_on'])}  "
              f"motif : {form['bilan_reason'] or form['early_exit_reason'] or form['abandon_reason'] or '-'}",
-             f"  dépôts Prest@ppli : {_day(form['prestappli_initial_on'])} / {_day(form['prestappli_final_on'])}",
+             f"  dépôts Prest@ppli : {day_text(form['prestappli_initial_on'])} / {day_text(form['prestappli_final_on'])}",
              f"  {len(j['actions'])} action(s) :"]
     lines += [f"    {a['starts_at'][:16].replace('T', ' ')}  {a['site'] or '-':5} {a['advisor'] or 'à affecter':10} "
               f"présence {a['presence'] or '-'}" for a in j["actions"]]

@@ -10,7 +10,7 @@ import click
 
 from prestaflow.client import Api
 from prestaflow.commands import print_json, run
-from prestaflow.journey_cli import _day, journey
+from prestaflow.journey_cli import day_text, journey
 from prestaflow.referential import checked
 
 
@@ -59,7 +59,7 @@ def dashboard_lines(rows: list[dict[str, Any]]) -> list[str]:
     lines = []
     for r in rows:
         name = f"{r['last_name'] or '?'} {r['first_name'] or ''}".strip()
-        lines.append(f"{_day(r['start_on'])} → {_day(r['end_on'])}  {name[:28]:28} {r['ft_id'] or '-':10} "
+        lines.append(f"{day_text(r['start_on'])} → {day_text(r['end_on'])}  {name[:28]:28} {r['ft_id'] or '-':10} "
                      f"{r['site']:5} passées {r['past_actions']} futures {r['future_actions']}  "
                      f"{r['situation']:38} {r['order_number'] or '-':16} {r['invoice_status']:22}"
                      + ("" if r["on_dashboard"] else " (hors tableau)") + f" [{r['id']}]")

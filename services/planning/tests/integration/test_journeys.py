@@ -330,3 +330,27 @@ async def test_prc11_the_ods_duration_is_a_setting(planning):
     await load_referential(LoadReferential(ReferentialPart.model_validate({"ods": [ods]})), planning.uow_factory())
     await opened(planning, 1, paris(JAN_14))
     assert (await show(planning, 1))["end_on"] == (JAN_14 + timedelta(days=60)).isoformat()
+
+
+async def test_prc08_a_participant_removed_from_an_action_shows_in_the_journey_with_the_reason(planning):
+    """PRC-08: the journey no longer counts the action the beneficiary left; it lists it apart, with
+    the reason and when, and the enrolment's dates rules look at the actions it still has."""
+    await opened(planning, 1, paris(JAN_14))
+    draft = agenda.ActionDraft("cdurand", paris(date(2025, 1, 21)), paris(date(2025, 1, 21), 10), ods="ACR2025",
+                               step=2, resource="ACR2025-L12", site="ARM")
+    follow_up = (await agenda.plan_action(draft, planning.uow_factory())).id
+    await agenda.add_participant(agenda.AddParticipant(follow_up, "b-1"), planning.uow_factory())
+    assert [a["action_id"] for a in (await show(planning, 1))["actions"]][1:] == [follow_up]
+    with pytest.raises(RefusedInput, match="« Date de fin » : le 20/01/2025 est avant la dernière action"):
+        await journeys.change_dates("e-1", None, "2025-01-20", planning.uow_factory())
+
+    at(planning, date(2025, 1, 16))
+    await agenda.remove_participant(follow_up, "b-1", "Rendez-vous annulé par le bénéficiaire",
+                                    planning.uow_factory())
+    journey = await show(planning, 1)
+    assert [a["action_id"] for a in journey["actions"]] != [] and follow_up not in [
+        a["action_id"] for a in journey["actions"]]
+    assert journey["removed"] == [{"action_id": follow_up, "starts_at": "2025-01-21T09:00:00+01:00",
+                                   "removed_at": "2025-01-16T08:00:00+01:00",
+                                   "reason": "Rendez-vous annulé par le bénéficiaire"}]
+    assert (await journeys.change_dates("e-1", None, "2025-01-20", planning.uow_factory()))["changed"] is True

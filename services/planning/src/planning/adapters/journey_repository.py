@@ -4,7 +4,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, insert, select
+from sqlalchemy import and_, insert, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit.sql import bulk_insert, chunks, one_of, update_rows
@@ -104,16 +104,19 @@ class SqlEnrolments:
             found += [dict(r._mapping) for r in rows]
         return sorted(found, key=lambda r: r["id"])
 
-    async def actions(self, beneficiary_ids: Iterable[str], ods: Iterable[str] | None = None
-                      ) -> dict[tuple[str, str], list[JourneyAction]]:
-        """Each (beneficiary, ODS)'s planned actions the beneficiary still takes part in, by start."""
+    async def actions(self, beneficiary_ids: Iterable[str], ods: Iterable[str] | None = None,
+                      include_removed: bool = False) -> dict[tuple[str, str], list[JourneyAction]]:
+        """Each (beneficiary, ODS)'s planned actions the beneficiary takes part in, by start; with
+        ``include_removed``, also those the beneficiary left (PRC-08: ``removed_at`` and the reason)."""
         found: dict[tuple[str, str], list[JourneyAction]] = {}
         for chunk in chunks(beneficiary_ids):
-            query = (select(_p.c.beneficiary_id, _p.c.presence, _p.c.ods_code.label("imputed"), _a)
+            query = (select(_p.c.beneficiary_id, _p.c.presence, _p.c.ods_code.label("imputed"),
+                            _p.c.removed_at, _p.c.removal_reason, _a)
                      .join(_a, and_(_a.c.id == _p.c.action_id))
-                     .where(one_of(self.session, _p.c.beneficiary_id, chunk), _p.c.removed_at.is_(None),
-                            _a.c.status == "planned")
+                     .where(one_of(self.session, _p.c.beneficiary_id, chunk))
                      .order_by(_a.c.starts_at, _a.c.id))
+            current = and_(_p.c.removed_at.is_(None), _a.c.status == "planned")
+            query = query.where(or_(current, _p.c.removed_at.is_not(None)) if include_removed else current)
             for r in await self.session.execute(query):
                 ods_code = r.imputed or r.ods_code
                 if ods_code is None:
@@ -121,7 +124,7 @@ class SqlEnrolments:
                 found.setdefault((r.beneficiary_id, ods_code), []).append(JourneyAction(
                     action_id=r.id, starts_at=r.starts_at, ends_at=r.ends_at, presence=r.presence,
                     advisor=r.advisor_code, site=r.site_code, mode=r.mode, action_type=r.action_type,
-                    step=r.step_order))
+                    step=r.step_order, removed_at=r.removed_at, removal_reason=r.removal_reason))
         if ods is not None:
             wanted = set(ods)
             found = {k: v for k, v in found.items() if k[1] in wanted}

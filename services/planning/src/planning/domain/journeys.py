@@ -118,6 +118,8 @@ class JourneyAction:
     mode: str | None = None
     action_type: str | None = None
     step: int | None = None
+    removed_at: datetime | None = None  # the beneficiary left the action (PRC-08), with the reason
+    removal_reason: str | None = None
 
     @property
     def on(self) -> date:

@@ -106,6 +106,7 @@ class Journey:
 
     enrolment: Enrolment
     actions: list[JourneyAction] = field(default_factory=list)
+    left: list[JourneyAction] = field(default_factory=list)  # actions the beneficiary left (PRC-08)
 
 
 async def _journey(uow, enrolment_id: str, lock: bool = False) -> Journey:
@@ -120,9 +121,12 @@ async def _journey(uow, enrolment_id: str, lock: bool = False) -> Journey:
 async def _with_actions(uow, enrolments: list[Enrolment]) -> list[Journey]:
     people = {e.beneficiary_id for e in enrolments}
     siblings = await uow.enrolments.of_beneficiaries(people)
-    actions = await uow.enrolments.actions(people)
-    return [Journey(e, rules.actions_of(e, siblings.get(e.beneficiary_id, []),
-                                        actions.get((e.beneficiary_id, e.ods), []))) for e in enrolments]
+    actions = await uow.enrolments.actions(people, include_removed=True)
+    journeys = []
+    for e in enrolments:
+        mine = rules.actions_of(e, siblings.get(e.beneficiary_id, []), actions.get((e.beneficiary_id, e.ods), []))
+        journeys.append(Journey(e, [a for a in mine if a.removed_at is None], [a for a in mine if a.removed_at]))
+    return journeys
 
 
 def journey_view(journey: Journey, ref=None) -> dict[str, Any]:
@@ -143,6 +147,9 @@ def journey_view(journey: Journey, ref=None) -> dict[str, Any]:
                      "ends_at": paris(a.ends_at).isoformat(),
                      "presence": a.presence, "advisor": a.advisor, "site": a.site, "mode": a.mode,
                      "action_type": a.action_type, "step": a.step} for a in journey.actions],
+        "removed": [{"action_id": a.action_id, "starts_at": paris(a.starts_at).isoformat(),
+                     "removed_at": a.removed_at and paris(a.removed_at).isoformat(),
+                     "reason": a.removal_reason or "motif non précisé"} for a in journey.left],
         "reasons": ods and {"bilan_reason": list(ods.bilan_reasons), "early_exit_reason": list(ods.early_exit_reasons),
                             "abandon_reason": list(ods.abandon_reasons)},
     }
@@ -213,7 +220,9 @@ async def save_form(enrolment_id: str, changes: dict[str, Any], uow) -> dict[str
     async with uow:
         journey = await _journey(uow, enrolment_id, lock=True)
         e = journey.enrolment
-        if not isinstance(changes, dict) or not changes:
+        if not isinstance(changes, dict):
+            raise RefusedInput(["Formulaire prestation spéciale : un objet {champ: valeur} est attendu."])
+        if not changes:
             raise RefusedInput(["Formulaire prestation spéciale : aucun champ à enregistrer."])
         ref = await uow.referential.get()
         ods = ref.ods.get(e.ods)
