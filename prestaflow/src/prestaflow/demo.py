@@ -14,7 +14,8 @@ import yaml
 from servicekit.clock import FixedClock
 from notify.config import NotifySettings
 
-from prestaflow import affectation_cli, import_cli, journey_cli, notify_cli, planning_cli, referential
+from prestaflow import (affectation_cli, import_cli, journey_cli, journey_views_cli, notify_cli, planning_cli,
+                        referential)
 from prestaflow.client import Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
@@ -84,6 +85,7 @@ async def _scenario(out: Path, samples: Path) -> None:
         await _assign(api, out, story)
         await _presence_and_messages(api, out, clock, story)
         await _journeys(api, out, clock, story)
+        await _journey_views(api, out, clock, story)
 
         # Later chapters of the story (journeys, billing, the purge...) are called here, in date order.
 
@@ -280,6 +282,44 @@ async def _journeys(api: Api, out: Path, clock: FixedClock, story: Story) -> Non
         _say(f"   {journey_cli.list_line(j)}")
     (out / "journeys.json").write_text(json.dumps(
         [await journey_cli.show(api, j["id"]) for j in final], indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+async def _journey_views(api: Api, out: Path, clock: FixedClock, story: Story) -> None:
+    """PRC-04, PRC-05, PRC-06, PRC-09: the dashboard and its workbook, the alerts, each closed journey's
+    two deliverables, one beneficiary's timeline."""
+    clock.at = _paris(2025, 5, 5, 9, 0)
+    story.step("Tableau de suivi Activ'Créa des parcours commencés en janvier 2025 (PRC-04)")
+    params = journey_views_cli.dashboard_params(datetime(2025, 1, 1), datetime(2025, 1, 31), None, False)
+    rows = await journey_views_cli.dashboard(api, params)
+    for line in journey_views_cli.dashboard_lines(rows):
+        _say(f"   {line}")
+    book = await journey_views_cli.dashboard_xlsx(api, params, out / "tableau_de_suivi.xlsx")
+    _say(f"   Classeur écrit : {book.name} ({len(rows)} ligne(s) sous l'en-tête)")
+
+    story.step("Alertes du 05/05/2025 (PRC-05) : aucune facture n'a encore été émise pour les parcours clôturés")
+    alerts = await journey_views_cli.alerts(api)
+    for alert in alerts:
+        _say(f"   {alert['title']} : {alert['enrolment_id']} : {alert['reason']}")
+    (out / "alertes.json").write_text(json.dumps(alerts, indent=2, ensure_ascii=False), encoding="utf-8")
+
+    story.step(f"Livrables des parcours clôturés : bilan et émargement en PDF dans {out.name}/livrables (PRC-06)")
+    closed = [r for r in await journey_views_cli.dashboard(api, {"all": "true"}) if r["status"] == "closed"]
+    for row in closed:
+        try:
+            written = await journey_views_cli.deliverables(api, row["id"], out / "livrables")
+        except referential.Refused as exc:
+            _say(f"   {row['id']} : refusé : " + " ".join(exc.messages))
+            continue
+        for document, path in written:
+            _say(f"   {path.name} (SHA-256 {document['sha256'][:16]}…)")
+
+    if closed:
+        person = closed[-1]["beneficiary_id"]
+        story.step(f"Historique (timeline) du bénéficiaire {person} (PRC-09)")
+        lines = await journey_views_cli.timeline(api, person)
+        for line in lines:
+            _say(f"   {datetime.fromisoformat(line['at']):%d/%m/%Y %H:%M}  {line['text']}")
+        (out / "timeline.json").write_text(json.dumps(lines, indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def run_demo(out: Path, samples: Path | None) -> int:

@@ -67,7 +67,7 @@ def deliverable_problems(enrolment: Enrolment, actions: Sequence[JourneyAction])
     if form.initial_interview_on and interview is not None and form.initial_interview_on != interview.on:
         problems.append(f"La « {LABELS['initial_interview_on']} » ({_day(form.initial_interview_on)}) doit "
                         f"correspondre à la date de la 1ère action du parcours ({_day(interview.on)}).")
-    if not form.outcome_on:
+    if not form.outcome_on and form.initial_outcome != "reoriente":  # réorienté: it ends at the interview
         problems.append(f"La « {LABELS['outcome_on']} » doit être renseignée.")
     reasons = [name for name in EXIT_FIELDS if getattr(form, name)]
     if form.initial_outcome == "reoriente":
@@ -190,9 +190,26 @@ def _when(moment: datetime) -> str:
     return f"{moment.astimezone(PARIS):%d/%m/%Y %H:%M}"
 
 
+DETAIL_LABELS = {"start_on": "début", "end_on": "fin", "situation": "situation", "closing": "clôture n°",
+                 "outcome": "issue", "reason": "motif", "changed": "champs"}
+OUTCOME_TEXTS = {"reoriente": "réorienté vers France Travail", "abandon": "abandon",
+                 "sortie_anticipee": "sortie anticipée", "bilan": "bilan"}
+
+
+def _detail(key: str, value: Any) -> str:
+    if key == "changed":
+        return ", ".join(LABELS.get(v, v) for v in value)
+    if key == "outcome":
+        return OUTCOME_TEXTS.get(value, value)
+    if isinstance(value, str) and len(value) == 10 and value[4] == "-":
+        return _day(date.fromisoformat(value))
+    return str(value)
+
+
 def history_line(h: Mapping[str, Any]) -> dict[str, Any]:
     detail = h.get("detail") or {}
-    extra = ", ".join(f"{k} : {v}" for k, v in detail.items() if v not in (None, "", [], {}))
+    extra = "; ".join(f"{DETAIL_LABELS.get(k, k)} : {_detail(k, v)}" for k, v in detail.items()
+                      if v not in (None, "", [], {}))
     return {"at": h["at"], "order": 0, "kind": f"parcours_{h['kind']}", "enrolment_id": h["enrolment_id"],
             "text": HISTORY_TEXTS.get(h["kind"], h["kind"]) + (f" ({extra})" if extra else "")}
 

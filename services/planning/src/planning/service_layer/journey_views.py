@@ -17,6 +17,7 @@ from servicekit.errors import NotFound, RefusedInput
 from servicekit.ids import derived_id
 
 from planning.domain import journey_views as views
+from planning.domain import journeys as rules
 from planning.domain.journeys import INITIAL_OUTCOMES, local_day
 from planning.service_layer.journeys import Journey, _journey, _with_actions
 
@@ -127,7 +128,7 @@ def deliverable_context(journey: Journey, ref, identity: dict[str, Any] | None, 
     """What both templates read: the person, the journey, its actions and its form, as text."""
     e, form = journey.enrolment, journey.enrolment.form
     ods, resource, site = ref.ods.get(e.ods), ref.resources.get(e.resource), ref.sites.get(e.site)
-    identity = identity or {}
+    identity, ended = identity or {}, rules.outcome(form)
     rows = [views.action_row(a, ref) for a in journey.actions]
     return {
         "person": {"last_name": identity.get("last_name"), "first_name": identity.get("first_name"),
@@ -142,7 +143,7 @@ def deliverable_context(journey: Journey, ref, identity: dict[str, Any] | None, 
                  "prestappli_final_on": _day(form.prestappli_final_on),
                  "initial_interview_on": _day(form.initial_interview_on),
                  "initial_outcome": INITIAL_OUTCOMES.get(form.initial_outcome or "", "non renseignée"),
-                 "outcome_on": _day(form.outcome_on), "situation": e.situation,
+                 "outcome_on": _day(ended[1] if ended else form.outcome_on), "situation": e.situation,
                  "bilan_reason": form.bilan_reason, "bilan_detail": form.bilan_detail,
                  "early_exit_reason": form.early_exit_reason, "abandon_reason": form.abandon_reason},
         "actions": rows, "attended": sum(1 for a in journey.actions if a.presence == "oui"),
