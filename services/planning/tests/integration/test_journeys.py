@@ -304,6 +304,10 @@ async def test_prc07_a_save_closes_a_due_journey_and_prc10_closed_is_read_only_u
                                                                                   "2025-02-03")
     [closed] = items(envelopes, "ODSClosed")
     assert (closed["closing"], closed["outcome"]) == (2, "sortie_anticipee")
+    # Its history, for the timeline (PRC-09): each change, the closings and the réouverture with its reason.
+    history = (await show(planning, 1))["history"]
+    assert [h["kind"] for h in history] == ["opened", "dates", "form", "closed", "reopened", "form", "closed"]
+    assert history[4]["detail"] == {"closing": 1, "reason": "Motif de sortie erroné"}
 
 
 async def test_prc07_reoriented_after_the_initial_interview_closes_as_reoriente(planning):

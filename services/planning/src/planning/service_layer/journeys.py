@@ -107,6 +107,7 @@ class Journey:
     enrolment: Enrolment
     actions: list[JourneyAction] = field(default_factory=list)
     left: list[JourneyAction] = field(default_factory=list)  # actions the beneficiary left (PRC-08)
+    history: list[dict[str, Any]] = field(default_factory=list)  # opened, dates, form, closed, reopened
 
 
 async def _journey(uow, enrolment_id: str, lock: bool = False) -> Journey:
@@ -150,6 +151,8 @@ def journey_view(journey: Journey, ref=None) -> dict[str, Any]:
         "removed": [{"action_id": a.action_id, "starts_at": paris(a.starts_at).isoformat(),
                      "removed_at": a.removed_at and paris(a.removed_at).isoformat(),
                      "reason": a.removal_reason or "motif non précisé"} for a in journey.left],
+        "history": [{"at": paris(h["at"]).isoformat(), "kind": h["kind"], "detail": h["detail"]}
+                    for h in journey.history],
         "reasons": ods and {"bilan_reason": list(ods.bilan_reasons), "early_exit_reason": list(ods.early_exit_reasons),
                             "abandon_reason": list(ods.abandon_reasons)},
     }
@@ -158,6 +161,7 @@ def journey_view(journey: Journey, ref=None) -> dict[str, Any]:
 async def show_journey(enrolment_id: str, uow) -> dict[str, Any]:
     async with uow:
         journey = await _journey(uow, enrolment_id)
+        journey.history = await uow.enrolments.history([enrolment_id])
         return journey_view(journey, await uow.referential.get())
 
 
