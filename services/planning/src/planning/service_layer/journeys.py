@@ -116,10 +116,12 @@ async def _journey(uow, enrolment_id: str, lock: bool = False) -> Journey:
     enrolment = await uow.enrolments.get(enrolment_id, lock=lock)
     if enrolment is None:
         raise NotFound([f"Parcours « {enrolment_id} » introuvable (voir journey list)."])
-    return (await _with_actions(uow, [enrolment]))[0]
+    return (await with_actions(uow, [enrolment]))[0]
 
 
-async def _with_actions(uow, enrolments: list[Enrolment]) -> list[Journey]:
+async def with_actions(uow, enrolments: list[Enrolment]) -> list[Journey]:
+    """Each enrolment with its actions and those its beneficiary left, in a few queries however many
+    enrolments (the dashboard's base)."""
     people = {e.beneficiary_id for e in enrolments}
     siblings = await uow.enrolments.of_beneficiaries(people)
     actions = await uow.enrolments.actions(people, include_removed=True)
