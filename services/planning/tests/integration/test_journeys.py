@@ -358,3 +358,13 @@ async def test_prc08_a_participant_removed_from_an_action_shows_in_the_journey_w
                                    "removed_at": "2025-01-16T08:00:00+01:00",
                                    "reason": "Rendez-vous annulé par le bénéficiaire"}]
     assert (await journeys.change_dates("e-1", None, "2025-01-20", planning.uow_factory()))["changed"] is True
+
+
+async def test_prc07_the_service_runs_the_closing_on_its_own(planning):
+    """PRC-07: planning's periodic job is the daily closing run (hourly: it closes each journey once)."""
+    await _ended_by_abandon(planning)
+    [(seconds, job)] = planning.periodic
+    assert seconds == 3600
+    at(planning, date(2025, 4, 15))
+    assert (await job())["closed"] == ["e-1"]
+    assert (await job())["closed"] == []
