@@ -40,7 +40,7 @@ from planning.domain.referential import ReferentialPart
 from planning.service_layer import journey_views
 from planning.service_layer.commands import LoadReferential
 from planning.service_layer.handlers import load_referential
-from planning.service_layer.journeys import _with_actions
+from planning.service_layer.journeys import with_actions
 from prestaflow import referential_file
 from servicekit.bus import Bus
 from servicekit.clock import FixedClock
@@ -163,7 +163,7 @@ async def main(n: int, documents: int) -> None:
 
                 async with runtime.uow_factory() as uow:
                     found = await uow.enrolments.find(wanted)
-                    journeys = await _with_actions(uow, [found[e] for e in wanted])
+                    journeys = await with_actions(uow, [found[e] for e in wanted])
                     ref = await uow.referential.get()
                     sealed = await uow.views.sealed(j.enrolment.beneficiary_id for j in journeys)
                 identities = await runtime.key_source.unseal_all(sealed)

@@ -14,6 +14,7 @@ from planning.adapters import orm
 from planning.adapters.repository import ReferentialCache
 from planning.config import planning_settings
 from planning.entrypoints import agenda_api, api, consumers, journey_api, journey_views_api
+from planning.service_layer import journeys
 from planning.service_layer.handlers import EVENT_HANDLERS
 from planning.service_layer.journey_views import Deliverables
 from planning.service_layer.unit_of_work import PlanningUnitOfWork
@@ -21,6 +22,9 @@ from planning.service_layer.unit_of_work import PlanningUnitOfWork
 NAME = "planning"
 MIGRATIONS = Path(__file__).parent / "migrations"
 TEMPLATES = Path(__file__).parent / "adapters" / "templates"
+# The closing run (PRC-07): daily in the users' terms; run every hour, it closes each due journey once,
+# on the first run after its end date has passed.
+CLOSE_DUE_EVERY_SECONDS = 3600
 
 
 def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | None = None,
@@ -34,4 +38,5 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     runtime.router.include_router(journey_api.build_router(runtime))
     deliverables = Deliverables(Templates(TEMPLATES), PdfRenderer(pdf_workers), runtime.key_source)
     runtime.router.include_router(journey_views_api.build_router(runtime, deliverables))
+    runtime.periodic.append((CLOSE_DUE_EVERY_SECONDS, lambda: journeys.close_due(runtime.uow_factory())))
     return runtime

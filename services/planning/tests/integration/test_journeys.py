@@ -304,6 +304,10 @@ async def test_prc07_a_save_closes_a_due_journey_and_prc10_closed_is_read_only_u
                                                                                   "2025-02-03")
     [closed] = items(envelopes, "ODSClosed")
     assert (closed["closing"], closed["outcome"]) == (2, "sortie_anticipee")
+    # Its history, for the timeline (PRC-09): each change, the closings and the réouverture with its reason.
+    history = (await show(planning, 1))["history"]
+    assert [h["kind"] for h in history] == ["opened", "dates", "form", "closed", "reopened", "form", "closed"]
+    assert history[4]["detail"] == {"closing": 1, "reason": "Motif de sortie erroné"}
 
 
 async def test_prc07_reoriented_after_the_initial_interview_closes_as_reoriente(planning):
@@ -354,3 +358,13 @@ async def test_prc08_a_participant_removed_from_an_action_shows_in_the_journey_w
                                    "removed_at": "2025-01-16T08:00:00+01:00",
                                    "reason": "Rendez-vous annulé par le bénéficiaire"}]
     assert (await journeys.change_dates("e-1", None, "2025-01-20", planning.uow_factory()))["changed"] is True
+
+
+async def test_prc07_the_service_runs_the_closing_on_its_own(planning):
+    """PRC-07: planning's periodic job is the daily closing run (hourly: it closes each journey once)."""
+    await _ended_by_abandon(planning)
+    [(seconds, job)] = planning.periodic
+    assert seconds == 3600
+    at(planning, date(2025, 4, 15))
+    assert (await job())["closed"] == ["e-1"]
+    assert (await job())["closed"] == []

@@ -320,10 +320,13 @@ def _form_rules(form: Form, actions: list[JourneyAction], today: date) -> list[s
 
 
 def outcome(form: Form) -> tuple[Outcome, date] | None:
-    """How the journey ended and on which day, once the form says it (PRC-07); None while it goes on."""
-    if form.initial_outcome == "reoriente" and form.initial_interview_on:
+    """How the journey ended and on which day, once the form says it (PRC-07); None while it goes on
+    or while the initial interview's part is missing (billing and the deliverables need it)."""
+    if form.initial_interview_on is None:
+        return None
+    if form.initial_outcome == "reoriente":
         return "reoriente", form.outcome_on or form.initial_interview_on
-    if form.outcome_on is None:
+    if form.initial_outcome != "poursuivi" or form.outcome_on is None:
         return None
     kinds = [kind for kind, name in (("bilan", "bilan_reason"), ("sortie_anticipee", "early_exit_reason"),
                                      ("abandon", "abandon_reason")) if getattr(form, name)]

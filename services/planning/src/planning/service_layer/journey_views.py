@@ -19,7 +19,7 @@ from servicekit.ids import derived_id
 from planning.domain import journey_views as views
 from planning.domain import journeys as rules
 from planning.domain.journeys import INITIAL_OUTCOMES, local_day
-from planning.service_layer.journeys import Journey, _journey, _with_actions
+from planning.service_layer.journeys import Journey, _journey, with_actions
 
 KINDS = ("bilan", "emargement")
 
@@ -245,7 +245,7 @@ async def dashboard(query: DashboardQuery, uow, keys) -> list[dict[str, Any]]:
         found = await uow.enrolments.search(
             resource=query.resource, starts_from=query.starts_from,
             starts_before=query.starts_to and date.fromordinal(query.starts_to.toordinal() + 1))
-        journeys = [(j, views.appears_on_dashboard(j.enrolment, j.actions)) for j in await _with_actions(uow, found)]
+        journeys = [(j, views.appears_on_dashboard(j.enrolment, j.actions)) for j in await with_actions(uow, found)]
         journeys = [(j, shown) for j, shown in journeys if shown or query.everyone]
         ref = await uow.referential.get()
         invoices = views.invoice_statuses(await uow.views.invoice_events(
@@ -262,7 +262,7 @@ async def alerts(uow, invoice_days: int) -> list[dict[str, Any]]:
     async with uow:
         opened = await uow.enrolments.search(status="open")
         closed = await uow.enrolments.search(status="closed")
-        journeys = await _with_actions(uow, opened + closed)
+        journeys = await with_actions(uow, opened + closed)
         invoices = views.invoice_statuses(await uow.views.invoice_events(enrolment_ids=[e.id for e in closed]))
     found = views.alerts_of(((j.enrolment, j.actions) for j in journeys), uow.clock.now(), invoices, invoice_days)
     order = list(views.ALERT_TITLES)

@@ -107,6 +107,7 @@ class Journey:
     enrolment: Enrolment
     actions: list[JourneyAction] = field(default_factory=list)
     left: list[JourneyAction] = field(default_factory=list)  # actions the beneficiary left (PRC-08)
+    history: list[dict[str, Any]] = field(default_factory=list)  # opened, dates, form, closed, reopened
 
 
 async def _journey(uow, enrolment_id: str, lock: bool = False) -> Journey:
@@ -115,10 +116,12 @@ async def _journey(uow, enrolment_id: str, lock: bool = False) -> Journey:
     enrolment = await uow.enrolments.get(enrolment_id, lock=lock)
     if enrolment is None:
         raise NotFound([f"Parcours « {enrolment_id} » introuvable (voir journey list)."])
-    return (await _with_actions(uow, [enrolment]))[0]
+    return (await with_actions(uow, [enrolment]))[0]
 
 
-async def _with_actions(uow, enrolments: list[Enrolment]) -> list[Journey]:
+async def with_actions(uow, enrolments: list[Enrolment]) -> list[Journey]:
+    """Each enrolment with its actions and those its beneficiary left, in a few queries however many
+    enrolments (the dashboard's base)."""
     people = {e.beneficiary_id for e in enrolments}
     siblings = await uow.enrolments.of_beneficiaries(people)
     actions = await uow.enrolments.actions(people, include_removed=True)
@@ -150,6 +153,8 @@ def journey_view(journey: Journey, ref=None) -> dict[str, Any]:
         "removed": [{"action_id": a.action_id, "starts_at": paris(a.starts_at).isoformat(),
                      "removed_at": a.removed_at and paris(a.removed_at).isoformat(),
                      "reason": a.removal_reason or "motif non précisé"} for a in journey.left],
+        "history": [{"at": paris(h["at"]).isoformat(), "kind": h["kind"], "detail": h["detail"]}
+                    for h in journey.history],
         "reasons": ods and {"bilan_reason": list(ods.bilan_reasons), "early_exit_reason": list(ods.early_exit_reasons),
                             "abandon_reason": list(ods.abandon_reasons)},
     }
@@ -158,6 +163,7 @@ def journey_view(journey: Journey, ref=None) -> dict[str, Any]:
 async def show_journey(enrolment_id: str, uow) -> dict[str, Any]:
     async with uow:
         journey = await _journey(uow, enrolment_id)
+        journey.history = await uow.enrolments.history([enrolment_id])
         return journey_view(journey, await uow.referential.get())
 
 
