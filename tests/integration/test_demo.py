@@ -93,3 +93,26 @@ def test_prc07_demo_journeys_get_their_forms_and_close_once_each(demo):
     [bilan] = [j for j in journeys if j["outcome"] == "bilan"]
     assert bilan["form"]["bilan_reason"] == "Création ou reprise d'entreprise opportune"
     assert "Second passage : 0 clôture" in printed
+
+
+def test_prc04_prc05_prc06_prc09_demo_writes_dashboard_alerts_deliverables_timeline(demo):
+    from datetime import datetime
+
+    from pypdf import PdfReader
+
+    out, printed = demo
+    sheet = openpyxl.load_workbook(out / "tableau_de_suivi.xlsx").active
+    rows = list(sheet.iter_rows(values_only=True))
+    assert rows[0][:3] == ("Nom", "Prénom", "Identifiant France Travail") and len(rows) >= 5
+    assert all(isinstance(r[5], datetime) for r in rows[1:]) and sheet["F2"].is_date
+    alerts = json.loads((out / "alertes.json").read_text(encoding="utf-8"))
+    assert alerts and all(a["reason"] and a["enrolment_id"] for a in alerts)
+    pdfs = sorted((out / "livrables").glob("*.pdf"))
+    closed = {r[16] for r in rows[1:] if r[11] != "En cours"}
+    assert {p.name.split("_")[1] for p in pdfs} == closed and len(pdfs) == 2 * len(closed)
+    for pdf in pdfs:
+        text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+        assert ("Bilan de prestation" if pdf.name.startswith("bilan") else "Feuille d'émargement") in text
+    timeline = json.loads((out / "timeline.json").read_text(encoding="utf-8"))
+    assert [line["at"] for line in timeline] == sorted(line["at"] for line in timeline)
+    assert {"parcours_opened", "presence", "livrable", "message_envoye"} <= {line["kind"] for line in timeline}
