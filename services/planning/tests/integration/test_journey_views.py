@@ -19,8 +19,8 @@ from pypdf import PdfReader
 from contracts import Envelope
 from contracts.billing import (CreditNoteIssued, CreditNoteIssuedItem, InvoiceDeposited, InvoiceDrafted,
                                InvoiceDraftedItem, InvoiceIssued, InvoiceIssuedItem, ChorusStatusItem)
-from contracts.importer import BeneficiaryRegistered, BeneficiaryRegisteredItem, RegistrationRecorded, \
-    RegistrationRecordedItem
+from contracts.importer import (BeneficiaryPurged, BeneficiaryPurgedItem, BeneficiaryRegistered,
+                                BeneficiaryRegisteredItem, RegistrationRecorded, RegistrationRecordedItem)
 from contracts.notify import MessageNotSent, MessageNotSentItem, MessageSent, MessageSentItem
 from prestaflow import referential_file
 from servicekit.clock import PARIS, FixedClock
@@ -348,3 +348,9 @@ async def test_prc09_prc08_timeline_in_time_order_with_removal_reason(planning):
     assert "n° 14JUNF2500003" in lines[kinds.index("facture_issued")]["text"]
     with pytest.raises(RefusedInput):
         await journey_views.timeline("inconnu", planning.uow_factory())
+
+    # A purged person: the sealed identity, the PDFs (they carry the name) and the messages go.
+    await deliver(planning, BeneficiaryPurged(items=(BeneficiaryPurgedItem(beneficiary_id="b-12"),)))
+    assert await journey_views.list_deliverables(enrolment, planning.uow_factory()) == []
+    async with planning.uow_factory() as uow:
+        assert await uow.views.sealed(["b-12"]) == {} and await uow.views.messages(["b-12"]) == []
