@@ -73,6 +73,7 @@ def journey_lines(j: dict[str, Any]) -> list[str]:
              f"  {len(j['actions'])} action(s) :"]
     lines += [f"    {a['starts_at'][:16].replace('T', ' ')}  {a['site'] or '-':5} {a['advisor'] or 'à affecter':10} "
               f"présence {a['presence'] or '-'}" for a in j["actions"]]
+    lines += [f"    retiré de l'action du {a['starts_at'][:16].replace('T', ' ')} : {a['reason']}" for a in j["removed"]]
     return lines
 
 
