@@ -186,7 +186,7 @@ def journey_close_due(as_json):
         print_json(result)
         return
     click.echo(f"{len(result['closed'])} parcours clôturé(s) ; {result['open_past_end']} échu(s) restent ouverts "
-               "(fin non renseignée).")
+               "(fin non renseignée, ou rouvert en attente de correction).")
     for enrolment_id in result["closed"]:
         click.echo(f"  {enrolment_id}")
 

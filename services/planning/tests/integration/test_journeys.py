@@ -295,6 +295,9 @@ async def test_prc07_a_save_closes_a_due_journey_and_prc10_closed_is_read_only_u
     assert await journeys.reopen_journey("e-1", "Motif de sortie erroné", uow()) == {"reopened": True, "closing": 1}
     with pytest.raises(Conflict, match="non clôturé"):
         await journeys.reopen_journey("e-1", "encore", uow())
+    # Still past its end with an ending: the closing run leaves it to the correction.
+    assert (await journeys.close_due(uow()))["closed"] == []
+    assert (await show(planning, 1))["awaiting_correction"] is True
     again = await journeys.save_form("e-1", {"early_exit_reason": "Déménagement"}, uow())
     assert again["closed"] is True
     envelopes = await emitted(planning, after)
