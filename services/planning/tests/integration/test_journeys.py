@@ -125,6 +125,12 @@ async def test_prc01_prc11_first_registration_opens_the_enrolment_with_default_d
     assert [j["id"] for j in listed] == ["e-1"]
     assert await journeys.list_journeys(journeys.JourneyQuery(date(2025, 2, 1)), planning.uow_factory()) == []
 
+    # Prest@ppli moves the appointment: the dates nobody typed follow it; no second EnrolmentOpened.
+    moved = registration(1, paris(date(2025, 1, 21))).model_copy(update={"moved_from": paris(JAN_14)})
+    await deliver(planning, RegistrationRecorded(items=(moved,)))
+    assert ((await show(planning, 1))["start_on"], (await show(planning, 1))["end_on"]) == ("2025-01-21", "2025-04-21")
+    assert len(items(await emitted(planning, after), "EnrolmentOpened")) == 1
+
 
 async def test_prc01_dates_are_editable_within_the_rules(planning):
     """PRC-01: start on or before the first action, end on or after the last, start before end; a refusal

@@ -72,11 +72,11 @@ async def open_enrolments(uow, attached: list[tuple[RegistrationRecordedItem, Ac
             continue
         before = (enrolment.start_on, enrolment.end_on, enrolment.site, enrolment.form.values())
         if item.moved_from is not None:
-            start, end = rules.default_dates(ods, local_day(action.starts_at))
             enrolment.site = item.site
-            enrolment.start_on = enrolment.start_on if enrolment.start_edited else start
-            enrolment.end_on = enrolment.end_on if enrolment.end_edited else rules.theoretical_end(
-                ods, enrolment.start_on)
+            if not enrolment.start_edited:
+                enrolment.start_on = local_day(action.starts_at)
+            if not enrolment.end_edited:
+                enrolment.end_on = rules.theoretical_end(ods, enrolment.start_on)
         for name in ("order_number", "prescriber", "agency_code"):
             if getattr(enrolment.form, name) is None and getattr(item, name):
                 setattr(enrolment.form, name, getattr(item, name))
@@ -89,7 +89,7 @@ async def open_enrolments(uow, attached: list[tuple[RegistrationRecordedItem, Ac
 
 
 async def note_order_numbers(event: ParticipantConfirmed, uow) -> None:
-    """The J-2 list's order number reaches the open enrolment's form when it had none (PRC-02a)."""
+    """The J-2 list's order number (France Travail's validation) reaches the open enrolment's form (PRC-02a)."""
     found = await uow.enrolments.find({i.enrolment_id for i in event.items})
     changed = {}
     for item in event.items:
