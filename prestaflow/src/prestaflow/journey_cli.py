@@ -74,6 +74,7 @@ def journey_lines(j: dict[str, Any]) -> list[str]:
              f"  {len(j['actions'])} action(s) :"]
     lines += [f"    {a['starts_at'][:16].replace('T', ' ')}  {a['site'] or '-':5} {a['advisor'] or 'à affecter':10} "
               f"présence {a['presence'] or '-'}" for a in j["actions"]]
+    lines += [f"    retiré de l'action du {a['starts_at'][:16].replace('T', ' ')} : {a['reason']}" for a in j["removed"]]
     return lines
 
 
@@ -169,7 +170,7 @@ def journey_close_due(as_json):
         print_json(result)
         return
     click.echo(f"{len(result['closed'])} parcours clôturé(s) ; {result['open_past_end']} échu(s) restent ouverts "
-               "(fin non renseignée).")
+               "(fin non renseignée, ou rouvert en attente de correction).")
     for enrolment_id in result["closed"]:
         click.echo(f"  {enrolment_id}")
 

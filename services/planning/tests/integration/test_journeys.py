@@ -125,6 +125,12 @@ async def test_prc01_prc11_first_registration_opens_the_enrolment_with_default_d
     assert [j["id"] for j in listed] == ["e-1"]
     assert await journeys.list_journeys(journeys.JourneyQuery(date(2025, 2, 1)), planning.uow_factory()) == []
 
+    # Prest@ppli moves the appointment: the dates nobody typed follow it; no second EnrolmentOpened.
+    moved = registration(1, paris(date(2025, 1, 21))).model_copy(update={"moved_from": paris(JAN_14)})
+    await deliver(planning, RegistrationRecorded(items=(moved,)))
+    assert ((await show(planning, 1))["start_on"], (await show(planning, 1))["end_on"]) == ("2025-01-21", "2025-04-21")
+    assert len(items(await emitted(planning, after), "EnrolmentOpened")) == 1
+
 
 async def test_prc01_dates_are_editable_within_the_rules(planning):
     """PRC-01: start on or before the first action, end on or after the last, start before end; a refusal
@@ -295,6 +301,9 @@ async def test_prc07_a_save_closes_a_due_journey_and_prc10_closed_is_read_only_u
     assert await journeys.reopen_journey("e-1", "Motif de sortie erroné", uow()) == {"reopened": True, "closing": 1}
     with pytest.raises(Conflict, match="non clôturé"):
         await journeys.reopen_journey("e-1", "encore", uow())
+    # Still past its end with an ending: the closing run leaves it to the correction.
+    assert (await journeys.close_due(uow()))["closed"] == []
+    assert (await show(planning, 1))["awaiting_correction"] is True
     again = await journeys.save_form("e-1", {"early_exit_reason": "Déménagement"}, uow())
     assert again["closed"] is True
     envelopes = await emitted(planning, after)

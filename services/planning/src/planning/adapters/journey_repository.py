@@ -22,7 +22,8 @@ def _enrolment(row) -> Enrolment:
         site=row.site_code, opened_at=row.opened_at, start_on=row.start_on, end_on=row.end_on,
         start_edited=row.start_edited, end_edited=row.end_edited,
         form=Form(**{name: getattr(row, name) for name in _FORM_FIELDS}), form_started=row.form_started,
-        status=row.status, closings=row.closings, closed_on=row.closed_on, outcome=row.outcome)
+        status=row.status, closings=row.closings, closed_on=row.closed_on, outcome=row.outcome,
+        awaiting_correction=row.awaiting_correction)
 
 
 def _columns(e: Enrolment) -> dict[str, Any]:
@@ -30,6 +31,7 @@ def _columns(e: Enrolment) -> dict[str, Any]:
             "site_code": e.site, "opened_at": e.opened_at, "start_on": e.start_on, "end_on": e.end_on,
             "start_edited": e.start_edited, "end_edited": e.end_edited, "form_started": e.form_started,
             "status": e.status, "closings": e.closings, "closed_on": e.closed_on, "outcome": e.outcome,
+            "awaiting_correction": e.awaiting_correction,
             **e.form.values()}
 
 

@@ -174,6 +174,7 @@ enrolments = Table(
     Column("closings", Integer, nullable=False, default=0),
     Column("closed_on", Date, nullable=True),
     Column("outcome", String(20), nullable=True),
+    Column("awaiting_correction", Boolean, nullable=False, default=False),
     Index("ix_enrolments_status_end", "status", "end_on"),
     Index("ix_enrolments_start", "start_on"),
 )

@@ -95,6 +95,8 @@ class Enrolment:
     closings: int = 0  # closings so far: the next ODSClosed carries closings + 1 (PRC-10)
     closed_on: date | None = None
     outcome: Outcome | None = None
+    # Reopened and not changed since: the closing run leaves it to the correction (PRC-10).
+    awaiting_correction: bool = False
 
     @property
     def closed(self) -> bool:
@@ -334,8 +336,10 @@ def outcome(form: Form) -> tuple[Outcome, date] | None:
 
 
 def due(enrolment: Enrolment, today: date) -> bool:
-    """PRC-07: open, the end date passed, and the form says how it ended."""
-    return not enrolment.closed and enrolment.end_on < today and outcome(enrolment.form) is not None
+    """PRC-07: open, the end date passed, and the form says how it ended; a reopened journey waits for
+    its correction (a save) before it closes again (PRC-10)."""
+    return (not enrolment.closed and not enrolment.awaiting_correction and enrolment.end_on < today
+            and outcome(enrolment.form) is not None)
 
 
 def close(enrolment: Enrolment, today: date) -> None:
@@ -361,3 +365,4 @@ def check_reopen(enrolment: Enrolment, reason: Any) -> list[str]:
 
 def reopen(enrolment: Enrolment) -> None:
     enrolment.status, enrolment.closed_on, enrolment.outcome = "open", None, None
+    enrolment.awaiting_correction = True

@@ -72,11 +72,11 @@ async def open_enrolments(uow, attached: list[tuple[RegistrationRecordedItem, Ac
             continue
         before = (enrolment.start_on, enrolment.end_on, enrolment.site, enrolment.form.values())
         if item.moved_from is not None:
-            start, end = rules.default_dates(ods, local_day(action.starts_at))
             enrolment.site = item.site
-            enrolment.start_on = enrolment.start_on if enrolment.start_edited else start
-            enrolment.end_on = enrolment.end_on if enrolment.end_edited else rules.theoretical_end(
-                ods, enrolment.start_on)
+            if not enrolment.start_edited:
+                enrolment.start_on = local_day(action.starts_at)
+            if not enrolment.end_edited:
+                enrolment.end_on = rules.theoretical_end(ods, enrolment.start_on)
         for name in ("order_number", "prescriber", "agency_code"):
             if getattr(enrolment.form, name) is None and getattr(item, name):
                 setattr(enrolment.form, name, getattr(item, name))
@@ -89,7 +89,7 @@ async def open_enrolments(uow, attached: list[tuple[RegistrationRecordedItem, Ac
 
 
 async def note_order_numbers(event: ParticipantConfirmed, uow) -> None:
-    """The J-2 list's order number reaches the open enrolment's form when it had none (PRC-02a)."""
+    """The J-2 list's order number (France Travail's validation) reaches the open enrolment's form (PRC-02a)."""
     found = await uow.enrolments.find({i.enrolment_id for i in event.items})
     changed = {}
     for item in event.items:
@@ -143,6 +143,7 @@ def journey_view(journey: Journey, ref=None) -> dict[str, Any]:
         "start_edited": e.start_edited, "end_edited": e.end_edited,
         "theoretical_end_on": rules.theoretical_end(ods, e.start_on).isoformat() if ods else None,
         "status": e.status, "closings": e.closings, "closed_on": e.closed_on and e.closed_on.isoformat(),
+        "awaiting_correction": e.awaiting_correction,
         "outcome": e.outcome, "situation": e.situation, "form_started": e.form_started,
         "form": _json(e.form.values()),
         "ending": ended and {"outcome": ended[0], "on": ended[1].isoformat()},
@@ -210,7 +211,7 @@ async def change_dates(enrolment_id: str, start: Any, end: Any, uow) -> dict[str
         now, on = uow.clock.now(), today(uow)
         e.start_edited = e.start_edited or new_start != e.start_on
         e.end_edited = e.end_edited or new_end != e.end_on
-        e.start_on, e.end_on = new_start, new_end
+        e.start_on, e.end_on, e.awaiting_correction = new_start, new_end, False
         closed = _close_if_due(uow, e, on)
         await uow.enrolments.save(changed=[e])
         await uow.enrolments.record(e, now, "dates", {"start_on": new_start.isoformat(), "end_on": new_end.isoformat()})
@@ -242,7 +243,7 @@ async def save_form(enrolment_id: str, changes: dict[str, Any], uow) -> dict[str
         if not changed:
             return {"changed": False, "closed": False, "situation": e.situation}
         now = uow.clock.now()
-        e.form, e.form_started = form, True
+        e.form, e.form_started, e.awaiting_correction = form, True, False
         uow.emit_items(JourneyFormChanged, [form_item(e, changed)])
         closed = _close_if_due(uow, e, today(uow))  # after the change that caused it
         await uow.enrolments.save(changed=[e])

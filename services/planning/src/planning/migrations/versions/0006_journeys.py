@@ -51,6 +51,7 @@ def upgrade() -> None:
     sa.Column('closings', sa.Integer(), nullable=False),
     sa.Column('closed_on', sa.Date(), nullable=True),
     sa.Column('outcome', sa.String(length=20), nullable=True),
+    sa.Column('awaiting_correction', sa.Boolean(), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('enrolments', schema=None) as batch_op:
