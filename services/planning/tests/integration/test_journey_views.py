@@ -312,7 +312,7 @@ async def test_prc09_prc08_timeline_in_time_order_with_removal_reason(planning):
         message_id="m-1", beneficiary_id="b-12", registration_id="r-12", template="ACR-J10", channel="email",
         kind="rule", attempts=1),)), "notify")
     CLOCK.at = at(1, 10, 9)
-    enrolment = await journey(planning, 12, "b-12", at(1, 14, 9), later=[at(1, 28, 14)])
+    enrolment = await journey(planning, 12, "b-12", at(1, 14, 9), later=[at(1, 28, 14), at(2, 11, 10)])
     CLOCK.at = at(1, 20, 9)
     await deliver(planning, MessageNotSent(items=(MessageNotSentItem(
         message_id="m-2", beneficiary_id="b-12", registration_id=None, template="ACR-SMS", channel="sms",
@@ -320,8 +320,16 @@ async def test_prc09_prc08_timeline_in_time_order_with_removal_reason(planning):
     async with planning.uow_factory() as uow:
         second = [a for a in (await uow.enrolments.actions(["b-12"]))[("b-12", "ACR2025")]
                   if a.on == date(2025, 1, 28)][0]
+        third = [a for a in (await uow.enrolments.actions(["b-12"]))[("b-12", "ACR2025")]
+                 if a.on == date(2025, 2, 11)][0]
     CLOCK.at = at(1, 21, 9)
     await agenda.remove_participant(second.action_id, "b-12", "Rendez-vous en doublon", planning.uow_factory())
+    CLOCK.at = at(1, 22, 9)
+    await agenda.change_action(agenda.ChangeAction(third.action_id, {"starts_at": at(2, 12, 10),
+                                                                     "ends_at": at(2, 12, 11, 30)}),
+                               planning.uow_factory())
+    CLOCK.at = at(1, 23, 9)
+    await agenda.cancel_action(third.action_id, "Conseiller absent", planning.uow_factory())
     CLOCK.at = at(4, 20, 9)
     await complete_bilan(planning, enrolment, date(2025, 1, 14), date(2025, 4, 15))
     await journeys.close_due(planning.uow_factory())
@@ -338,13 +346,16 @@ async def test_prc09_prc08_timeline_in_time_order_with_removal_reason(planning):
     lines = await journey_views.timeline("b-12", planning.uow_factory())
     kinds = [line["kind"] for line in lines]
     assert kinds == ["message_envoye", "parcours_opened", "action_planifiee", "presence", "message_non_envoye",
-                     "action_retiree", "parcours_form", "parcours_closed", "livrable", "livrable",
+                     "action_retiree", "action_modifiee", "action_annulee", "parcours_form", "parcours_closed", "livrable", "livrable",
                      "facture_issued", "facture_deposited"], kinds
     assert [line["at"] for line in lines] == sorted(line["at"] for line in lines)
     removal = lines[kinds.index("action_retiree")]
     assert removal["reason"] == "Rendez-vous en doublon" and "28/01/2025 14:00" in removal["text"]
     assert not any(line["kind"] == "action_planifiee" and "28/01/2025" in line["text"] for line in lines)
     assert "non envoyé par SMS (no_consent)" in lines[kinds.index("message_non_envoye")]["text"]
+    assert "début 11/02/2025 10:00 → 12/02/2025 10:00" in lines[kinds.index("action_modifiee")]["text"]
+    cancelled = lines[kinds.index("action_annulee")]
+    assert cancelled["reason"] == "Conseiller absent" and cancelled["text"].endswith(": Conseiller absent")
     assert "n° 14JUNF2500003" in lines[kinds.index("facture_issued")]["text"]
     with pytest.raises(RefusedInput):
         await journey_views.timeline("inconnu", planning.uow_factory())

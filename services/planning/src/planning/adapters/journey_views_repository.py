@@ -2,6 +2,7 @@
 (``uow.views``)."""
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, func, insert, select
@@ -97,6 +98,14 @@ class SqlJourneyViews:
         return await self._by(_m, _m.c.beneficiary_id, beneficiary_ids)
 
     # Planning's own data.
+    async def record_action_change(self, action_id: str, at: datetime, detail: dict[str, Any]) -> None:
+        if detail:
+            await self.session.execute(insert(orm.action_changes).values(action_id=action_id, at=at, detail=detail))
+
+    async def action_changes(self, action_ids: Iterable[str]) -> list[dict[str, Any]]:
+        _c = orm.action_changes
+        return sorted(await self._by(_c, _c.c.action_id, action_ids), key=lambda r: r["id"])
+
     async def participations(self, beneficiary_id: str) -> list[dict[str, Any]]:
         """Every action the person joined, left or not, cancelled or not."""
         _p, _a = orm.participants, orm.actions

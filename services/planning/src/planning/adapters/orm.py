@@ -223,6 +223,14 @@ invoice_events = Table(
     Column("detail", Text, nullable=True),
     Column("at", UtcDateTime, nullable=False),
 )
+action_changes = Table(
+    "action_changes", metadata,
+    # What a change of an action changed (PLN-02), for its participants' timelines (PRC-09).
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("action_id", String(36), ForeignKey("actions.id"), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("detail", JSON, nullable=False),
+)
 messages = Table(
     "messages", metadata,
     # Notify's MessageSent / MessageNotSent as planning received them (PRC-09).

@@ -214,20 +214,51 @@ def history_line(h: Mapping[str, Any]) -> dict[str, Any]:
             "text": HISTORY_TEXTS.get(h["kind"], h["kind"]) + (f" ({extra})" if extra else "")}
 
 
-def participation_lines(p: Mapping[str, Any], ref: Referential) -> list[dict[str, Any]]:
-    """An action the person took part in: planned (unless they left it), their presence, their removal
-    with its reason (PRC-08: a removed action no longer shows as planned)."""
+CHANGE_LABELS = {"advisor": "conseiller", "starts_at": "début", "ends_at": "fin", "site": "lieu", "mode": "modalité",
+                 "resource": "ressource", "max_participants": "places"}
+
+
+def _changed(name: str, value: Any, ref: Referential) -> str:
+    if value is None:
+        return "-"
+    if name in ("starts_at", "ends_at"):
+        return _when(datetime.fromisoformat(value))
+    if name == "advisor":
+        return ref.advisors[value].name if value in ref.advisors else value
+    if name == "site":
+        return ref.sites[value].name if value in ref.sites else value
+    if name == "mode":
+        return MODE_LABELS.get(value, value)
+    return str(value)
+
+
+def participation_lines(p: Mapping[str, Any], ref: Referential,
+                        changes: Sequence[Mapping[str, Any]] = ()) -> list[dict[str, Any]]:
+    """An action the person took part in: planned (unless they left it), changed while they were in it,
+    their presence, their removal with its reason (PRC-08: a removed action no longer shows as planned);
+    a cancelled action shows its cancellation's reason."""
     advisor = ref.advisors.get(p["advisor_code"]) if p["advisor_code"] else None
     site = ref.sites.get(p["site_code"]) if p["site_code"] else None
     what = (f"{p['action_type']} du {_when(p['starts_at'])}"
             f" ({site.name if site else p['site_code'] or 'à distance'}, "
             f"{advisor.name if advisor else 'conseiller à affecter'})")
     common = {"action_id": p["action_id"]}
+    lines = [common | {"at": c["at"], "order": 2, "kind": "action_modifiee",
+                       "text": f"Action modifiée ({what}) : " + "; ".join(
+                           f"{CHANGE_LABELS.get(k, k)} {_changed(k, old, ref)} → {_changed(k, new, ref)}"
+                           for k, (old, new) in c["detail"].items())}
+             for c in changes if c["at"] >= p["added_at"] and (p["removed_at"] is None or c["at"] <= p["removed_at"])]
     if p["removed_at"] is not None:
-        return [common | {"at": p["removed_at"], "order": 2, "kind": "action_retiree",
-                          "text": f"Retiré(e) de l'action {what} : {p['removal_reason'] or 'motif non précisé'}",
-                          "reason": p["removal_reason"]}]
-    lines = [common | {"at": p["added_at"], "order": 1, "kind": "action_planifiee", "text": f"Action prévue : {what}"}]
+        if p["status"] == "cancelled":
+            return lines + [common | {"at": p["removed_at"], "order": 2, "kind": "action_annulee",
+                                      "text": f"Action annulée : {what}"
+                                      + (f" : {p['cancel_reason']}" if p["cancel_reason"] else ""),
+                                      "reason": p["cancel_reason"] or p["removal_reason"]}]
+        return lines + [common | {"at": p["removed_at"], "order": 2, "kind": "action_retiree",
+                                  "text": f"Retiré(e) de l'action {what} : {p['removal_reason'] or 'motif non précisé'}",
+                                  "reason": p["removal_reason"]}]
+    lines.append(common | {"at": p["added_at"], "order": 1, "kind": "action_planifiee",
+                           "text": f"Action prévue : {what}"})
     if p["presence"] is not None:
         lines.append(common | {"at": p["starts_at"], "order": 3, "kind": "presence",
                                "text": f"Présence à l'action {what} : {PRESENCE_LABELS.get(p['presence'])}"})

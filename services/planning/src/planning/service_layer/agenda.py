@@ -90,9 +90,21 @@ async def change_action(cmd: ChangeAction, uow) -> Action:
             raise RefusedInput([f"Nombre maximum de participants {action.max_participants} : "
                                 f"{current.participants} participants sont déjà inscrits."])
         await uow.agenda.update(action)
+        await uow.views.record_action_change(action.id, uow.clock.now(), changed_fields(current, action))
         uow.emit_items(ActionChanged, [action_item(action)])
         await uow.commit()
         return action
+
+
+def changed_fields(before: Action, after: Action) -> dict[str, Any]:
+    """What a change changed, as it was and as it is (for the participants' timelines, PRC-09)."""
+    fields = ("advisor", "starts_at", "ends_at", "site", "mode", "resource", "max_participants")
+    return {name: [_plain(getattr(before, name)), _plain(getattr(after, name))] for name in fields
+            if getattr(before, name) != getattr(after, name)}
+
+
+def _plain(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 async def cancel_action(action_id: str, reason: str | None, uow) -> Action:

@@ -281,12 +281,16 @@ async def timeline(beneficiary_id: str, uow) -> list[dict[str, Any]]:
         if not enrolments and not participations:
             raise NotFound([f"Bénéficiaire « {beneficiary_id} » inconnu du planning."])
         history = await uow.enrolments.history([e.id for e in enrolments])
+        changes: dict[str, list[dict[str, Any]]] = {}
+        for change in await uow.views.action_changes(p["action_id"] for p in participations):
+            changes.setdefault(change["action_id"], []).append(change)
         documents = await uow.views.deliverables(beneficiary_ids=[beneficiary_id])
         messages = await uow.views.messages([beneficiary_id])
         invoices = await uow.views.invoice_events(enrolment_ids=[e.id for e in enrolments])
         ref = await uow.referential.get()
     lines = [views.history_line(h) for h in history]
-    lines += [line for p in participations for line in views.participation_lines(p, ref)]
+    lines += [line for p in participations
+              for line in views.participation_lines(p, ref, changes.get(p["action_id"], []))]
     lines += [views.deliverable_line(d) for d in documents]
     lines += [views.message_line(m) for m in messages]
     lines += [views.invoice_line(i) for i in invoices]

@@ -1,4 +1,4 @@
-"""journey views: beneficiaries' sealed identity, deliverables, billing's invoice events and notify's messages
+"""journey views: beneficiaries' sealed identity, deliverables, billing's invoice events, notify's messages, action changes
 
 Revision ID: 0007
 Revises: 0006
@@ -53,6 +53,16 @@ def upgrade() -> None:
     with op.batch_alter_table('invoice_events', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_invoice_events_enrolment_id'), ['enrolment_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_invoice_events_beneficiary_id'), ['beneficiary_id'], unique=False)
+    op.create_table('action_changes',
+    sa.Column('id', sa.Integer(), autoincrement=True, nullable=False),
+    sa.Column('action_id', sa.String(length=36), nullable=False),
+    sa.Column('at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('detail', sa.JSON(), nullable=False),
+    sa.ForeignKeyConstraint(['action_id'], ['actions.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('action_changes', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_action_changes_action_id'), ['action_id'], unique=False)
     op.create_table('messages',
     sa.Column('message_id', sa.String(length=64), nullable=False),
     sa.Column('beneficiary_id', sa.String(length=64), nullable=False),
@@ -71,6 +81,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('messages')
+    op.drop_table('action_changes')
     op.drop_table('invoice_events')
     op.drop_table('deliverables')
     op.drop_table('beneficiary_identities')
