@@ -92,7 +92,8 @@ def test_prc04_prc05_prc06_prc09_dashboard_deliverables_alerts_timeline(cli: Cli
     alerts = cli.json("journey", "alerts")
     assert {a["alert"] for a in alerts} == {"facture_non_emise"}
     assert [a["enrolment_id"] for a in alerts] == [lea["id"]]
-    assert "sans facture émise" in cli("journey", "alerts").output
+    assert [(a["last_name"], a["first_name"]) for a in alerts] == [("DUPONT", "Léa")]
+    assert "DUPONT Léa" in (shown := cli("journey", "alerts").output) and "sans facture émise" in shown
 
     history = cli.json("timeline", lea["beneficiary_id"])
     kinds = [line["kind"] for line in history]

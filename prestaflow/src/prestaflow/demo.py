@@ -299,7 +299,8 @@ async def _journey_views(api: Api, out: Path, clock: FixedClock, story: Story) -
     story.step("Alertes du 05/05/2025 (PRC-05) : aucune facture n'a encore été émise pour les parcours clôturés")
     alerts = await journey_views_cli.alerts(api)
     for alert in alerts:
-        _say(f"   {alert['title']} : {alert['enrolment_id']} : {alert['reason']}")
+        _say(f"   {alert['title']} : {alert['last_name']} {alert['first_name']} [{alert['enrolment_id']}] : "
+             f"{alert['reason']}")
     (out / "alertes.json").write_text(json.dumps(alerts, indent=2, ensure_ascii=False), encoding="utf-8")
 
     story.step(f"Livrables des parcours clôturés : bilan et émargement en PDF dans {out.name}/livrables (PRC-06)")

@@ -125,7 +125,8 @@ def journey_alerts(as_json):
         if alert["title"] != title:
             title = alert["title"]
             click.echo(f"{title} :")
-        click.echo(f"  {alert['enrolment_id']} (bénéficiaire {alert['beneficiary_id']}) : {alert['reason']}")
+        name = f"{alert['last_name'] or '?'} {alert['first_name'] or ''}".strip()
+        click.echo(f"  {name} [{alert['enrolment_id']}] : {alert['reason']}")
     click.echo(f"{len(found)} alerte(s).")
 
 

@@ -66,7 +66,7 @@ def build_router(runtime: ServiceRuntime, tools: Deliverables) -> APIRouter:
     @router.get("/alerts")
     async def alerts() -> list[dict[str, Any]]:
         """PRC-05: the three alerts, each enrolment with its reason."""
-        return await journey_views.alerts(uow(), runtime.settings.invoice_alert_days)
+        return await journey_views.alerts(uow(), runtime.settings.invoice_alert_days, runtime.key_source)
 
     @router.get("/timeline/{beneficiary_id}")
     async def timeline(beneficiary_id: str) -> list[dict[str, Any]]:

@@ -257,16 +257,21 @@ async def dashboard(query: DashboardQuery, uow, keys) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["start_on"], r["last_name"] or "", r["first_name"] or "", r["id"]))
 
 
-async def alerts(uow, invoice_days: int) -> list[dict[str, Any]]:
-    """PRC-05's three alerts, each enrolment with its reason, grouped by alert in the seed's order."""
+async def alerts(uow, invoice_days: int, keys=None) -> list[dict[str, Any]]:
+    """PRC-05's three alerts, each enrolment with its reason (and the person's name when ``keys``),
+    grouped by alert in the seed's order."""
     async with uow:
         opened = await uow.enrolments.search(status="open")
         closed = await uow.enrolments.search(status="closed")
         journeys = await with_actions(uow, opened + closed)
         invoices = views.invoice_statuses(await uow.views.invoice_events(enrolment_ids=[e.id for e in closed]))
-    found = views.alerts_of(((j.enrolment, j.actions) for j in journeys), uow.clock.now(), invoices, invoice_days)
+        found = views.alerts_of(((j.enrolment, j.actions) for j in journeys), uow.clock.now(), invoices,
+                                invoice_days)
+        identities = await _identities(uow, keys, {a.beneficiary_id for a in found})
     order = list(views.ALERT_TITLES)
     return [{"alert": a.code, "title": a.title, "enrolment_id": a.enrolment_id, "beneficiary_id": a.beneficiary_id,
+             "last_name": (identities.get(a.beneficiary_id) or {}).get("last_name"),
+             "first_name": (identities.get(a.beneficiary_id) or {}).get("first_name"),
              "reason": a.reason} for a in sorted(found, key=lambda a: (order.index(a.code), a.enrolment_id))]
 
 
