@@ -365,3 +365,20 @@ async def test_prc09_prc08_timeline_in_time_order_with_removal_reason(planning):
     assert await journey_views.list_deliverables(enrolment, planning.uow_factory()) == []
     async with planning.uow_factory() as uow:
         assert await uow.views.sealed(["b-12"]) == {} and await uow.views.messages(["b-12"]) == []
+
+
+async def test_prc06_two_generations_at_once_get_a_number_each(planning):
+    """PRC-06: regenerating keeps every file; two requests at the same moment never share a number."""
+    import asyncio
+
+    await person(planning, "b-13", "LEROY", "Max")
+    enrolment = await journey(planning, 13, "b-13", at(1, 14, 9))
+    CLOCK.at = at(4, 20, 9)
+    await complete_bilan(planning, enrolment, date(2025, 1, 14), date(2025, 4, 15))
+    made = await asyncio.gather(*(journey_views.generate_deliverables(enrolment, planning.uow_factory(),
+                                                                      tools(planning)) for _ in range(3)),
+                                return_exceptions=True)
+    kept = await journey_views.list_deliverables(enrolment, planning.uow_factory())
+    numbers = sorted(d["number"] for d in kept if d["kind"] == "bilan")
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) == sum(
+        not isinstance(m, Exception) for m in made) >= 1

@@ -187,6 +187,7 @@ async def store_deliverables(uow, rendered: Sequence[tuple[Journey, Sequence[byt
         stored = []
         for journey, pdfs in rendered:
             e = journey.enrolment
+            await uow.enrolments.get(e.id, lock=True)  # two generations at once: one number each
             numbers = await uow.views.next_numbers(e.id)
             rows = []
             for kind, pdf in zip(KINDS, pdfs, strict=True):
