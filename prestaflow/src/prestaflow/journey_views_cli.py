@@ -60,7 +60,8 @@ def dashboard_lines(rows: list[dict[str, Any]]) -> list[str]:
     for r in rows:
         name = f"{r['last_name'] or '?'} {r['first_name'] or ''}".strip()
         lines.append(f"{day_text(r['start_on'])} → {day_text(r['end_on'])}  {name[:28]:28} {r['ft_id'] or '-':10} "
-                     f"{r['site']:5} passées {r['past_actions']} futures {r['future_actions']}  "
+                     f"{r['site']:5} {r['advisor'] or 'à affecter':16.16} "
+                     f"passées {r['past_actions']} futures {r['future_actions']}  "
                      f"{r['situation']:38} {r['order_number'] or '-':16} {r['invoice_status']:22}"
                      + ("" if r["on_dashboard"] else " (hors tableau)") + f" [{r['id']}]")
     return lines

@@ -263,6 +263,7 @@ async def test_prc04_dashboard_rule_filters_invoice_status_and_workbook(planning
     assert values[1][0] == "=cmd|' /C calc'!A0" and sheet["A2"].data_type == "s"
     assert values[1][5] == datetime(2025, 1, 14) and sheet["F2"].is_date
     assert values[1][14] == "facturé"
+    assert (sheet.freeze_panes, sheet.auto_filter.ref) == ("A2", "A1:Q3")
 
 
 async def test_prc05_alerts_day_83_day_90_and_closed_without_invoice(planning):

@@ -136,13 +136,15 @@ DASHBOARD_COLUMNS = (
 
 
 def dashboard_workbook(rows: Sequence[dict], title: str) -> bytes:
-    """Write-only (streamed) workbook: dates as dates, user text never a formula, frozen header."""
+    """Write-only (streamed) workbook: dates as dates, user text never a formula, frozen header with
+    filters."""
     from openpyxl.cell import WriteOnlyCell
 
     workbook = Workbook(write_only=True)
     workbook.properties.title = title
     sheet = workbook.create_sheet("Tableau de suivi")
     sheet.freeze_panes = "A2"
+    sheet.auto_filter.ref = f"A1:{get_column_letter(len(DASHBOARD_COLUMNS))}{len(rows) + 1}"
     for i, (_, header) in enumerate(DASHBOARD_COLUMNS, start=1):
         sheet.column_dimensions[get_column_letter(i)].width = max(12, min(len(header) + 2, 34))
     sheet.append([header for _, header in DASHBOARD_COLUMNS])
