@@ -73,6 +73,7 @@ class UnitOfWork:
         self.correlation_id: str | None = None
         self.causation_id: str | None = None
         self.actor: str | None = None
+        self.received_at: datetime | None = None  # when the event being handled happened, at its producer
         self._staged: list[_Staged] = []
 
     def caused_by(self, correlation_id: str | None, causation_id: str | None, actor: str | None = None) -> None:
@@ -80,8 +81,10 @@ class UnitOfWork:
         self.correlation_id, self.causation_id, self.actor = correlation_id, causation_id, actor
 
     def answering(self, envelope: Envelope) -> None:
-        """Events emitted from now on answer this received event (and keep its user)."""
+        """Events emitted from now on answer this received event (and keep its user); ``received_at``
+        is when it happened (a projection that dates what it records uses it: a replay dates it alike)."""
         self.caused_by(envelope.correlation_id, str(envelope.event_id), envelope.actor)
+        self.received_at = envelope.occurred_at
 
     _depth = 0
 
