@@ -27,17 +27,21 @@ def refusal(path: Path, bounds: Limits | None = None) -> list[str]:
     return caught.value.messages
 
 
+def refusal_and_peak(path: Path) -> tuple[list[str], int]:
+    """The messages, and the most memory Python held while reading."""
+    tracemalloc.start()
+    try:
+        return refusal(path), tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
 def test_x03_yaml_alias_bomb_refused_before_expansion(tmp_path):
     """X-03 case 1: aliases are refused when met, in kilobytes of memory, not gigabytes."""
     path = tmp_path / "bomb.yaml"
     path.write_text(alias_bomb(), encoding="utf-8")
     assert len(path.read_bytes()) < 700
-    tracemalloc.start()
-    try:
-        messages = refusal(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    messages, peak = refusal_and_peak(path)
     assert peak < 5_000_000, peak
     assert messages == ["Fichier « bomb.yaml » illisible, ligne 1, colonne 5 : YAML incorrect (ancres et alias "
                         "YAML (« & », « * ») non acceptés dans un référentiel)."]
@@ -85,12 +89,7 @@ def test_x03_referential_file_size_refused_before_reading_it_whole(tmp_path):
         out.write("sites:\n")
         for n in range(60_000):
             out.write(site % (n, n))
-    tracemalloc.start()
-    try:
-        messages = refusal(path)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
+    messages, peak = refusal_and_peak(path)
     assert path.stat().st_size > 3_000_000
     assert peak < 3 * Limits().referential_bytes
     assert messages[0].startswith("Fichier « huge.yaml » trop volumineux (4,2 Mo")
