@@ -12,8 +12,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from servicekit.body_limit import BodyLimit, BodyTooLarge, body_too_large
 from servicekit.bus import Bus
 from servicekit.errors import Conflict, NotFound, RefusedInput, french_validation_messages
+from servicekit.limits import limits
 from servicekit.runtime import ServiceRuntime, admin_router, event_log_router
 
 
@@ -50,6 +52,8 @@ def status_of(exc: RefusedInput) -> int:
 
 
 def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(BodyTooLarge, body_too_large)
+
     @app.exception_handler(RefusedInput)
     async def refused(_request: Request, exc: RefusedInput) -> JSONResponse:
         return JSONResponse({"messages": exc.messages}, status_code=status_of(exc))
@@ -81,6 +85,7 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
 
     app = FastAPI(title=title, lifespan=lifespan)
     install_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=limits().request_bytes)  # every upload, before it is read
     for runtime in runtimes:
         app.include_router(runtime.router, prefix=f"/{runtime.name}")
         app.include_router(admin_router(runtime), prefix=f"/{runtime.name}")
