@@ -217,6 +217,17 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             # A cancelled request must not leave the connection checked out.
             await asyncio.shield(self.session.close())
 
+    async def scrub(self) -> None:
+        """After personal data was erased and committed (X-04), on SQLite: write the log into the database
+        and empty it (``wal_checkpoint(TRUNCATE)``), so that erased values stay neither in the write-ahead
+        log nor, with ``secure_delete``, in the database's free space. Nothing to do on PostgreSQL."""
+        engine = self._sessions.kw.get("bind")
+        if engine is None or engine.dialect.name != "sqlite":
+            return
+        async with engine.connect() as conn:  # outside any transaction: a checkpoint cannot run in one
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def exclusive(self, name: str) -> None:
         # A PostgreSQL advisory lock, released at commit or rollback, named within the service's schema.
         # SQLite needs none: BEGIN IMMEDIATE already makes writers take turns for the whole transaction.

@@ -339,4 +339,6 @@ async def purge_due(uow) -> list[str]:
         await uow.people.purge(purged, now)
         uow.emit_items(BeneficiaryPurged, [BeneficiaryPurgedItem(beneficiary_id=b) for b in purged])
         await uow.commit()
+    if purged:
+        await uow.scrub()
     return purged

@@ -185,3 +185,4 @@ async def forget_beneficiaries(event: BeneficiaryPurged, uow) -> None:
     async with uow:
         await uow.registrations.forget_beneficiaries(i.beneficiary_id for i in event.items)
         await uow.commit()
+    await uow.scrub()
