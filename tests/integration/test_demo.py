@@ -31,7 +31,7 @@ def demo(tmp_path_factory):
 def test_demo_prints_where_it_wrote_and_every_step(demo):
     out, printed = demo
     assert f"Résultats écrits dans {out.resolve()}" in printed
-    for step in range(1, 13):
+    for step in range(1, 15):
         assert f"\n{step}. " in "\n" + printed, step
     assert "Reste à affecter : 0" in printed
 
@@ -76,3 +76,23 @@ def test_demo_event_log_is_complete(demo):
                      "MessageSent", "MessageNotSent"):
         assert types[expected] >= 1, expected
     assert len({e["event_id"] for e in envelopes}) == len(envelopes)
+
+
+def test_x04_demo_purges_etienne_on_17_january_and_nothing_of_him_is_left(demo):
+    """X-04 (issue #20, case 7): the demo goes on to 17/01/2025, purges ÉTIENNE François (not confirmed at
+    J-2), then finds him in no database or file of the services; checked here again, byte by byte, in
+    every file under state/ (SQLite files with their log, e-mails decoded)."""
+    out, printed = demo
+    assert "Purge RGPD du 17/01/2025" in printed
+    assert "ÉTIENNE François : supprimé(e)" in printed
+    assert "bases et fichiers des services (state/ : " in printed and ") : aucune trace" in printed
+    files = [p for p in (out / "state").rglob("*") if p.is_file()]
+    assert any(p.suffix == ".db" for p in files) and any(p.suffix == ".eml" for p in files)
+    for path in files:
+        data = path.read_bytes()
+        if path.suffix == ".eml":
+            mail = email.message_from_bytes(data, policy=email.policy.default)
+            data = "\n".join([str(v) for v in mail.values()] + [
+                p.get_content() for p in mail.walk() if p.get_content_maintype() == "text"]).encode()
+        for value in ("ÉTIENNE", "4567890D", "+33320112233", "03.20.11.22.33"):
+            assert value.encode() not in data, f"{value} in {path.relative_to(out)}"
