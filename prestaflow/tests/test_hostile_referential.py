@@ -6,6 +6,9 @@ import tracemalloc
 from pathlib import Path
 
 import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from cli_runner import SAMPLE, run
 
 from prestaflow import referential_file
@@ -123,3 +126,37 @@ def test_x03_deep_nesting_is_a_message_not_a_recursion_error(tmp_path):
     path = tmp_path / "deep.yaml"
     path.write_text("sites: " + "[" * 200_000 + "]" * 200_000 + "\n", encoding="utf-8")
     assert "imbriqués trop profondément" in refusal(path)[0]
+
+
+SCALARS = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False),
+                    st.text(max_size=40), st.dates().map(str), st.just("2025-02-30"))
+TREES = st.recursive(SCALARS, lambda inner: st.one_of(st.lists(inner, max_size=5),
+                                                      st.dictionaries(st.text(max_size=10), inner, max_size=5)),
+                     max_leaves=30)
+DOCUMENTS = st.dictionaries(st.sampled_from(referential_file.SECTIONS + ("inconnue",)), TREES, max_size=6)
+FRAGMENTS = st.lists(st.sampled_from(["sites:", "- ", "{", "}", "[", "]", "&a ", "*a", "!!python/object:x ",
+                                      "code: S1", "\n", "  ", "start: 2025-02-30", ": ", "'", '"', "%YAML 1.1",
+                                      "---", "<<: *a", "\t", "\x00", "é"]), max_size=60).map("".join)
+
+
+def read_or_refuse(path: Path, text: str) -> None:
+    """Either parts to send, or a ReferentialFileError with French messages: nothing else, ever."""
+    path.write_text(text, encoding="utf-8")
+    try:
+        referential_file.split(referential_file.read(path))
+    except ReferentialFileError as exc:
+        assert exc.messages and all(isinstance(m, str) and 0 < len(m) < 2_000 for m in exc.messages)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(DOCUMENTS)
+def test_x03_fuzz_referential_documents(tmp_path, document):
+    """X-03 fuzz: any YAML document of size-bounded structure gives parts or French messages."""
+    read_or_refuse(tmp_path / "fuzz.yaml", yaml.safe_dump(document, allow_unicode=True))
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(FRAGMENTS)
+def test_x03_fuzz_referential_text(tmp_path, text):
+    """X-03 fuzz: any text made of YAML's pieces (anchors, tags, merges, tabs, NUL) gives no traceback."""
+    read_or_refuse(tmp_path / "fuzz.yaml", text)
