@@ -90,5 +90,9 @@ async def test_x03_upload_over_the_limit_answered_413_before_being_read(sqlite_s
         if chunked:
             assert len(sent) < 100  # refused while streaming, not after
         assert (await api.request("GET", "importer", "/imports")).json() == []
+        # Every endpoint, not only uploads: a referential part of 3 MB as JSON.
+        big = await api.request("PUT", "planning", "/referential", params={"dry_run": "true"},
+                                json={"sites": [{"code": f"S{n}", "name": "x" * 100} for n in range(25_000)]})
+        assert big.status_code == 413 and big.json()["messages"][0].startswith("Envoi trop volumineux")
         # Under the limit, the same endpoint works.
         assert (await upload(api, J10.read_bytes())).status_code == 200
