@@ -104,6 +104,9 @@ class UnitOfWork:
 
     async def _close(self) -> None: ...
 
+    async def scrub(self) -> None:
+        """After erasing personal data (X-04): make sure the storage keeps no copy of it (see SQLAlchemy's)."""
+
     def emit(self, event: Event) -> None:
         """Record a whole ``event`` in the outbox, in this transaction."""
         if isinstance(event, ListEvent):
