@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from servicekit.limits import Limits, capped, french_count, french_size, limits, shorten
+from servicekit.limits import Limits, capped, french_count, limits, shorten, too_large
 
 SECTIONS = ("structure", "legal_entities", "antennes", "sites", "advisors", "ods", "resources", "buyers",
             "tariffs", "templates", "rules", "profiles")
@@ -76,8 +76,7 @@ def _read_bounded(path: Path, limit: int) -> bytes:
         raise ReferentialFileError([f"Fichier « {path} » introuvable."]) from None
     if len(data) > limit:
         size = max(len(data), path.stat().st_size)
-        raise ReferentialFileError([f"Fichier « {path.name} » trop volumineux ({french_size(size)} ; "
-                                    f"{french_size(limit)} au plus, PRESTAFLOW_LIMIT_REFERENTIAL_BYTES)."])
+        raise ReferentialFileError([too_large(f"Fichier « {path.name} »", size, limit, "REFERENTIAL_BYTES") + "."])
     return data
 
 

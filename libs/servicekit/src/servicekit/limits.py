@@ -51,6 +51,11 @@ def french_size(size: int) -> str:
     return f"{size} octets"
 
 
+def too_large(what: str, size: int, limit: int, setting: str) -> str:
+    """'Fichier « x » trop volumineux (4,2 Mo ; 2 Mo au plus, PRESTAFLOW_LIMIT_...)'."""
+    return f"{what} trop volumineux ({french_size(size)} ; {french_size(limit)} au plus, PRESTAFLOW_LIMIT_{setting})"
+
+
 def french_count(count: int) -> str:
     """358927 -> '358 927' (narrow no-break space as the thousands separator)."""
     return f"{count:,}".replace(",", "\u202f")

@@ -27,7 +27,7 @@ from datetime import date, datetime, timezone
 from typing import Literal
 
 from servicekit.clock import PARIS
-from servicekit.limits import Limits, french_count, french_size, limits
+from servicekit.limits import Limits, french_count, limits, too_large
 
 __all__ = [
     "EXPECTED_HEADER",
@@ -241,9 +241,8 @@ _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 def _check_size(size: int, bounds: Limits) -> None:
     if size > bounds.import_bytes:
-        raise RegistrationListError(f"Fichier trop volumineux ({french_size(size)} ; {french_size(bounds.import_bytes)} "
-                                    "au plus, PRESTAFLOW_LIMIT_IMPORT_BYTES) : une liste Prest@ppli est bien plus "
-                                    "petite, vérifiez le fichier.")
+        raise RegistrationListError(too_large("Fichier", size, bounds.import_bytes, "IMPORT_BYTES")
+                                    + " : une liste Prest@ppli est bien plus petite, vérifiez le fichier.")
 
 
 def _too_many_rows(bounds: Limits) -> str:
