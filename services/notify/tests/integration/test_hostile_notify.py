@@ -77,17 +77,21 @@ async def test_x03_a_name_with_a_line_break_is_not_sent_with_its_reason_never_re
     assert reasons and set(reasons) == {"unbuildable"}
 
 
-async def test_x03_a_message_the_mail_library_refuses_is_not_sent_never_retried(smtp_notify):
-    """X-03 case 4: whatever the e-mail package refuses to write is *non envoyé* with the reason at the
-    first attempt (it was an internal ValueError retried as temporary)."""
-    from notify.adapters.email import checked_mime
-    from notify.domain.messages import Outgoing
-
-    outgoing = Outgoing("m-1", "email", "lea@example.org", "Léa", "Objet", "texte", None, "T",
-                        paris(2025, 3, 20, 9, 0))
-    assert checked_mime(outgoing, "BGE <bge@example.org>").__class__.__name__ == "EmailMessage"
-    bad = checked_mime(outgoing, "BGE <bge@example.org>", reply_to="a@b\r\nBcc: x@y")
-    assert (bad.outcome, bad.answer) == ("invalid", "en-tête impossible à écrire (ValueError)")
+async def test_x03_a_message_the_mail_library_refuses_is_not_sent_never_retried(
+        sqlite_settings, smtp_server, smtp_settings, notify_alone):
+    """X-03 case 4: whatever the e-mail package refuses to write (here a Reply-To with a line break) is
+    *non envoyé* with the reason at the first attempt (it was an internal ValueError retried as temporary)."""
+    settings = smtp_settings(sqlite_settings, smtp_server, mail_reply_to="a@b.fr\r\nBcc: x@y")
+    async with notify_alone(settings, FixedClock(paris(2025, 3, 20, 9, 0))) as n:
+        assert (await n.call("PUT", "/setup", json={"templates": TEMPLATES, "rules": RULES})).status_code == 200
+        await person(n, "b-1", "DUPONT")
+        counts = await n.send(paris(2025, 3, 20, 19, 0))
+        assert counts["not_sent"] == 2 and counts["retry"] == 0 and counts["sent"] == 0
+        done = [m for m in await n.outbox(beneficiary_id="b-1") if m["status"] != "scheduled"]
+        assert {m["reason"] for m in done} == {
+            "Message impossible à construire : en-tête impossible à écrire (ValueError)."}
+        assert not smtp_server.received
+        assert (await n.send(paris(2025, 3, 21, 19, 0)))["retry"] == 0
 
 
 async def test_x03_a_name_with_template_syntax_is_sent_as_written(smtp_notify, smtp_server):
