@@ -6,6 +6,7 @@ import email
 import email.policy
 import io
 import json
+import re
 from collections import Counter
 
 import openpyxl
@@ -31,8 +32,9 @@ def demo(tmp_path_factory):
 def test_demo_prints_where_it_wrote_and_every_step(demo):
     out, printed = demo
     assert f"Résultats écrits dans {out.resolve()}" in printed
-    for step in range(1, 15):
-        assert f"\n{step}. " in "\n" + printed, step
+    # Steps are numbered as they are told: consecutive from 1, one per chapter.
+    numbers = [int(n) for n in re.findall(r"^(\d+)\. ", printed, re.M)]
+    assert numbers == list(range(1, len(numbers) + 1)) and len(numbers) >= 15, numbers
     assert "Reste à affecter : 0" in printed
 
 
@@ -96,3 +98,18 @@ def test_x04_demo_purges_etienne_on_17_january_and_nothing_of_him_is_left(demo):
                 p.get_content() for p in mail.walk() if p.get_content_maintype() == "text"]).encode()
         for value in ("ÉTIENNE", "4567890D", "+33320112233", "03.20.11.22.33"):
             assert value.encode() not in data, f"{value} in {path.relative_to(out)}"
+def test_prc07_demo_journeys_get_their_forms_and_close_once_each(demo):
+    """PRC-02, PRC-03, PRC-07: the four journeys attended in January end four ways and close, one
+    ODSClosed each; the daily run run twice closes nothing more."""
+    out, printed = demo
+    envelopes = [json.loads(line) for line in (out / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    closed = [i for e in envelopes if e["type"] == "ODSClosed" for i in e["payload"]["items"]]
+    assert sorted(c["outcome"] for c in closed) == ["abandon", "bilan", "reoriente", "sortie_anticipee"]
+    assert len({c["enrolment_id"] for c in closed}) == 4 and {c["closing"] for c in closed} == {1}
+    journeys = json.loads((out / "journeys.json").read_text(encoding="utf-8"))
+    situations = Counter(j["situation"] for j in journeys if j["status"] == "closed")
+    assert situations == {"Terminé (orienté vers France Travail)": 1, "Abandon": 1, "Sortie anticipée": 1,
+                          "Entretien bilan": 1}
+    [bilan] = [j for j in journeys if j["outcome"] == "bilan"]
+    assert bilan["form"]["bilan_reason"] == "Création ou reprise d'entreprise opportune"
+    assert "Second passage : 0 clôture" in printed

@@ -13,7 +13,11 @@ SAMPLES = Path(__file__).resolve().parents[2] / ".." / "shared" / "prestappli" /
 SAMPLE = SAMPLES / "referentiel.yaml"
 
 
-def run(home: Path, *args: str) -> Result:
+def run(home: Path, *args: str, clock_file: Path | None = None) -> Result:
+    """``clock_file``: the services' time is read from it (PRESTAFLOW_CLOCK_FILE), for commands whose
+    effect depends on the day."""
     env = {k: None for k in os.environ if k.startswith("PRESTAFLOW_")}
     env.update(PRESTAFLOW_HOME=str(home), PRESTAFLOW_URL=None, PRESTAFLOW_DATABASE_URL=None)
+    if clock_file is not None:
+        env["PRESTAFLOW_CLOCK_FILE"] = str(clock_file)
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)

@@ -77,6 +77,10 @@ class RegistrationRecordedFields(Contract):
                                      examples=["BDC-2025-000101"])
     list_kind: ListKind = Field(description="List it came from.")
     moved_from: AwareDatetime | None = Field(default=None, description="Previous start, when the list moved it.")
+    prescriber: str | None = Field(default=None, description=(
+        "Conseiller référent France Travail (column U without the agency code)."), examples=["MARTIN Paul"])
+    agency_code: str | None = Field(default=None, description="Code de l'agence France Travail (column U).",
+                                    examples=["59123"])
 
 
 class RegistrationRecordedItem(RegistrationRecordedFields, Item):

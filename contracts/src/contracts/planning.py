@@ -60,6 +60,9 @@ class OdsRef(Contract):
                                         examples=["Activ'Créa 2025"])
     sites: tuple[str, ...] = Field(description="Sites where the ODS is delivered.", examples=[["ARM", "LIL"]])
     steps: tuple[StepRef, ...] = Field(description="Ordered étapes.")
+    duration_days: int = Field(default=90, ge=1, description=(
+        "Theoretical length of a journey in days: its default end is its start plus this (PRC-11)."),
+        examples=[90])
 
 
 class ResourceRef(Contract):
@@ -269,6 +272,83 @@ class AssignmentRefused(ListEvent):
     producer = PRODUCER
 
     items: tuple[AssignmentRefusedItem, ...] = items_field("The assignments refused")
+
+
+class Opening(Contract):
+    enrolment_id: str = Field(description="The enrolment (parcours) id, the importer's.",
+                              examples=["0b8f4a6e-2f7c-5d1a-9c3b-7e5d2a1f0c44"])
+    beneficiary_id: str = Field(description="Beneficiary id.", examples=["b-6f1c2d"])
+    ods: str = Field(description="ODS code.", examples=["ACR2025"])
+    resource: str = Field(description="Ressource.", examples=["ACR2025-L12"])
+    site: str = Field(description="The enrolment's site (lieu d'action).", examples=["ARM"])
+    start_on: date = Field(description="Start of the ODS: the day of the first action by default (PRC-01).",
+                           examples=["2025-01-14"])
+    end_on: date = Field(description="Theoretical end: start plus the ODS's duration by default (PRC-11).",
+                         examples=["2025-04-14"])
+    order_number: str | None = Field(default=None, description="N° de commande, once known.",
+                                     examples=["BDC-2025-000101"])
+
+
+class EnrolmentOpenedItem(Opening, Item):
+    aggregate = "enrolment"
+    aggregate_field = "enrolment_id"
+
+
+class EnrolmentOpened(ListEvent):
+    """Enrolments (parcours) opened in planning when their first registration was attached (PRC-01)."""
+
+    event_type = "EnrolmentOpened"
+    producer = PRODUCER
+
+    items: tuple[EnrolmentOpenedItem, ...] = items_field("The enrolments opened")
+
+
+InitialOutcome = Literal["poursuivi", "reoriente"]
+
+
+class JourneyForm(Contract):
+    """The *prestation spéciale* form of an enrolment (PRC-02) after a save: every field, filled or not."""
+
+    enrolment_id: str = Field(description="The enrolment (parcours).")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    changed_fields: tuple[str, ...] = Field(description="Names of the fields this save changed.",
+                                            examples=[["initial_interview_on", "initial_outcome"]])
+    order_number: str | None = Field(default=None, description="N° de commande.", examples=["BDC-2025-000101"])
+    prescriber: str | None = Field(default=None, description="Conseiller référent France Travail.",
+                                   examples=["MARTIN Paul"])
+    agency_code: str | None = Field(default=None, description="Code de l'agence France Travail.",
+                                    examples=["59123"])
+    prestappli_initial_on: date | None = Field(default=None, description=(
+        "Date de dépôt dans Prest@ppli après l'entretien initial."))
+    prestappli_final_on: date | None = Field(default=None, description=(
+        "Date de dépôt dans Prest@ppli du bilan / de la fin de prestation."))
+    initial_interview_on: date | None = Field(default=None, description="Date entretien initial.")
+    initial_outcome: InitialOutcome | None = Field(default=None, description=(
+        "Suite entretien initial: a poursuivi la prestation / réorienté vers France Travail."),
+        examples=["poursuivi"])
+    outcome_on: date | None = Field(default=None, description="Date bilan / abandon / sortie anticipée.")
+    bilan_reason: str | None = Field(default=None, description="Suite entretien bilan (from the ODS's list).",
+                                     examples=["Création ou reprise d'entreprise opportune"])
+    bilan_detail: str | None = Field(default=None, description="Motif détaillé of the bilan.")
+    early_exit_reason: str | None = Field(default=None, description="Motif de sortie anticipée.",
+                                          examples=["Reprise d'emploi"])
+    abandon_reason: str | None = Field(default=None, description="Motif d'abandon.",
+                                       examples=["Ne se présente plus aux rendez-vous"])
+    situation: str = Field(description="Situation derived from the form (PRC-03).", examples=["En cours"])
+
+
+class JourneyFormChangedItem(JourneyForm, Item):
+    aggregate = "enrolment"
+    aggregate_field = "enrolment_id"
+
+
+class JourneyFormChanged(ListEvent):
+    """The *prestation spéciale* form of enrolments was saved (PRC-02), with its content after the save."""
+
+    event_type = "JourneyFormChanged"
+    producer = PRODUCER
+
+    items: tuple[JourneyFormChangedItem, ...] = items_field("The forms saved")
 
 
 JourneyOutcome = Literal["reoriente", "abandon", "sortie_anticipee", "bilan"]

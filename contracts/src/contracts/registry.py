@@ -12,7 +12,8 @@ from contracts.envelope import Envelope
 EVENT_MODELS: tuple[type[Event], ...] = (
     planning.ReferentialChanged, planning.ActionPlanned, planning.ActionChanged, planning.ActionCancelled,
     planning.ParticipantAdded, planning.ParticipantRemoved, planning.PresenceValidated, planning.AssignmentApplied,
-    planning.AssignmentRefused, planning.ODSClosed, planning.ODSReopened,
+    planning.AssignmentRefused, planning.ODSClosed, planning.ODSReopened, planning.EnrolmentOpened,
+    planning.JourneyFormChanged,
     importer.InscritsImported, importer.BeneficiaryRegistered, importer.RegistrationRecorded,
     importer.ParticipantConfirmed, importer.ParticipantNotConfirmed, importer.RegistrationCancelled,
     importer.BeneficiaryDeactivated, importer.BeneficiaryPurged,

@@ -17,6 +17,7 @@ from servicekit.settings import ServiceSettings
 from prestaflow import affectation_cli as affectation_commands
 from prestaflow import click_fr
 from prestaflow import import_cli as import_commands
+from prestaflow import journey_cli as journey_commands
 from prestaflow import planning_cli as planning_commands
 from prestaflow import referential as referential_commands
 from prestaflow import notify_cli as notify_commands
@@ -428,6 +429,7 @@ def affectation_assign(appointment, advisor, target, site, user):
 
 
 notify_commands.register(main)
+journey_commands.register(main)
 
 if __name__ == "__main__":
     main()

@@ -17,7 +17,7 @@ import yaml
 from servicekit.clock import FixedClock
 from notify.config import NotifySettings
 
-from prestaflow import affectation_cli, import_cli, notify_cli, planning_cli, referential
+from prestaflow import affectation_cli, import_cli, journey_cli, notify_cli, planning_cli, referential
 from prestaflow.client import Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
@@ -87,9 +87,9 @@ async def _scenario(out: Path, samples: Path) -> None:
         await _assign(api, out, story)
         await _presence_and_messages(api, out, clock, story)
         purged = await _purge(api, clock, story)
+        await _journeys(api, out, clock, story)
 
-        # Later chapters of the story (journeys, billing...) are called here, in date order.
-
+        # Later chapters (billing, access...) go here, in date order; the scan for the purged stays last.
         await _nothing_left_of(purged, out, story)
 
         events = []
@@ -279,6 +279,71 @@ async def _nothing_left_of(purged: list[dict], out: Path, story: Story) -> None:
         for path in (p for p in found if p not in inside):
             _say(f"   - {path.relative_to(out)} : copie écrite par la démo avant la purge (hors des services, "
                  "comme un compte rendu téléchargé), le nomme encore")
+# How each journey attended on 14-15 January ends (PRC-02), in the order of their first action: the day
+# the form is saved, and what is saved. The réorienté one ends on its initial interview.
+JOURNEY_ENDINGS = (
+    ("réorienté vers France Travail après l'entretien initial", (2025, 1, 20), {"initial_outcome": "reoriente"}),
+    ("abandon", (2025, 2, 20), {"initial_outcome": "poursuivi", "outcome_on": "2025-02-19",
+                                "abandon_reason": "Ne se présente plus aux rendez-vous"}),
+    ("sortie anticipée", (2025, 3, 10), {"initial_outcome": "poursuivi", "outcome_on": "2025-03-07",
+                                         "early_exit_reason": "Reprise d'emploi"}),
+    ("bilan : création opportune", (2025, 4, 10), {
+        "initial_outcome": "poursuivi", "outcome_on": "2025-04-09",
+        "bilan_reason": "Création ou reprise d'entreprise opportune",
+        "bilan_detail": "Projet de boulangerie viable, prêt d'honneur obtenu"}),
+)
+
+
+async def _journeys(api: Api, out: Path, clock: FixedClock, story: Story) -> None:
+    """PRC-01..PRC-03, PRC-07: the journeys opened by the import get their forms over the following
+    months and close, each with one ODSClosed for billing."""
+    story.step("Parcours ouverts à la première inscription (début = premier rendez-vous, fin = début + 90 jours)")
+    journeys = await journey_cli.list_journeys(api, {})
+    for j in journeys:
+        _say(f"   {journey_cli.list_line(j)}")
+    attended = []
+    for j in journeys:
+        shown = await journey_cli.show(api, j["id"])
+        present = [a for a in shown["actions"] if a["presence"] == "oui"]
+        if present:
+            attended.append((present[0]["starts_at"], shown))
+    attended.sort(key=lambda pair: pair[0])
+
+    story.step("Le temps passe : formulaires « prestation spéciale » saisis (enregistrements partiels)")
+    for (first, journey), (label, day, ending) in zip(attended, JOURNEY_ENDINGS):
+        clock.at = _paris(*day, 10, 0)
+        interview = first[:10]
+        await journey_cli.save_form(api, journey["id"], {"initial_interview_on": interview})
+        saved = await journey_cli.save_form(api, journey["id"], ending)
+        _say(f"   {clock.at.astimezone(PARIS):%d/%m/%Y} {journey['id']} ({label}) : situation « {saved['situation']} »")
+        if ending.get("initial_outcome") == "reoriente":
+            result = await journey_cli.change_dates(api, journey["id"], None, interview)
+            _say(f"     fin du parcours ramenée au {journey_cli.day_text(interview)} : "
+                 + ("clôturé à l'enregistrement (ODSClosed)" if result["closed"] else "ouvert"))
+        if ending.get("abandon_reason"):
+            try:
+                await journey_cli.save_form(api, journey["id"], {"early_exit_reason": "Reprise d'emploi"})
+            except referential.Refused as exc:
+                _say("     Refusé (deux motifs de fin) : " + " ".join(exc.messages))
+
+    clock.at = _paris(2025, 4, 16, 2, 0)
+    story.step("Passage quotidien du 16/04/2025 : clôture des parcours échus dont la fin est renseignée (PRC-07)")
+    result = await journey_cli.close_due(api)
+    _say(f"   {len(result['closed'])} parcours clôturé(s), {result['open_past_end']} échu(s) sans fin renseignée")
+    again = await journey_cli.close_due(api)
+    _say(f"   Second passage : {len(again['closed'])} clôture (une seule clôture par parcours)")
+    log = (await api.request("GET", "planning", "/admin/events")).json()
+    closings = [i for e in log if e["envelope"]["type"] == "ODSClosed" for i in e["envelope"]["payload"]["items"]]
+    _say(f"   ODSClosed émis pour la facturation : {len(closings)}")
+    for c in closings:
+        _say(f"     {c['enrolment_id']} : {journey_cli.OUTCOMES[c['outcome']]} le {journey_cli.day_text(c['outcome_date'])}"
+             f", ODS du {journey_cli.day_text(c['ods_start'])} au {journey_cli.day_text(c['ods_end'])}, site {c['site']}"
+             f", commande {c['order_number'] or '-'}, clôturé le {journey_cli.day_text(c['closed_on'])}")
+    final = await journey_cli.list_journeys(api, {})
+    for j in final:
+        _say(f"   {journey_cli.list_line(j)}")
+    (out / "journeys.json").write_text(json.dumps(
+        [await journey_cli.show(api, j["id"]) for j in final], indent=2, ensure_ascii=False), encoding="utf-8")
 
 
 def run_demo(out: Path, samples: Path | None) -> int:

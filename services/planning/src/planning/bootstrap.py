@@ -10,12 +10,16 @@ from servicekit.runtime import ServiceRuntime, assemble
 from planning.adapters import orm
 from planning.adapters.repository import ReferentialCache
 from planning.config import PlanningSettings
-from planning.entrypoints import agenda_api, api, consumers
+from planning.entrypoints import agenda_api, api, consumers, journey_api
+from planning.service_layer import journeys
 from planning.service_layer.handlers import EVENT_HANDLERS
 from planning.service_layer.unit_of_work import PlanningUnitOfWork
 
 NAME = "planning"
 MIGRATIONS = Path(__file__).parent / "migrations"
+# The closing run (PRC-07): daily in the users' terms; run every hour, it closes each due journey once,
+# on the first run after its end date has passed.
+CLOSE_DUE_EVERY_SECONDS = 3600
 
 
 def bootstrap(bus: Bus, settings: PlanningSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
@@ -24,4 +28,6 @@ def bootstrap(bus: Bus, settings: PlanningSettings | None = None, clock: Clock |
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, uow_class, clock)
     runtime.router = api.build_router(runtime)
     runtime.router.include_router(agenda_api.build_router(runtime))
+    runtime.router.include_router(journey_api.build_router(runtime))
+    runtime.periodic.append((CLOSE_DUE_EVERY_SECONDS, lambda: journeys.close_due(runtime.uow_factory())))
     return runtime

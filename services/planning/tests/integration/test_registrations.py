@@ -121,13 +121,14 @@ async def state(runtime, names: dict[str, str], after: int) -> dict:
     per aggregate, in order; the actions the test planned are named, not by their random ids."""
     async with runtime.database.sessions() as session:
         tables = {}
-        for table in (orm.actions, orm.participants, orm.registrations):
+        for table in (orm.actions, orm.participants, orm.registrations, orm.enrolments):
             rows = [canonical(dict(r), names) for r in (await session.execute(select(table))).mappings()]
             tables[table.name] = sorted(rows, key=repr)
     per_action: dict[str, list] = {}
     for envelope in await emitted(runtime, after):
         for item in envelope["payload"]["items"]:
-            per_action.setdefault(canonical(item["action_id"], names), []).append(
+            aggregate = item["action_id"] if "action_id" in item else item["enrolment_id"]
+            per_action.setdefault(canonical(aggregate, names), []).append(
                 (envelope["type"], canonical(item, names)))
     return {"tables": tables, "items": per_action}
 
@@ -180,12 +181,13 @@ async def no_setup(runtime) -> dict[str, str]:
 async def test_imp05_one_event_of_several_items_attaches_as_one_event_per_item(planning_db):
     """IMP-05, X-02: same slots taken (places used by earlier items of the event count), same actions
     created, same participants and registrations, the same items about each action in the same order
-    (hence the same versions), in three events: who left, the actions planned, who joined."""
+    (hence the same versions), in four events: who left, the actions planned, who joined, and the
+    enrolments their first registration opened (PRC-01; a moved appointment opens none)."""
     per_item, one_event, events = await both_ways(planning_db, SCENARIO)
     assert one_event["tables"] == per_item["tables"]
     assert one_event["items"] == per_item["items"]
     assert [(e["type"], len(e["payload"]["items"])) for e in events] == [
-        ("ParticipantRemoved", 1), ("ActionPlanned", 5), ("ParticipantAdded", 10)]
+        ("ParticipantRemoved", 1), ("ActionPlanned", 5), ("ParticipantAdded", 10), ("EnrolmentOpened", 9)]
     assert len({e["causation_id"] for e in events}) == 1
 
     # The scenario does reach each case it names (so the comparison above is about something).
@@ -223,7 +225,8 @@ async def test_imp05_an_appointment_moved_twice_in_one_event_leaves_only_after_i
     per_item, one_event, events = await both_ways(planning_db, items, setup=no_setup)
     assert one_event == per_item
     assert [e["type"] for e in events] == ["ActionPlanned", "ParticipantAdded", "ParticipantRemoved", "ActionPlanned",
-                                           "ParticipantAdded", "ParticipantRemoved", "ParticipantAdded"]
+                                           "ParticipantAdded", "ParticipantRemoved", "ParticipantAdded",
+                                           "EnrolmentOpened"]
     [registered] = one_event["tables"]["registrations"]
     first = derived_id("action", "r-1", 0, at(14, 9).astimezone(UTC).isoformat())
     assert registered["action_id"] == first  # back in the slot it first created, which had a free place again
@@ -244,9 +247,10 @@ async def test_imp05_a_redelivered_event_or_the_same_list_again_changes_nothing(
     assert await state(runtime, names, after) == before and before["items"] == {}
 
 
-async def test_imp05_a_full_event_of_new_appointments_is_two_events_in_a_bounded_number_of_statements(planning_db):
+async def test_imp05_a_full_event_of_new_appointments_is_three_events_in_a_bounded_number_of_statements(planning_db):
     """An imported list's event at its size limit (1,000 appointments, most with no planned slot): its
-    ActionPlanned items in one event, then its ParticipantAdded items in one, and the handler's reads
+    ActionPlanned items in one event, then its ParticipantAdded items in one, its EnrolmentOpened items
+    in one, and the handler's reads
     and writes do not grow with the number of items."""
     runtime = await planning_db("large")
     groups = [await plan(runtime, "kbenamar", "LIL", at(20 + d, 9), nature="collective", max_participants=5)
@@ -263,11 +267,13 @@ async def test_imp05_a_full_event_of_new_appointments_is_two_events_in_a_bounded
     sa_event.listen(runtime.database.engine.sync_engine, "before_cursor_execute",
                     lambda *args: statements.append(args[2]))
     await recorded(runtime, items)
-    assert len(statements) <= 16, "\n".join(statements)
+    # 16 for the agenda, 2 for the enrolments the registrations open (PRC-01: read, then written with
+    # their history in one statement each).
+    assert len(statements) <= 20, "\n".join(statements)
 
     events = await emitted(runtime, after)
     assert [(e["type"], len(e["payload"]["items"])) for e in events] == [
-        ("ActionPlanned", 985), ("ParticipantAdded", 1000)]
+        ("ActionPlanned", 985), ("ParticipantAdded", 1000), ("EnrolmentOpened", 1000)]
     async with runtime.database.sessions() as session:
         rows = (await session.execute(select(orm.registrations.c.registration_id))).scalars().all()
         joined = (await session.execute(select(orm.participants.c.beneficiary_id).where(

@@ -182,7 +182,8 @@ class _Run:
             self.events.add(RegistrationRecorded, RegistrationRecordedItem(
                 registration_id=registration.id, beneficiary_id=person.id, enrolment_id=enrolment.id,
                 resource=self.cmd.resource, ods=self.ods, site=site, starts_at=reg.starts_at, remote=remote,
-                order_number=reg.order_number, list_kind=self.kind, moved_from=moved_from))
+                order_number=reg.order_number, list_kind=self.kind, moved_from=moved_from,
+                prescriber=reg.prescriber_name, agency_code=reg.prescriber_agency))
         if self.kind == "J-2":
             if reg.order_number:
                 registration = await people.update_registration(registration.id, status="confirmed",

@@ -55,6 +55,11 @@ ods = Table(
     Column("code", String(50), primary_key=True),
     Column("name", String(200), nullable=False),
     Column("special_service", String(200)),
+    Column("duration_days", Integer, nullable=False, server_default="90"),
+    # The form's reason lists (PRC-02); null: the reference CRM's defaults.
+    Column("bilan_reasons", JSON, nullable=True),
+    Column("early_exit_reasons", JSON, nullable=True),
+    Column("abandon_reasons", JSON, nullable=True),
 )
 ods_sites = Table(
     "ods_sites", metadata,
@@ -136,4 +141,50 @@ registrations = Table(
     Column("beneficiary_id", String(64), nullable=False, index=True),
     Column("action_id", String(36), ForeignKey("actions.id"), nullable=False),
     Column("confirmed", Boolean, nullable=False, default=False),
+)
+enrolments = Table(
+    "enrolments", metadata,
+    # A journey (parcours) per beneficiary x ODS x order: the importer's enrolment id (PRC-01, PRC-11).
+    Column("id", String(36), primary_key=True),
+    Column("beneficiary_id", String(64), nullable=False, index=True),
+    Column("ods_code", String(50), nullable=False),
+    Column("resource_code", String(50), nullable=False),
+    Column("site_code", String(50), nullable=False),
+    Column("opened_at", UtcDateTime, nullable=False),
+    Column("start_on", Date, nullable=False),
+    Column("end_on", Date, nullable=False),
+    Column("start_edited", Boolean, nullable=False, default=False),
+    Column("end_edited", Boolean, nullable=False, default=False),
+    # The *prestation spéciale* form (PRC-02).
+    Column("form_started", Boolean, nullable=False, default=False),
+    Column("order_number", String(100), nullable=True),
+    Column("prescriber", String(200), nullable=True),
+    Column("agency_code", String(50), nullable=True),
+    Column("prestappli_initial_on", Date, nullable=True),
+    Column("prestappli_final_on", Date, nullable=True),
+    Column("initial_interview_on", Date, nullable=True),
+    Column("initial_outcome", String(20), nullable=True),
+    Column("outcome_on", Date, nullable=True),
+    Column("bilan_reason", String(200), nullable=True),
+    Column("bilan_detail", Text, nullable=True),
+    Column("early_exit_reason", String(200), nullable=True),
+    Column("abandon_reason", String(200), nullable=True),
+    # Closing (PRC-07, PRC-10): ``closings`` counts the closings so far; the last one's outcome.
+    Column("status", String(10), nullable=False, default="open"),
+    Column("closings", Integer, nullable=False, default=0),
+    Column("closed_on", Date, nullable=True),
+    Column("outcome", String(20), nullable=True),
+    Column("awaiting_correction", Boolean, nullable=False, default=False),
+    Index("ix_enrolments_status_end", "status", "end_on"),
+    Index("ix_enrolments_start", "start_on"),
+)
+journey_history = Table(
+    "journey_history", metadata,
+    # What happened to each journey, for its timeline (PRC-09): opened, dates, form, closed, reopened.
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("enrolment_id", String(36), ForeignKey("enrolments.id"), nullable=False, index=True),
+    Column("beneficiary_id", String(64), nullable=False, index=True),
+    Column("at", UtcDateTime, nullable=False),
+    Column("kind", String(20), nullable=False),
+    Column("detail", JSON, nullable=False),
 )

@@ -11,6 +11,9 @@ from planning.domain.referential import (Advisor, Antenne, Ods, Referential, Res
                                          normalise_address)
 
 
+_REASON_LISTS = ("bilan_reasons", "early_exit_reasons", "abandon_reasons")
+
+
 class ReferentialRepository(Protocol):
     async def get(self) -> Referential: ...
 
@@ -73,7 +76,9 @@ class SqlReferentialRepository:
                                          active=r["active"], sites=tuple(adv_sites.get(r["code"], ())))
                       for r in await self._rows(orm.advisors, orm.advisors.c.code)},
             ods={r["code"]: Ods(code=r["code"], name=r["name"], special_service=r["special_service"],
-                                sites=tuple(ods_sites.get(r["code"], ())), steps=tuple(steps.get(r["code"], ())))
+                                sites=tuple(ods_sites.get(r["code"], ())), steps=tuple(steps.get(r["code"], ())),
+                                duration_days=r["duration_days"],
+                                **{k: tuple(r[k]) for k in _REASON_LISTS if r[k] is not None})
                  for r in await self._rows(orm.ods, orm.ods.c.code)},
             resources={r["code"]: Resource(
                 code=r["code"], name=r["name"], antenne=r["antenne_code"], start=r["start"], end=r["end"],
@@ -94,7 +99,8 @@ class SqlReferentialRepository:
                                     for x in ref.sites.values()])
         await upsert(s, orm.advisors, [{"code": a.code, "name": a.name, "email": a.email, "remote": a.remote,
                                         "active": a.active} for a in ref.advisors.values()])
-        await upsert(s, orm.ods, [{"code": o.code, "name": o.name, "special_service": o.special_service}
+        await upsert(s, orm.ods, [{"code": o.code, "name": o.name, "special_service": o.special_service,
+                                   "duration_days": o.duration_days, **{k: list(getattr(o, k)) for k in _REASON_LISTS}}
                                   for o in ref.ods.values()])
         await upsert(s, orm.resources, [{
             "code": r.code, "name": r.name, "antenne_code": r.antenne, "start": r.start, "end": r.end,

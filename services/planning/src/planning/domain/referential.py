@@ -62,12 +62,28 @@ class Step(Entry):
     nature: Literal["individual", "collective"] = "individual"
 
 
+# The reference CRM's drop-down lists of the *prestation spéciale* form (PRC-02): the defaults of
+# each ODS's settings, so that a referential that does not name them loads unchanged.
+BILAN_REASONS = ("Création ou reprise d'entreprise opportune", "Création ou reprise d'entreprise non opportune")
+EARLY_EXIT_REASONS = ("Reprise d'emploi", "Entrée en formation", "Création d'entreprise avant la fin de la prestation",
+                      "Déménagement", "Raisons de santé", "Autre motif")
+ABANDON_REASONS = ("Ne se présente plus aux rendez-vous", "Injoignable", "Raisons personnelles ou familiales",
+                   "Abandon du projet de création", "Autre motif")
+
+
 class Ods(Entry):
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
     special_service: str | None = None
     sites: tuple[str, ...] = ()
     steps: tuple[Step, ...] = ()
+    duration_days: int = Field(default=90, ge=1, description="Theoretical length of a journey (PRC-11).")
+    bilan_reasons: tuple[str, ...] = Field(default=BILAN_REASONS, min_length=1,
+                                           description="Suite entretien bilan (PRC-02).")
+    early_exit_reasons: tuple[str, ...] = Field(default=EARLY_EXIT_REASONS, min_length=1,
+                                                description="Motifs de sortie anticipée (PRC-02).")
+    abandon_reasons: tuple[str, ...] = Field(default=ABANDON_REASONS, min_length=1,
+                                             description="Motifs d'abandon (PRC-02).")
 
 
 class Resource(Entry):

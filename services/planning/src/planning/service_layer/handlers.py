@@ -20,7 +20,8 @@ def referential_changed(ref: Referential) -> ReferentialChanged:
         sites=tuple(SiteRef(**s.model_dump()) for s in ref.sites.values()),
         advisors=tuple(AdvisorRef(**a.model_dump(exclude={"email"})) for a in ref.advisors.values()),
         ods=tuple(OdsRef(code=o.code, name=o.name, special_service=o.special_service, sites=o.sites,
-                         steps=tuple(StepRef(**st.model_dump()) for st in o.steps)) for o in ref.ods.values()),
+                         steps=tuple(StepRef(**st.model_dump()) for st in o.steps),
+                         duration_days=o.duration_days) for o in ref.ods.values()),
         resources=tuple(ResourceRef(**r.model_dump(exclude={"ods"}), ods=r.ods[0])
                         for r in ref.resources.values()),
     )

@@ -10,6 +10,7 @@ from servicekit.ids import derived_id
 
 from planning.domain.agenda import Action, Participant
 from planning.domain.registrations import Registration, SlotKey, first_free, imported_action, needs_attaching
+from planning.service_layer import journeys
 from planning.service_layer.agenda import action_item, added_item, removed_item
 
 NOT_CONFIRMED = "Non confirmé à J-2"
@@ -94,6 +95,7 @@ async def attach_registrations(event: RegistrationRecorded, uow) -> None:
         participations = _Changes(await uow.agenda.participations(
             leaving | {(a.id, i.beneficiary_id) for i in todo for a in slots.get(_slot_key(i), ())}))
         created: list[Action] = []
+        attached: list[tuple[RegistrationRecordedItem, Action]] = []
         announce, now, ref = _Announcements(uow), uow.clock.now(), None
         for item in event.items:
             registration = registrations.known.get(item.registration_id)
@@ -122,6 +124,7 @@ async def attach_registrations(event: RegistrationRecorded, uow) -> None:
                 participant.join(item.resource, item.ods, now)
                 participations.touch(pair)
             announce.join(participant)
+            attached.append((item, action))
             if registration is None:
                 registrations.add(item.registration_id, Registration(item.registration_id, item.beneficiary_id,
                                                                      action.id))
@@ -132,6 +135,7 @@ async def attach_registrations(event: RegistrationRecorded, uow) -> None:
         await uow.agenda.add(*created)
         await uow.agenda.save_participants(participations.new.values(), participations.changed.values())
         await uow.registrations.save(registrations.new.values(), registrations.changed.values())
+        await journeys.open_enrolments(uow, attached)
         await uow.commit()
 
 
@@ -152,6 +156,7 @@ def _leave(participations: _Changes, pair: Pair, at, reason: str, announce: _Ann
 async def confirm_participants(event: ParticipantConfirmed, uow) -> None:
     async with uow:
         await uow.registrations.confirm(i.registration_id for i in event.items)
+        await journeys.note_order_numbers(event, uow)
         await uow.commit()
 
 

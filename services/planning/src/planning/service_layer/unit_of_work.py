@@ -1,6 +1,7 @@
 from servicekit.uow import SqlAlchemyUnitOfWork
 
 from planning.adapters.agenda_repository import SqlAgendaRepository, SqlRegistrations
+from planning.adapters.journey_repository import SqlEnrolments
 from planning.adapters.repository import ReferentialCache, ReferentialRepository, SqlReferentialRepository
 
 
@@ -16,3 +17,4 @@ class PlanningUnitOfWork(SqlAlchemyUnitOfWork):
         self.referential = SqlReferentialRepository(self.session, self._referential_cache)
         self.agenda = SqlAgendaRepository(self.session)
         self.registrations = SqlRegistrations(self.session)
+        self.enrolments = SqlEnrolments(self.session)

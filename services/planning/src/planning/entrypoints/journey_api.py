@@ -1,0 +1,73 @@
+"""Journey routes (under /planning): enrolments, their dates, the *prestation spéciale* form, closing
+and réouverture (PRC-01, PRC-02, PRC-03, PRC-07, PRC-10). Thin, each one handler call."""
+
+from datetime import date
+from typing import Any
+
+from fastapi import APIRouter, Body, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from servicekit.runtime import ServiceRuntime
+
+from planning.domain.journeys import LABELS
+from planning.service_layer import journeys
+
+
+class DatesRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    start: Any = Field(default=None, description="Date de début (AAAA-MM-JJ or JJ/MM/AAAA).",
+                       examples=["2025-01-14"])
+    end: Any = Field(default=None, description="Date de fin (AAAA-MM-JJ or JJ/MM/AAAA).", examples=["2025-04-14"])
+
+
+class ReopenRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: Any = Field(default=None, description="Why the closed journey is reopened (required).",
+                        examples=["Date de bilan erronée"])
+
+
+FORM_DESCRIPTION = ("Fields of the prestation spéciale form to change (absent: kept; null or \"\": emptied): "
+                    + ", ".join(LABELS) + ". Values are checked here: each refusal names its field in French.")
+
+
+def build_router(runtime: ServiceRuntime) -> APIRouter:
+    router = APIRouter(tags=["journeys"])
+    uow = runtime.uow_factory
+
+    @router.get("/journeys")
+    async def list_journeys(first_day: date | None = Query(default=None, alias="from"),
+                            last_day: date | None = Query(default=None, alias="to"),
+                            resource: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
+        """Enrolments whose ODS start is in [from, to], by start: the ids the other routes take."""
+        return await journeys.list_journeys(journeys.JourneyQuery(first_day, last_day, resource, status), uow())
+
+    @router.post("/journeys/close-due")
+    async def close_due() -> dict[str, Any]:
+        """PRC-07: the daily run; closes each due enrolment once (ODSClosed)."""
+        return await journeys.close_due(uow())
+
+    @router.get("/journeys/{enrolment_id}")
+    async def show(enrolment_id: str) -> dict[str, Any]:
+        """The journey: dates, form, derived situation (PRC-03), its actions, the ODS's reason lists."""
+        return await journeys.show_journey(enrolment_id, uow())
+
+    @router.put("/journeys/{enrolment_id}/dates")
+    async def dates(enrolment_id: str, request: DatesRequest) -> dict[str, Any]:
+        """PRC-01: start on or before the first action, end on or after the last; 409 when closed."""
+        return await journeys.change_dates(enrolment_id, request.start, request.end, uow())
+
+    @router.patch("/journeys/{enrolment_id}/form")
+    async def form(enrolment_id: str, changes: Any = Body(description=FORM_DESCRIPTION,
+                                                           examples=[{"initial_outcome": "poursuivi"}])
+                   ) -> dict[str, Any]:
+        """PRC-02: a partial save (JourneyFormChanged); closes the journey when due (PRC-07)."""
+        return await journeys.save_form(enrolment_id, changes, uow())
+
+    @router.post("/journeys/{enrolment_id}/reopen")
+    async def reopen(enrolment_id: str, request: ReopenRequest) -> dict[str, Any]:
+        """PRC-10: réouverture with a reason (ODSReopened)."""
+        return await journeys.reopen_journey(enrolment_id, request.reason, uow())
+
+    return router
