@@ -1,0 +1,73 @@
+"""OPS-01: scheduled work (19:00 batch, Chorus deposit, daily closing, hourly purge) runs on one
+replica at a time, the holder of a PostgreSQL advisory-lock lease, with two replicas on the real
+PostgreSQL; when the leader stops or loses its connection, the other replica takes over."""
+
+import asyncio
+
+from sqlalchemy import text
+
+from servicekit.bus import Bus
+from servicekit.pytest_plugin import PG_URL
+from servicekit.runtime import ServiceRuntime, assemble
+
+from kit_app import NotesUnitOfWork, kit, make_sessions, metadata
+
+
+async def _replicas(settings, runs: list[str]) -> list[ServiceRuntime]:
+    engine, _ = await make_sessions(PG_URL, f"{settings.db_schema_prefix}kit")  # the relay's tables
+    await engine.dispose()
+    replicas = []
+    for name in ("replica-a", "replica-b"):
+        runtime = assemble("kit", settings, Bus("memory://"), metadata, kit, migrations=None, handlers={},
+                           subscriptions=(), uow_class=NotesUnitOfWork)
+        runtime.leadership.retry_seconds = 0.05
+
+        async def job(name=name) -> None:
+            runs.append(name)
+
+        runtime.periodic.append((0.02, job))
+        replicas.append(runtime)
+    return replicas
+
+
+async def _ran_during(runs: list[str], seconds: float) -> set[str]:
+    start = len(runs)
+    await asyncio.sleep(seconds)
+    return set(runs[start:])
+
+
+async def test_ops01_scheduled_jobs_run_on_one_of_two_replicas_and_the_other_takes_over(pg_settings):
+    runs: list[str] = []
+    a, b = await _replicas(pg_settings, runs)
+    a.start_relay()
+    await asyncio.sleep(0.2)
+    b.start_relay()
+    try:
+        assert await _ran_during(runs, 0.6) == {"replica-a"}
+        assert len(runs) > 10  # the job did run, again and again, on the leader
+        await a.stop()  # a rolling update stops the leader: its lease is released
+        assert await _ran_during(runs, 0.6) == {"replica-b"}
+    finally:
+        await a.stop()
+        await b.stop()
+
+
+async def test_ops01_a_leader_that_loses_its_database_connection_loses_the_lease(pg_settings):
+    runs: list[str] = []
+    a, b = await _replicas(pg_settings, runs)
+    a.start_relay()
+    await asyncio.sleep(0.2)
+    b.start_relay()
+    try:
+        assert await _ran_during(runs, 0.4) == {"replica-a"}
+        # The leader's lease connection is cut (a network partition, a failover): PostgreSQL frees its
+        # lock, replica B takes it, and A, finding its connection dead, stops running the jobs.
+        async with a.database.engine.connect() as conn:
+            await conn.execute(text(
+                "SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' "
+                "AND l.objid = hashtext(:name)::oid AND l.granted"), {"name": a.leadership.lock_name})
+        await asyncio.sleep(0.4)
+        assert await _ran_during(runs, 0.6) == {"replica-b"}
+    finally:
+        await a.stop()
+        await b.stop()
