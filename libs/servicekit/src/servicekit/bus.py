@@ -127,8 +127,13 @@ class _MemoryTopic:
 
 class Bus:
     def __init__(self, url: str, *, idempotence: bool = True, client_id: str = "prestaflow", namespace: str = "",
-                 partitions: int = 3, replication: int = 1, batch_size: int = 500):
+                 partitions: int = 3, replication: int = 1, batch_size: int = 500,
+                 username: str | None = None, password: str | None = None, ca_file: str | None = None,
+                 create_topics: bool = True):
         self.url = url
+        # Credentials (SCRAM-SHA-512, a Strimzi KafkaUser) and TLS, for aiokafka's clients.
+        self._security = _security(username, password, ca_file)
+        self.create_topics = create_topics
         # Prepended to every topic name: lets several deployments (or test runs) share one cluster.
         self.namespace = namespace
         self.in_memory = url.startswith("memory://")
@@ -144,7 +149,7 @@ class Bus:
         if not self.in_memory:
             self.broker = KafkaBroker(
                 self.bootstrap.split(","), acks="all", enable_idempotence=idempotence,
-                client_id=client_id, logger=log,
+                client_id=client_id, logger=log, security=_faststream_security(username, password, self._security),
             )
         self._stack: AsyncExitStack | None = None
         self._topics: set[str] = set()
@@ -156,7 +161,10 @@ class Bus:
         """The bus a service's ``ServiceSettings`` describe (``PRESTAFLOW_BUS`` and the Kafka settings)."""
         return cls(settings.bus, idempotence=settings.kafka_idempotence, namespace=settings.topic_namespace,
                    partitions=settings.kafka_partitions, replication=settings.kafka_replication,
-                   batch_size=settings.consumer_batch_size)
+                   batch_size=settings.consumer_batch_size, username=settings.kafka_username,
+                   password=settings.kafka_password,
+                   ca_file=str(settings.kafka_ca_file) if settings.kafka_ca_file else None,
+                   create_topics=settings.kafka_create_topics)
 
     def declare(self, *topics: str) -> None:
         """Topics this process publishes to: created at start like the subscribed ones."""
@@ -199,9 +207,11 @@ class Bus:
                     if group.task is None or group.task.done():
                         self._start_group(group)
             return
-        await self._create_topics()
+        if self.create_topics:
+            await self._create_topics()
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap.split(","), acks="all",
-                                          enable_idempotence=self.idempotence, client_id=self.client_id)
+                                          enable_idempotence=self.idempotence, client_id=self.client_id,
+                                          **self._security)
         await self._producer.start()
         self._stack.push_async_callback(self._producer.stop)
         await self.broker.start()
@@ -268,7 +278,7 @@ class Bus:
 
         if not self._topics:
             return
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap.split(","))
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap.split(","), **self._security)
         await admin.start()
         try:
             existing = set(await admin.list_topics())
@@ -281,6 +291,29 @@ class Bus:
                     pass
         finally:
             await admin.close()
+
+
+def _security(username: str | None, password: str | None, ca_file: str | None) -> dict[str, Any]:
+    """aiokafka's security arguments: SCRAM-SHA-512 when a user is given, TLS when a CA is."""
+    options: dict[str, Any] = {}
+    if ca_file:
+        import ssl
+
+        options["ssl_context"] = ssl.create_default_context(cafile=ca_file)
+    if username:
+        options.update(sasl_mechanism="SCRAM-SHA-512", sasl_plain_username=username, sasl_plain_password=password)
+    options["security_protocol"] = ("SASL_" if username else "") + ("SSL" if ca_file else "PLAINTEXT")
+    return options
+
+
+def _faststream_security(username: str | None, password: str | None, options: dict[str, Any]) -> Any:
+    from faststream.security import BaseSecurity, SASLScram512
+
+    if username:
+        return SASLScram512(username, password or "", ssl_context=options.get("ssl_context"))
+    if "ssl_context" in options:
+        return BaseSecurity(ssl_context=options["ssl_context"])
+    return None
 
 
 async def _cancel(task: "asyncio.Task[None]") -> None:
