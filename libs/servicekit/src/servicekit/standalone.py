@@ -1,5 +1,8 @@
-"""``python -m <service>``: one service alone, as it runs in Kubernetes."""
+"""``python -m <service>``: one service alone, as it runs in Kubernetes; ``python -m <service> migrate``
+only migrates its schema and exits (the pod's init container, deploy/README.md)."""
 
+import asyncio
+import sys
 from collections.abc import Callable
 
 from servicekit import serve
@@ -12,5 +15,15 @@ from servicekit.settings import ServiceSettings
 def main(bootstrap: Callable[..., ServiceRuntime], settings: ServiceSettings) -> None:
     bus = Bus.from_settings(settings)
     runtime = bootstrap(bus, settings)
+    if sys.argv[1:] == ["migrate"]:
+        asyncio.run(_migrate(runtime))
+        return
     app = build_app([runtime], bus, title=f"Prestaflow {runtime.name}")
     serve.run(app, settings)
+
+
+async def _migrate(runtime: ServiceRuntime) -> None:
+    try:
+        await runtime.database.migrate()
+    finally:
+        await runtime.database.dispose()
