@@ -15,7 +15,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from functools import cache
 from pathlib import Path
 
@@ -186,12 +185,14 @@ def checkov() -> str:
 def test_ops01_checkov_finds_no_failed_check(overlay, tmp_path):
     rendered = tmp_path / f"{overlay}.yaml"
     rendered.write_text(yaml.safe_dump_all(build(overlay), sort_keys=False))
-    done = subprocess.run([checkov(), "--quiet", "--compact", "--framework", "kubernetes", "-o", "json",
-                           "-f", str(rendered)], capture_output=True, text=True, timeout=600)
+    done = subprocess.run([checkov(), "--skip-download", "--framework", "kubernetes", "-o", "json",
+                           "-f", str(rendered)], capture_output=True, text=True, timeout=600,
+                          env={**os.environ, "BC_SKIP_MAPPING": "TRUE"})
     report = json.loads(done.stdout)
     results = report[0]["results"] if isinstance(report, list) else report["results"]
     failed = [f"{c['check_id']} {c['resource']}: {c['check_name']}" for c in results["failed_checks"]]
     assert not failed, "\n".join(failed)
     assert results["passed_checks"], "checkov checked nothing"
     skipped = results["skipped_checks"]
-    assert all(s.get("suppress_comment") for s in skipped), "a waived check without its reason"
+    assert all(len(s["check_result"].get("suppress_comment", "")) > 20 for s in skipped), \
+        "a waived check without its reason"
