@@ -152,6 +152,7 @@ class Bus:
                 client_id=client_id, logger=log, security=_faststream_security(username, password, self._security),
             )
         self._stack: AsyncExitStack | None = None
+        self._subscribers: list[tuple[str, str, Any]] = []  # Kafka: (group, topic, FastStream subscriber)
         self._topics: set[str] = set()
         self.partitions, self.replication = partitions, replication
         self.batch_size = batch_size
@@ -191,9 +192,12 @@ class Bus:
                 self._start_group(memory_group)  # subscribed after start
             return
 
-        @self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
-                                auto_offset_reset="earliest", batch=True, max_records=self.batch_size,
-                                decoder=_undecoded)
+        subscriber = self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
+                                            auto_offset_reset="earliest", batch=True, max_records=self.batch_size,
+                                            decoder=_undecoded)
+        self._subscribers.append((group, topic.removeprefix(self.namespace), subscriber))
+
+        @subscriber
         async def on_messages(message: KafkaMessage) -> None:
             # The records as polled: values undecoded, the type header read without parsing the value.
             await consume([Incoming(r.value or b"", _type_header(r.headers)) for r in message.raw_message],
@@ -262,6 +266,26 @@ class Bus:
             if not waiting:
                 return
             await asyncio.gather(*[g.idle.wait() for g in waiting])
+
+    async def consumer_lag(self) -> list[tuple[str, str, int, int]]:
+        """(group, topic, partition, messages not yet committed) of each partition this process
+        consumes: in memory every group's; on Kafka the partitions assigned to this replica, from the
+        end offset of its last fetch and the group's committed offset."""
+        if self.in_memory:
+            return [(g.group, g.name, p, len(log) - g.offsets[p]) for t in self._memory.values()
+                    for g in t.groups.values() for p, log in enumerate(t.partitions)]
+        lags = []
+        for group, topic, subscriber in self._subscribers:
+            consumer = getattr(subscriber, "consumer", None)
+            if consumer is None:
+                continue
+            for tp in consumer.assignment():
+                end = consumer.highwater(tp)
+                if end is None:  # nothing fetched yet
+                    continue
+                committed = await consumer.committed(tp) or 0
+                lags.append((group, topic, tp.partition, max(end - committed, 0)))
+        return lags
 
     async def ping(self) -> bool:
         if self.in_memory:

@@ -11,6 +11,7 @@ event of ours (bad JSON, unknown type or version, too many items, too large) is 
 import asyncio
 import json
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -26,7 +27,7 @@ from contracts.topics import dead_letter_topic
 from servicekit import faults
 from servicekit.bus import Bus, Incoming, OutgoingMessage
 from servicekit.clock import Clock
-from servicekit.metrics import EVENTS_CONSUMED
+from servicekit.metrics import EVENTS_CONSUMED, HANDLER_ERRORS, HANDLER_SECONDS
 from servicekit.tables import KitTables
 from servicekit.uow import ENVELOPE_ROOM, UnitOfWork
 
@@ -159,14 +160,18 @@ class EventDispatcher:
         handler = self.handlers[envelope.type]
         error = ""
         for attempt in range(1, self.attempts + 1):
+            started = time.perf_counter()
             try:
                 outcome = await self.handle(envelope, handler)
+                HANDLER_SECONDS.labels(self.service, envelope.type).observe(time.perf_counter() - started)
                 EVENTS_CONSUMED.labels(self.service, envelope.type, outcome).inc()
                 return
             except (UnknownEvent, ValidationError) as exc:
+                HANDLER_ERRORS.labels(self.service, envelope.type).inc()
                 error = f"{type(exc).__name__}: {exc}"
                 break  # a malformed payload will not heal by retrying
             except Exception as exc:  # noqa: BLE001 - every failure is retried, then parked
+                HANDLER_ERRORS.labels(self.service, envelope.type).inc()
                 error = "".join(traceback.format_exception_only(exc)).strip()
                 log.warning("handler failed", extra={"service": self.service, "type": envelope.type,
                                                      "event_id": str(envelope.event_id), "attempt": attempt})
