@@ -35,6 +35,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from servicekit import tracing
+
 log = logging.getLogger("servicekit.bus")
 log_ = log
 
@@ -60,12 +62,13 @@ class OutgoingMessage:
 
 
 class Incoming:
-    """One consumed message: its value as published and its ``type`` header (None if it had none)."""
+    """One consumed message: its value as published, its ``type`` header (None if it had none) and
+    its trace-context headers (``servicekit.tracing``; None if it had none)."""
 
-    __slots__ = ("body", "type")
+    __slots__ = ("body", "type", "trace")
 
-    def __init__(self, body: bytes | dict[str, Any], type: str | None = None):
-        self.body, self.type = body, type
+    def __init__(self, body: bytes | dict[str, Any], type: str | None = None, trace: dict[str, str] | None = None):
+        self.body, self.type, self.trace = body, type, trace
 
 
 Consume = Callable[[list[Incoming], str], Awaitable[None]]
@@ -200,7 +203,8 @@ class Bus:
         @subscriber
         async def on_messages(message: KafkaMessage) -> None:
             # The records as polled: values undecoded, the type header read without parsing the value.
-            await consume([Incoming(r.value or b"", _type_header(r.headers)) for r in message.raw_message],
+            await consume([Incoming(r.value or b"", _type_header(r.headers), _trace_headers(r.headers))
+                           for r in message.raw_message],
                           topic.removeprefix(self.namespace))
 
     async def start(self) -> None:
@@ -241,7 +245,8 @@ class Bus:
                         f"message of {len(m.value)} bytes is too large for the producer's {MAX_REQUEST_BYTES}")
             for m in messages:
                 topic = self._memory_topic(self.namespace + m.topic)
-                topic.partitions[_partition(m.key, len(topic.partitions))].append(Incoming(m.value, m.headers.get("type")))
+                topic.partitions[_partition(m.key, len(topic.partitions))].append(
+                    Incoming(m.value, m.headers.get("type"), tracing.context_headers(m.headers)))
                 for group in topic.groups.values():
                     group.notify()
             return
@@ -354,6 +359,11 @@ async def _undecoded(message: Any) -> None:
     """The subscriber reads the records as polled (``raw_message``): FastStream's own decoding of
     every value as JSON, for a body no handler takes, would be wasted."""
     return None
+
+
+def _trace_headers(headers: Sequence[tuple[str, bytes]]) -> dict[str, str] | None:
+    return tracing.context_headers({name: value.decode() for name, value in headers
+                                    if name in ("traceparent", "tracestate")})
 
 
 def _type_header(headers: Sequence[tuple[str, bytes]]) -> str | None:

@@ -27,6 +27,7 @@ from contracts.topics import dead_letter_topic
 from servicekit import faults
 from servicekit.bus import Bus, Incoming, OutgoingMessage
 from servicekit.clock import Clock
+from servicekit import tracing
 from servicekit.metrics import EVENTS_CONSUMED, HANDLER_ERRORS, HANDLER_SECONDS
 from servicekit.tables import KitTables
 from servicekit.uow import ENVELOPE_ROOM, UnitOfWork
@@ -123,11 +124,12 @@ class EventDispatcher:
         to a thousand items, and a failing event is retried and parked without holding the others."""
         for message in messages:
             if isinstance(message, Incoming):
-                await self(message.body, topic, message.type)
+                await self(message.body, topic, message.type, message.trace)
             else:
                 await self(message, topic)
 
-    async def __call__(self, body: bytes | dict[str, Any], topic: str = "", kind: str | None = None) -> None:
+    async def __call__(self, body: bytes | dict[str, Any], topic: str = "", kind: str | None = None,
+                       trace: dict[str, str] | None = None) -> None:
         # Another service's event is skipped before any parsing (most of a topic, for most
         # consumers). The type comes from the message's header, or from a body already decoded.
         if kind is None and isinstance(body, dict):
@@ -139,7 +141,8 @@ class EventDispatcher:
             return
         envelope = await self._envelope(body, topic, kind)
         if envelope is not None and envelope.type in self.handlers:
-            await self.one(body, envelope, topic)
+            with tracing.consuming(self.service, envelope.type, topic, trace):
+                await self.one(body, envelope, topic)
 
     async def _envelope(self, body: bytes | dict[str, Any], topic: str, kind: str | None = None) -> Envelope | None:
         """The validated envelope, or None once parked as a dead letter."""

@@ -13,7 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from servicekit import metrics
+from servicekit import metrics, tracing
 from servicekit.bus import Bus
 from servicekit.errors import Conflict, NotFound, RefusedInput, french_validation_messages
 from servicekit.runtime import ServiceRuntime, admin_router, event_log_router
@@ -88,12 +88,15 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
     @app.middleware("http")
     async def time_requests(request: Request, call_next):
         started = time.perf_counter()
-        response = await call_next(request)
-        # The route's template, never the raw path (ids would make series without bound).
-        template = getattr(request.scope.get("route"), "path", None) or "unmatched"
-        service = request.url.path.split("/")[1] if request.url.path.count("/") > 1 else ""
-        if service in services and template.startswith("/") and not template.startswith(f"/{service}/"):
-            template = f"/{service}{template}"  # the router's own path, under the service's prefix
+        with tracing.serving(request.method, request.headers) as span:
+            response = await call_next(request)
+            # The route's template, never the raw path (ids would make series without bound).
+            template = getattr(request.scope.get("route"), "path", None) or "unmatched"
+            service = request.url.path.split("/")[1] if request.url.path.count("/") > 1 else ""
+            if service in services and template.startswith("/") and not template.startswith(f"/{service}/"):
+                template = f"/{service}{template}"  # the router's own path, under the service's prefix
+            span.update_name(f"{request.method} {template}")
+            span.set_attribute("http.response.status_code", response.status_code)
         metrics.HTTP_SECONDS.labels(service if service in services else "-", request.method, template,
                                     str(response.status_code)).observe(time.perf_counter() - started)
         return response

@@ -5,7 +5,7 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from servicekit import serve
+from servicekit import serve, tracing
 from servicekit.bus import Bus
 from servicekit.http import build_app
 from servicekit.runtime import ServiceRuntime
@@ -18,6 +18,7 @@ def main(bootstrap: Callable[..., ServiceRuntime], settings: ServiceSettings) ->
     if sys.argv[1:] == ["migrate"]:
         asyncio.run(_migrate(runtime))
         return
+    tracing.configure(runtime.name)
     app = build_app([runtime], bus, title=f"Prestaflow {runtime.name}")
     serve.run(app, settings)
 
