@@ -36,6 +36,16 @@ async def _ran_during(runs: list[str], seconds: float) -> set[str]:
     return set(runs[start:])
 
 
+async def _taken_over_by(runs: list[str], name: str, timeout: float = 15.0) -> None:
+    """Wait (a bound, not a measure) until ``name`` runs the job."""
+    start = len(runs)
+    for _ in range(int(timeout / 0.05)):
+        if name in runs[start:]:
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{name} never took the lease over")
+
+
 async def test_ops01_scheduled_jobs_run_on_one_of_two_replicas_and_the_other_takes_over(pg_settings):
     runs: list[str] = []
     a, b = await _replicas(pg_settings, runs)
@@ -46,6 +56,7 @@ async def test_ops01_scheduled_jobs_run_on_one_of_two_replicas_and_the_other_tak
         assert await _ran_during(runs, 0.6) == {"replica-a"}
         assert len(runs) > 10  # the job did run, again and again, on the leader
         await a.stop()  # a rolling update stops the leader: its lease is released
+        await _taken_over_by(runs, "replica-b")
         assert await _ran_during(runs, 0.6) == {"replica-b"}
     finally:
         await a.stop()
@@ -66,7 +77,8 @@ async def test_ops01_a_leader_that_loses_its_database_connection_loses_the_lease
             await conn.execute(text(
                 "SELECT pg_terminate_backend(l.pid) FROM pg_locks l WHERE l.locktype = 'advisory' "
                 "AND l.objid = hashtext(:name)::oid AND l.granted"), {"name": a.leadership.lock_name})
-        await asyncio.sleep(0.4)
+        await _taken_over_by(runs, "replica-b")
+        await asyncio.sleep(0.3)  # A finds its connection dead at its next turn
         assert await _ran_during(runs, 0.6) == {"replica-b"}
     finally:
         await a.stop()
