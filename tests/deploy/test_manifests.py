@@ -139,6 +139,11 @@ def test_ops01_each_service_user_writes_its_topics_and_reads_exactly_its_subscri
         assert by_operation["Write"] == {f"topic:{BY_PRODUCER[service]}", f"topic:{dead_letter_topic(service)}"}
         assert by_operation["Read"] == {f"topic:{t}" for t in subscriptions[service]} | {f"group:{service}"}
         assert users[service]["authentication"]["type"] == "scram-sha-512"
+    # Nobody else writes: KEDA only describes, the auditor only reads.
+    for other in set(users) - set(SERVICES):
+        operations = {o for acl in users[other]["authorization"]["acls"] for o in acl["operations"]}
+        assert operations <= {"Read", "Describe"}, other
+    assert set(users) == set(SERVICES) | {"keda", "auditor"}
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)
