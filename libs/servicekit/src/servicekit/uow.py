@@ -28,6 +28,7 @@ from contracts.base import MAX_EVENT_BYTES, MAX_ITEMS, Item, ListEvent
 from contracts.envelope import envelope_json
 from contracts.topics import BY_PRODUCER
 from servicekit import faults
+from servicekit import tracing
 from servicekit.bus import OutgoingMessage
 from servicekit.clock import Clock
 from servicekit.ids import new_uuid
@@ -279,8 +280,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.committed = True
         faults.point(f"{self.producer}.after_commit")
         if emitted:
-            self._on_commit([OutgoingMessage(topic, e.key, e.json.encode(), {"type": e.type}, e.event_id)
-                             for e in emitted])
+            self._on_commit([OutgoingMessage(topic, e.key, e.json.encode(), tracing.with_context({"type": e.type}),
+                                             e.event_id) for e in emitted])
 
     async def rollback(self) -> None:
         self._staged = []
