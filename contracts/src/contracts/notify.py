@@ -89,7 +89,8 @@ class MessageNotSent(ListEvent):
     ``gave_up`` (temporary failures until the last attempt), ``appointment_cancelled``,
     ``not_confirmed`` (not confirmed at J-2), ``appointment_passed``, ``not_needed`` (the person
     logged in to the virtual office, or the confirmation changed), ``manual_required`` (GDPR mail
-    to send by hand), ``purged``.
+    to send by hand), ``purged``, ``unbuildable`` (the message could not be made: a control character
+    in the recipient's name or address).
     """
 
     event_type = "MessageNotSent"

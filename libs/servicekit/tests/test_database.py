@@ -54,3 +54,28 @@ async def test_upsert_inserts_new_keys_updates_known_ones_and_leaves_the_rest(da
         found = {(r.a, r.b): r.value for r in (await session.execute(select(pairs)))}
     assert len(found) == 602
     assert (found["x", "1"], found["x", "2"], found["y", "599"]) == ("new", "kept", "v")
+
+
+async def test_x04_erased_rows_stay_neither_in_free_pages_nor_in_the_log(sqlite_settings, tmp_path):
+    """X-04: on SQLite, rows deleted then scrubbed (``uow.scrub()`` after a purge) are nowhere in the
+    database's files: ``secure_delete`` zeroes freed space, the checkpoint empties the write-ahead log."""
+    from servicekit.uow import SqlAlchemyUnitOfWork
+
+    db = Database("kit", sqlite_settings, tmp_path / "no-migrations")
+    marker = "francois.etienne@example.org"
+    async with db.engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE people (ft_id varchar(20) PRIMARY KEY, email varchar(80))"))
+        for n in range(200):
+            email = marker if n % 2 else f"p{n}@example.org"
+            await conn.execute(text("INSERT INTO people VALUES (:id, :email)"), {"id": f"{n:07d}A", "email": email})
+    uow = SqlAlchemyUnitOfWork(db.sessions, None, "kit", None)
+    await uow.scrub()  # the rows are in the database file now, as they are some time after being written
+    async with db.engine.begin() as conn:
+        await conn.execute(text("DELETE FROM people WHERE email = :email"), {"email": marker})
+        # On, even where SQLite was not built with it on by default (Debian's is).
+        assert (await conn.execute(text("PRAGMA secure_delete"))).scalar() == 1
+    await uow.scrub()
+    files = list(sqlite_settings.home.glob("kit.db*"))
+    assert files
+    assert not any(marker.encode() in path.read_bytes() for path in files)
+    await db.dispose()

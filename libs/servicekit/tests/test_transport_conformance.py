@@ -394,3 +394,32 @@ async def test_malformed_messages_are_dead_lettered_with_their_reason_and_the_pa
     assert [letter["attempts"] for letter in dead.letters] == [1, 1, 1, 1]  # parked at once, never retried
     assert dead.letters[1]["envelope"]["version"] == 3 and len(dead.letters[2]["envelope"]["payload"]["items"]) == 1001
     assert {letter["topic"] for letter in dead.letters} == {topic}
+
+
+# OPS-02/03: trace context in the headers, consumer lag ---------------------------------------
+
+async def test_ops03_trace_context_travels_in_headers_and_ops02_lag_is_counted_per_partition(transport, topic):
+    """A message's ``traceparent`` header reaches the consumer as published (memory and Kafka), and
+    the bus reports its group's lag per partition: all consumed, 0 behind on each."""
+    traceparent = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+    bus = transport.bus()
+    seen: list[Incoming] = []
+
+    async def consume(messages: list[Incoming], _topic: str) -> None:
+        seen.extend(messages)
+
+    bus.subscribe(topic, "conformance", consume)
+    await bus.start()
+    await bus.publish([OutgoingMessage(topic, "k", b"{}", {"type": "Numbered", "traceparent": traceparent}),
+                       OutgoingMessage(topic, "k", b"{}", {"type": "Numbered"})])
+    await transport.settled(bus, lambda: len(seen) == 2, "2 messages consumed")
+    assert [m.trace for m in seen] == [{"traceparent": traceparent}, None]
+    assert [m.type for m in seen] == ["Numbered", "Numbered"]
+
+    async def lag() -> dict[int, int]:
+        return {p: n for group, t, p, n in await bus.consumer_lag() if group == "conformance" and t == topic}
+    for _ in range(200):  # Kafka: the commit after consume lands a moment later
+        if (lags := await lag()) and not any(lags.values()):
+            break
+        await asyncio.sleep(0.05)
+    assert lags and set(lags.values()) == {0}, lags

@@ -1,8 +1,11 @@
 """``prestaflow demo``: every step built so far, on the embedded default, from a fresh state."""
 
 import asyncio
+import email
+import email.policy
 import json
 import shutil
+import zipfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
@@ -84,10 +87,12 @@ async def _scenario(out: Path, samples: Path) -> None:
         await _import_lists(api, samples, out, clock, story)
         await _assign(api, out, story)
         await _presence_and_messages(api, out, clock, story)
+        purged = await _purge(api, clock, story)
         await _journeys(api, out, clock, story)
         await _journey_views(api, out, clock, story)
 
-        # Later chapters of the story (journeys, billing, the purge...) are called here, in date order.
+        # Later chapters (billing, access...) go here, in date order; the scan for the purged stays last.
+        await _nothing_left_of(purged, out, story)
 
         events = []
         for runtime in api.embedded.runtimes:
@@ -217,6 +222,65 @@ async def _presence_and_messages(api: Api, out: Path, clock: FixedClock, story: 
     _say(f"   {len(written)} e-mail(s) écrits en .eml dans {out.name}/messages")
 
 
+async def _purge(api: Api, clock: FixedClock, story: Story) -> list[dict]:
+    """X-04: the records of people not confirmed at J-2 are purged five days later (17/01/2025);
+    returns what identified them, for the last chapter's scan."""
+    clock.at = _paris(2025, 1, 17, 10, 0)
+    due = [p for p in (await api.request("GET", "importer", "/beneficiaries")).json()
+           if p["purge_on"] and p["purge_on"] <= "2025-01-17" and not p["purged_at"]]
+    story.step("Purge RGPD du 17/01/2025 : fiches non confirmées à J-2, cinq jours plus tard")
+    purged = (await api.request("POST", "importer", "/purge")).json()["purged"]
+    for person in due:
+        _say(f"   {person['last_name']} {person['first_name']} : "
+             f"{'supprimé(e)' if person['id'] in purged else 'non supprimé(e)'} (fiche, rendez-vous, messages, "
+             "clé de chiffrement de ses événements)")
+    return [p for p in due if p["id"] in purged]
+
+
+def _traces(person: dict) -> list[str]:
+    """What identifies a person in text: names, identifiant, e-mail, phone (as imported and as written)."""
+    phone = person.get("phone") or ""
+    national = f"0{phone[3:]}" if phone.startswith("+33") else ""
+    spaced = ".".join(national[i:i + 2] for i in range(0, len(national), 2))
+    return [v for v in (person["last_name"], f"{person['first_name']} {person['last_name']}", person["ft_id"],
+                        person.get("email"), phone, national, spaced) if v]
+
+
+def _readable(path: Path) -> str:
+    """A file as a reader (or a tool) sees it: e-mails decoded (headers and parts), spreadsheets and
+    archives unzipped, anything else as its bytes in UTF-8 and Windows-1252."""
+    data = path.read_bytes()
+    if path.suffix == ".eml":
+        mail = email.message_from_bytes(data, policy=email.policy.default)
+        return "\n".join([f"{k}: {v}" for k, v in mail.items()] + [
+            part.get_content() for part in mail.walk() if part.get_content_maintype() == "text"])
+    texts = [data.decode("utf-8", "replace"), data.decode("cp1252", "replace")]
+    if zipfile.is_zipfile(path):
+        with zipfile.ZipFile(path) as archive:
+            texts += [archive.read(name).decode("utf-8", "replace") for name in archive.namelist()]
+    return "\n".join(texts)
+
+
+async def _nothing_left_of(purged: list[dict], out: Path, story: Story) -> None:
+    """X-04: every database and file the demo wrote, read byte by byte (SQLite files with their free
+    pages and write-ahead log, e-mails decoded) for what identified the purged people."""
+    story.step("Après la purge : recherche des personnes supprimées dans chaque base et chaque fichier écrit")
+    files = sorted(p for p in out.rglob("*") if p.is_file())
+    state = out / "state"
+    for person in purged:
+        traces = _traces(person)
+        found = {path: [t for t in traces if t in _readable(path)] for path in files}
+        found = {path: hits for path, hits in found.items() if hits}
+        inside = [path for path in found if path.is_relative_to(state)]
+        size = sum(path.stat().st_size for path in files if path.is_relative_to(state))
+        _say(f"   {person['last_name']} {person['first_name']} ({len(traces)} valeurs cherchées : nom, identifiant, "
+             "téléphone...)")
+        _say(f"   - bases et fichiers des services ({state.name}/ : "
+             f"{sum(1 for p in files if p.is_relative_to(state))} fichiers, {size // 1024} Kio) : "
+             + ("aucune trace" if not inside else "TROUVÉ dans " + ", ".join(p.name for p in inside)))
+        for path in (p for p in found if p not in inside):
+            _say(f"   - {path.relative_to(out)} : copie écrite par la démo avant la purge (hors des services, "
+                 "comme un compte rendu téléchargé), le nomme encore")
 # How each journey attended on 14-15 January ends (PRC-02), in the order of their first action: the day
 # the form is saved, and what is saved. The réorienté one ends on its initial interview.
 JOURNEY_ENDINGS = (

@@ -10,6 +10,8 @@ from typing import Any
 
 import click
 
+from servicekit.limits import limits, too_large
+
 from prestaflow.client import Api
 from prestaflow.referential import Refused
 
@@ -23,6 +25,9 @@ async def upload(api: Api, path: Path, resource: str, partial: bool, kind: str |
                  progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
     """Upload a list; ``progress(done, total)`` is called while the import runs, if given."""
     try:
+        size, limit = path.stat().st_size, limits().import_bytes
+        if size > limit:  # not read at all (the service would refuse it too)
+            raise Refused([too_large(f"Fichier « {path.name} »", size, limit, "IMPORT_BYTES") + "."])
         data = path.read_bytes()
     except OSError as exc:
         raise Refused([f"Fichier « {path} » illisible : {exc.strerror}."]) from None

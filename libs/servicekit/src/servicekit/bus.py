@@ -35,6 +35,8 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
+from servicekit import tracing
+
 log = logging.getLogger("servicekit.bus")
 log_ = log
 
@@ -60,12 +62,13 @@ class OutgoingMessage:
 
 
 class Incoming:
-    """One consumed message: its value as published and its ``type`` header (None if it had none)."""
+    """One consumed message: its value as published, its ``type`` header (None if it had none) and
+    its trace-context headers (``servicekit.tracing``; None if it had none)."""
 
-    __slots__ = ("body", "type")
+    __slots__ = ("body", "type", "trace")
 
-    def __init__(self, body: bytes | dict[str, Any], type: str | None = None):
-        self.body, self.type = body, type
+    def __init__(self, body: bytes | dict[str, Any], type: str | None = None, trace: dict[str, str] | None = None):
+        self.body, self.type, self.trace = body, type, trace
 
 
 Consume = Callable[[list[Incoming], str], Awaitable[None]]
@@ -127,8 +130,13 @@ class _MemoryTopic:
 
 class Bus:
     def __init__(self, url: str, *, idempotence: bool = True, client_id: str = "prestaflow", namespace: str = "",
-                 partitions: int = 3, replication: int = 1, batch_size: int = 500):
+                 partitions: int = 3, replication: int = 1, batch_size: int = 500,
+                 username: str | None = None, password: str | None = None, ca_file: str | None = None,
+                 create_topics: bool = True):
         self.url = url
+        # Credentials (SCRAM-SHA-512, a Strimzi KafkaUser) and TLS, for aiokafka's clients.
+        self._security = _security(username, password, ca_file)
+        self.create_topics = create_topics
         # Prepended to every topic name: lets several deployments (or test runs) share one cluster.
         self.namespace = namespace
         self.in_memory = url.startswith("memory://")
@@ -144,9 +152,10 @@ class Bus:
         if not self.in_memory:
             self.broker = KafkaBroker(
                 self.bootstrap.split(","), acks="all", enable_idempotence=idempotence,
-                client_id=client_id, logger=log,
+                client_id=client_id, logger=log, security=_faststream_security(username, password, self._security),
             )
         self._stack: AsyncExitStack | None = None
+        self._subscribers: list[tuple[str, str, Any]] = []  # Kafka: (group, topic, FastStream subscriber)
         self._topics: set[str] = set()
         self.partitions, self.replication = partitions, replication
         self.batch_size = batch_size
@@ -156,7 +165,10 @@ class Bus:
         """The bus a service's ``ServiceSettings`` describe (``PRESTAFLOW_BUS`` and the Kafka settings)."""
         return cls(settings.bus, idempotence=settings.kafka_idempotence, namespace=settings.topic_namespace,
                    partitions=settings.kafka_partitions, replication=settings.kafka_replication,
-                   batch_size=settings.consumer_batch_size)
+                   batch_size=settings.consumer_batch_size, username=settings.kafka_username,
+                   password=settings.kafka_password,
+                   ca_file=str(settings.kafka_ca_file) if settings.kafka_ca_file else None,
+                   create_topics=settings.kafka_create_topics)
 
     def declare(self, *topics: str) -> None:
         """Topics this process publishes to: created at start like the subscribed ones."""
@@ -183,12 +195,16 @@ class Bus:
                 self._start_group(memory_group)  # subscribed after start
             return
 
-        @self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
-                                auto_offset_reset="earliest", batch=True, max_records=self.batch_size,
-                                decoder=_undecoded)
+        subscriber = self.broker.subscriber(topic, group_id=group, ack_policy=AckPolicy.NACK_ON_ERROR,
+                                            auto_offset_reset="earliest", batch=True, max_records=self.batch_size,
+                                            decoder=_undecoded)
+        self._subscribers.append((group, topic.removeprefix(self.namespace), subscriber))
+
+        @subscriber
         async def on_messages(message: KafkaMessage) -> None:
             # The records as polled: values undecoded, the type header read without parsing the value.
-            await consume([Incoming(r.value or b"", _type_header(r.headers)) for r in message.raw_message],
+            await consume([Incoming(r.value or b"", _type_header(r.headers), _trace_headers(r.headers))
+                           for r in message.raw_message],
                           topic.removeprefix(self.namespace))
 
     async def start(self) -> None:
@@ -199,9 +215,11 @@ class Bus:
                     if group.task is None or group.task.done():
                         self._start_group(group)
             return
-        await self._create_topics()
+        if self.create_topics:
+            await self._create_topics()
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap.split(","), acks="all",
-                                          enable_idempotence=self.idempotence, client_id=self.client_id)
+                                          enable_idempotence=self.idempotence, client_id=self.client_id,
+                                          **self._security)
         await self._producer.start()
         self._stack.push_async_callback(self._producer.stop)
         await self.broker.start()
@@ -227,7 +245,8 @@ class Bus:
                         f"message of {len(m.value)} bytes is too large for the producer's {MAX_REQUEST_BYTES}")
             for m in messages:
                 topic = self._memory_topic(self.namespace + m.topic)
-                topic.partitions[_partition(m.key, len(topic.partitions))].append(Incoming(m.value, m.headers.get("type")))
+                topic.partitions[_partition(m.key, len(topic.partitions))].append(
+                    Incoming(m.value, m.headers.get("type"), tracing.context_headers(m.headers)))
                 for group in topic.groups.values():
                     group.notify()
             return
@@ -253,6 +272,26 @@ class Bus:
                 return
             await asyncio.gather(*[g.idle.wait() for g in waiting])
 
+    async def consumer_lag(self) -> list[tuple[str, str, int, int]]:
+        """(group, topic, partition, messages not yet committed) of each partition this process
+        consumes: in memory every group's; on Kafka the partitions assigned to this replica, from the
+        end offset of its last fetch and the group's committed offset."""
+        if self.in_memory:
+            return [(g.group, g.name, p, len(log) - g.offsets[p]) for t in self._memory.values()
+                    for g in t.groups.values() for p, log in enumerate(t.partitions)]
+        lags = []
+        for group, topic, subscriber in self._subscribers:
+            consumer = getattr(subscriber, "consumer", None)
+            if consumer is None:
+                continue
+            for tp in consumer.assignment():
+                end = consumer.highwater(tp)
+                if end is None:  # nothing fetched yet
+                    continue
+                committed = await consumer.committed(tp) or 0
+                lags.append((group, topic, tp.partition, max(end - committed, 0)))
+        return lags
+
     async def ping(self) -> bool:
         if self.in_memory:
             return True
@@ -268,7 +307,7 @@ class Bus:
 
         if not self._topics:
             return
-        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap.split(","))
+        admin = AIOKafkaAdminClient(bootstrap_servers=self.bootstrap.split(","), **self._security)
         await admin.start()
         try:
             existing = set(await admin.list_topics())
@@ -281,6 +320,29 @@ class Bus:
                     pass
         finally:
             await admin.close()
+
+
+def _security(username: str | None, password: str | None, ca_file: str | None) -> dict[str, Any]:
+    """aiokafka's security arguments: SCRAM-SHA-512 when a user is given, TLS when a CA is."""
+    options: dict[str, Any] = {}
+    if ca_file:
+        import ssl
+
+        options["ssl_context"] = ssl.create_default_context(cafile=ca_file)
+    if username:
+        options.update(sasl_mechanism="SCRAM-SHA-512", sasl_plain_username=username, sasl_plain_password=password)
+    options["security_protocol"] = ("SASL_" if username else "") + ("SSL" if ca_file else "PLAINTEXT")
+    return options
+
+
+def _faststream_security(username: str | None, password: str | None, options: dict[str, Any]) -> Any:
+    from faststream.security import BaseSecurity, SASLScram512
+
+    if username:
+        return SASLScram512(username, password or "", ssl_context=options.get("ssl_context"))
+    if "ssl_context" in options:
+        return BaseSecurity(ssl_context=options["ssl_context"])
+    return None
 
 
 async def _cancel(task: "asyncio.Task[None]") -> None:
@@ -297,6 +359,11 @@ async def _undecoded(message: Any) -> None:
     """The subscriber reads the records as polled (``raw_message``): FastStream's own decoding of
     every value as JSON, for a body no handler takes, would be wasted."""
     return None
+
+
+def _trace_headers(headers: Sequence[tuple[str, bytes]]) -> dict[str, str] | None:
+    return tracing.context_headers({name: value.decode() for name, value in headers
+                                    if name in ("traceparent", "tracestate")})
 
 
 def _type_header(headers: Sequence[tuple[str, bytes]]) -> str | None:

@@ -11,6 +11,7 @@ event of ours (bad JSON, unknown type or version, too many items, too large) is 
 import asyncio
 import json
 import logging
+import time
 import traceback
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Any, Protocol
@@ -26,7 +27,8 @@ from contracts.topics import dead_letter_topic
 from servicekit import faults
 from servicekit.bus import Bus, Incoming, OutgoingMessage
 from servicekit.clock import Clock
-from servicekit.metrics import EVENTS_CONSUMED
+from servicekit import tracing
+from servicekit.metrics import EVENTS_CONSUMED, HANDLER_ERRORS, HANDLER_SECONDS
 from servicekit.tables import KitTables
 from servicekit.uow import ENVELOPE_ROOM, UnitOfWork
 
@@ -122,11 +124,12 @@ class EventDispatcher:
         to a thousand items, and a failing event is retried and parked without holding the others."""
         for message in messages:
             if isinstance(message, Incoming):
-                await self(message.body, topic, message.type)
+                await self(message.body, topic, message.type, message.trace)
             else:
                 await self(message, topic)
 
-    async def __call__(self, body: bytes | dict[str, Any], topic: str = "", kind: str | None = None) -> None:
+    async def __call__(self, body: bytes | dict[str, Any], topic: str = "", kind: str | None = None,
+                       trace: dict[str, str] | None = None) -> None:
         # Another service's event is skipped before any parsing (most of a topic, for most
         # consumers). The type comes from the message's header, or from a body already decoded.
         if kind is None and isinstance(body, dict):
@@ -138,7 +141,8 @@ class EventDispatcher:
             return
         envelope = await self._envelope(body, topic, kind)
         if envelope is not None and envelope.type in self.handlers:
-            await self.one(body, envelope, topic)
+            with tracing.consuming(self.service, envelope.type, topic, trace):
+                await self.one(body, envelope, topic)
 
     async def _envelope(self, body: bytes | dict[str, Any], topic: str, kind: str | None = None) -> Envelope | None:
         """The validated envelope, or None once parked as a dead letter."""
@@ -159,14 +163,18 @@ class EventDispatcher:
         handler = self.handlers[envelope.type]
         error = ""
         for attempt in range(1, self.attempts + 1):
+            started = time.perf_counter()
             try:
                 outcome = await self.handle(envelope, handler)
+                HANDLER_SECONDS.labels(self.service, envelope.type).observe(time.perf_counter() - started)
                 EVENTS_CONSUMED.labels(self.service, envelope.type, outcome).inc()
                 return
             except (UnknownEvent, ValidationError) as exc:
+                HANDLER_ERRORS.labels(self.service, envelope.type).inc()
                 error = f"{type(exc).__name__}: {exc}"
                 break  # a malformed payload will not heal by retrying
             except Exception as exc:  # noqa: BLE001 - every failure is retried, then parked
+                HANDLER_ERRORS.labels(self.service, envelope.type).inc()
                 error = "".join(traceback.format_exception_only(exc)).strip()
                 log.warning("handler failed", extra={"service": self.service, "type": envelope.type,
                                                      "event_id": str(envelope.event_id), "attempt": attempt})

@@ -4,6 +4,7 @@ Each service's API lives under ``/<service>``, in both cases, so one ingress rou
 """
 
 import gc
+import time
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
 
@@ -12,8 +13,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from servicekit.body_limit import BodyLimit, BodyTooLarge, body_too_large
+from servicekit import metrics, tracing
 from servicekit.bus import Bus
 from servicekit.errors import Conflict, NotFound, RefusedInput, french_validation_messages
+from servicekit.limits import limits
 from servicekit.runtime import ServiceRuntime, admin_router, event_log_router
 
 
@@ -50,6 +54,8 @@ def status_of(exc: RefusedInput) -> int:
 
 
 def install_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(BodyTooLarge, body_too_large)
+
     @app.exception_handler(RefusedInput)
     async def refused(_request: Request, exc: RefusedInput) -> JSONResponse:
         return JSONResponse({"messages": exc.messages}, status_code=status_of(exc))
@@ -81,6 +87,24 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
 
     app = FastAPI(title=title, lifespan=lifespan)
     install_handlers(app)
+    app.add_middleware(BodyLimit, max_bytes=limits().request_bytes)  # every upload, before it is read (X-03)
+    services = {r.name for r in runtimes}
+
+    @app.middleware("http")
+    async def time_requests(request: Request, call_next):
+        started = time.perf_counter()
+        with tracing.serving(request.method, request.headers) as span:
+            response = await call_next(request)
+            # The route's template, never the raw path (ids would make series without bound).
+            template = getattr(request.scope.get("route"), "path", None) or "unmatched"
+            service = request.url.path.split("/")[1] if request.url.path.count("/") > 1 else ""
+            if service in services and template.startswith("/") and not template.startswith(f"/{service}/"):
+                template = f"/{service}{template}"  # the router's own path, under the service's prefix
+            span.update_name(f"{request.method} {template}")
+            span.set_attribute("http.response.status_code", response.status_code)
+        metrics.HTTP_SECONDS.labels(service if service in services else "-", request.method, template,
+                                    str(response.status_code)).observe(time.perf_counter() - started)
+        return response
     for runtime in runtimes:
         app.include_router(runtime.router, prefix=f"/{runtime.name}")
         app.include_router(admin_router(runtime), prefix=f"/{runtime.name}")
@@ -99,7 +123,8 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
                             status_code=200 if ok else 503)
 
     @app.get("/metrics", tags=["health"])
-    async def metrics() -> Response:
+    async def prometheus_metrics() -> Response:
+        await metrics.refresh(runtimes, bus)
         return Response(generate_latest(), media_type=CONTENT_TYPE_LATEST)
 
     return app

@@ -22,6 +22,7 @@ from servicekit.bus import Bus
 from servicekit.clock import Clock, FileClock, SystemClock
 from servicekit.db import Database
 from servicekit.dispatch import EventDispatcher, Handler, SqlDeadLetters
+from servicekit.leader import Leadership
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import KitTables
@@ -41,8 +42,10 @@ class ServiceRuntime:
     dispatcher: EventDispatcher
     subscriptions: tuple[str, ...]
     router: APIRouter = field(default_factory=APIRouter)
-    # Jobs the service runs on its own, every so many seconds (e.g. the GDPR purge).
+    # Jobs the service runs on its own, every so many seconds (e.g. the GDPR purge), on one replica
+    # at a time: the one holding the ``leadership`` lease (servicekit.leader).
     periodic: list[tuple[float, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
+    leadership: Leadership | None = None
     key_source: Any = None  # services that read sealed personal data (servicekit.keys)
     _relay_task: asyncio.Task | None = None
     _jobs: list[asyncio.Task] = field(default_factory=list)
@@ -54,7 +57,7 @@ class ServiceRuntime:
 
     def start_relay(self) -> None:
         self._relay_task = asyncio.create_task(self.relay.run(), name=f"{self.name}-relay")
-        self._jobs = [asyncio.create_task(_every(seconds, job, self.name), name=f"{self.name}-job")
+        self._jobs = [asyncio.create_task(_every(seconds, job, self.name, self.leadership), name=f"{self.name}-job")
                       for seconds, job in self.periodic]
 
     async def stop(self) -> None:
@@ -64,17 +67,25 @@ class ServiceRuntime:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         self._relay_task, self._jobs = None, []
+        if self.leadership is not None:
+            await self.leadership.release()
         await self.database.dispose()
 
 
-async def _every(seconds: float, job: Callable[[], Awaitable[Any]], service: str) -> None:
+async def _every(seconds: float, job: Callable[[], Awaitable[Any]], service: str,
+                 leadership: Leadership | None = None) -> None:
     while True:
         try:
+            if leadership is not None and not await leadership.held():
+                await asyncio.sleep(max(seconds, leadership.retry_seconds))  # another replica leads
+                continue
             await job()
         except asyncio.CancelledError:
             raise
         except Exception:
             logging.getLogger("servicekit.runtime").exception("periodic job failed", extra={"service": service})
+            await asyncio.sleep(max(seconds, 1.0))
+            continue
         await asyncio.sleep(seconds)
 
 
@@ -106,7 +117,7 @@ def assemble(
     dispatcher = EventDispatcher(name, handlers, uow_factory, dead_letters, settings.retry_attempts,
                                  settings.retry_backoff_seconds, serialized=serialized_events)
     return ServiceRuntime(name, settings, bus, database, tables, clock, uow_factory, relay, dispatcher,
-                          subscriptions)
+                          subscriptions, leadership=Leadership(database))
 
 
 def admin_router(runtime: ServiceRuntime) -> APIRouter:

@@ -23,6 +23,13 @@ class ServiceSettings(BaseSettings):
     kafka_partitions: int = Field(default=3, description="Partitions of the topics a service creates.")
     kafka_replication: int = Field(default=1, description="Replication factor of the topics a service creates.")
     kafka_idempotence: bool = Field(default=True, description="Idempotent producer (off for brokers without it).")
+    kafka_username: str | None = Field(default=None, description="SCRAM-SHA-512 user (a Strimzi KafkaUser); "
+                                       "unset: no authentication.")
+    kafka_password: str | None = Field(default=None, description="That user's password (its KafkaUser Secret).")
+    kafka_ca_file: Path | None = Field(default=None, description="CA certificate of the brokers' TLS listener; "
+                                       "unset: plaintext.")
+    kafka_create_topics: bool = Field(default=True, description="Create missing topics at start; false where "
+                                      "topics are declared (Strimzi KafkaTopic) and users may not create them.")
     importer_url: str | None = Field(default=None, description="Where importer's API is (beneficiaries' keys).")
     http_host: str = "127.0.0.1"
     http_port: int = 8000

@@ -1,8 +1,11 @@
-"""``python -m <service>``: one service alone, as it runs in Kubernetes."""
+"""``python -m <service>``: one service alone, as it runs in Kubernetes; ``python -m <service> migrate``
+only migrates its schema and exits (the pod's init container, deploy/README.md)."""
 
+import asyncio
+import sys
 from collections.abc import Callable
 
-from servicekit import serve
+from servicekit import serve, tracing
 from servicekit.bus import Bus
 from servicekit.http import build_app
 from servicekit.runtime import ServiceRuntime
@@ -12,5 +15,16 @@ from servicekit.settings import ServiceSettings
 def main(bootstrap: Callable[..., ServiceRuntime], settings: ServiceSettings) -> None:
     bus = Bus.from_settings(settings)
     runtime = bootstrap(bus, settings)
+    if sys.argv[1:] == ["migrate"]:
+        asyncio.run(_migrate(runtime))
+        return
+    tracing.configure(runtime.name)
     app = build_app([runtime], bus, title=f"Prestaflow {runtime.name}")
     serve.run(app, settings)
+
+
+async def _migrate(runtime: ServiceRuntime) -> None:
+    try:
+        await runtime.database.migrate()
+    finally:
+        await runtime.database.dispose()

@@ -28,6 +28,7 @@ from contracts.base import MAX_EVENT_BYTES, MAX_ITEMS, Item, ListEvent
 from contracts.envelope import envelope_json
 from contracts.topics import BY_PRODUCER
 from servicekit import faults
+from servicekit import tracing
 from servicekit.bus import OutgoingMessage
 from servicekit.clock import Clock
 from servicekit.ids import new_uuid
@@ -106,6 +107,9 @@ class UnitOfWork:
     async def _open(self) -> None: ...
 
     async def _close(self) -> None: ...
+
+    async def scrub(self) -> None:
+        """After erasing personal data (X-04): make sure the storage keeps no copy of it (see SQLAlchemy's)."""
 
     def emit(self, event: Event) -> None:
         """Record a whole ``event`` in the outbox, in this transaction."""
@@ -220,6 +224,17 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             # A cancelled request must not leave the connection checked out.
             await asyncio.shield(self.session.close())
 
+    async def scrub(self) -> None:
+        """After personal data was erased and committed (X-04), on SQLite: write the log into the database
+        and empty it (``wal_checkpoint(TRUNCATE)``), so that erased values stay neither in the write-ahead
+        log nor, with ``secure_delete``, in the database's free space. Nothing to do on PostgreSQL."""
+        engine = self._sessions.kw.get("bind")
+        if engine is None or engine.dialect.name != "sqlite":
+            return
+        async with engine.connect() as conn:  # outside any transaction: a checkpoint cannot run in one
+            raw = await conn.get_raw_connection()
+            await raw.driver_connection.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
     async def exclusive(self, name: str) -> None:
         # A PostgreSQL advisory lock, released at commit or rollback, named within the service's schema.
         # SQLite needs none: BEGIN IMMEDIATE already makes writers take turns for the whole transaction.
@@ -268,8 +283,8 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.committed = True
         faults.point(f"{self.producer}.after_commit")
         if emitted:
-            self._on_commit([OutgoingMessage(topic, e.key, e.json.encode(), {"type": e.type}, e.event_id)
-                             for e in emitted])
+            self._on_commit([OutgoingMessage(topic, e.key, e.json.encode(), tracing.with_context({"type": e.type}),
+                                             e.event_id) for e in emitted])
 
     async def rollback(self) -> None:
         self._staged = []

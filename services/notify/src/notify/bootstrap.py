@@ -14,6 +14,7 @@ from servicekit.settings import ServiceSettings
 
 from notify.adapters import orm
 from notify.adapters.email import FolderEmail, SmtpEmail
+from notify.adapters.files import SentCopies
 from notify.adapters.repository import SetupCache
 from notify.adapters.sms import FolderSms, HttpSms
 from notify.config import NotifySettings, notify_settings
@@ -56,7 +57,8 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     settings = notify_settings(settings)
     key_source = HttpKeySource(settings.importer_url, importer_transport)
     holder: list[Postman] = []
-    uow_class = partial(NotifyUnitOfWork, on_due=lambda: holder and holder[0].wake(), setup_cache=SetupCache())
+    uow_class = partial(NotifyUnitOfWork, on_due=lambda: holder and holder[0].wake(), setup_cache=SetupCache(),
+                        sent_copies=SentCopies(settings.outbox_folder))
     # Serialized: importer's events (appointments) and planning's (their actions) are linked by
     # reading what the other topic's handlers wrote; two transactions at once lost the link.
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS, EVENT_HANDLERS,

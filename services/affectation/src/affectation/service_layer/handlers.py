@@ -77,6 +77,7 @@ async def forget_beneficiaries(event: BeneficiaryPurged, uow) -> None:
     async with uow:
         await uow.worklist.forget_beneficiaries(item.beneficiary_id for item in event.items)
         await uow.commit()
+    await uow.scrub()
 
 
 async def record_applied(event: AssignmentApplied, uow) -> None:

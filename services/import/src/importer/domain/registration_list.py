@@ -27,6 +27,7 @@ from datetime import date, datetime, timezone
 from typing import Literal
 
 from servicekit.clock import PARIS
+from servicekit.limits import Limits, french_count, limits, too_large
 
 __all__ = [
     "EXPECTED_HEADER",
@@ -170,13 +171,16 @@ class RegistrationListError(Exception):
 # --------------------------------------------------------------------------- entry point
 
 
-def parse_registration_list(data: bytes) -> ParsedList:
+def parse_registration_list(data: bytes, bounds: Limits | None = None) -> ParsedList:
     """Parse a Prest@ppli "Liste des inscrits" export.
 
     Raises :class:`RegistrationListError` (and nothing else) when the file as a whole is
-    unusable; row problems are returned in ``ParsedList.errors``.
+    unusable; row problems are returned in ``ParsedList.errors``. ``bounds``: the limits on sizes
+    (default: the ``PRESTAFLOW_LIMIT_*`` settings).
     """
+    bounds = bounds or limits()
     data = bytes(data)
+    _check_size(len(data), bounds)
     _reject_non_text(data)
     text, encoding = _decode(data)
     text = unicodedata.normalize("NFC", text)
@@ -204,10 +208,12 @@ def parse_registration_list(data: bytes) -> ParsedList:
         if all(not f.strip() for f in fields):  # blank line, or only separators
             continue
         rows_read += 1
+        if rows_read > bounds.import_rows:
+            raise RegistrationListError(_too_many_rows(bounds))
         if len(fields) != len(EXPECTED_HEADER):
             errors.append(RowError(row, None, _column_count_message(row, fields)))
             continue
-        registration, row_errors = _parse_row(row, fields)
+        registration, row_errors = _parse_row(row, fields, bounds)
         if row_errors:
             errors.extend(row_errors)
         else:
@@ -231,6 +237,17 @@ _OLE2_SIGNATURE = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"  # legacy .xls
 _PDF_SIGNATURE = b"%PDF"
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b-\x0c\x0e-\x1f\x7f]")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _check_size(size: int, bounds: Limits) -> None:
+    if size > bounds.import_bytes:
+        raise RegistrationListError(too_large("Fichier", size, bounds.import_bytes, "IMPORT_BYTES")
+                                    + " : une liste Prest@ppli est bien plus petite, vérifiez le fichier.")
+
+
+def _too_many_rows(bounds: Limits) -> str:
+    return (f"Fichier trop long : plus de {french_count(bounds.import_rows)} lignes "
+            "(PRESTAFLOW_LIMIT_IMPORT_ROWS) ; rien n'est importé.")
 
 
 def _reject_non_text(data: bytes) -> None:
@@ -323,14 +340,20 @@ def _check_header(found_raw: list[str]) -> None:
     missing = [name for name in EXPECTED_HEADER if name not in found]
     unexpected = [name for name in found if name not in EXPECTED_HEADER]
     if missing:
-        messages.append("Colonnes manquantes : " + ", ".join(_q(n) for n in missing) + ".")
+        messages.append("Colonnes manquantes : " + _names(missing) + ".")
     if unexpected:
-        messages.append("Colonnes inattendues : " + ", ".join(_q(n) for n in unexpected) + ".")
+        messages.append("Colonnes inattendues : " + _names(unexpected) + ".")
     if not missing and not unexpected and sorted(found) == sorted(EXPECTED_HEADER):
         messages.append("Les colonnes attendues sont présentes mais dans un autre ordre.")
     messages.append("En-tête attendu : " + ";".join(EXPECTED_HEADER))
     messages.append("En-tête trouvé : " + _shorten(";".join(_shorten(n) for n in found), 400))
     raise RegistrationListError(messages)
+
+
+def _names(names: list[str], shown: int = 10) -> str:
+    """At most ``shown`` column names, then how many others (a header may have a million columns)."""
+    listed = ", ".join(_q(n) for n in names[:shown])
+    return listed if len(names) <= shown else f"{listed} et {french_count(len(names) - shown)} autre(s)"
 
 
 def _first_difference(found: tuple[str, ...]) -> str:
@@ -456,8 +479,38 @@ class _Row:
         return aware
 
 
-def _parse_row(row: int, fields: list[str]) -> tuple[Registration | None, list[RowError]]:
+# Identity fields: a control character (a line break in a name...) would end up in a mail's headers.
+IDENTITY = (COL_CIVILITY, COL_BIRTH_DATE, COL_POSTCODE, COL_LAST_NAME, COL_FIRST_NAME, COL_FT_ID, COL_EMAIL,
+            COL_PHONE)
+_ANY_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _lengths(bounds: Limits) -> dict[str, tuple[int, str]]:
+    """Longest value of each free-text column, with its setting (the others have a fixed format)."""
+    names = (bounds.name_chars, "NAME_CHARS")
+    texts = (bounds.text_chars, "TEXT_CHARS")
+    return {COL_LAST_NAME: names, COL_FIRST_NAME: names, COL_MARKET: texts, COL_LOT: texts,
+            COL_PRESTATION: texts, COL_PROVIDER: texts, COL_PLACE: texts, COL_ORDER: texts, COL_PRESCRIBER: texts,
+            COL_OBSERVATIONS: (bounds.note_chars, "NOTE_CHARS")}
+
+
+def _hostile_values(r: "_Row", bounds: Limits) -> None:
+    """Over-long values and control characters in identity fields: the value is not quoted (personal data,
+    or too long to be of use), the column and the limit are named."""
+    for column, (longest, setting) in _lengths(bounds).items():
+        if len(r.values[column]) > longest:
+            r.error(column, f"valeur trop longue ({french_count(len(r.values[column]))} caractères ; "
+                            f"{french_count(longest)} au plus, PRESTAFLOW_LIMIT_{setting}).")
+    for column in IDENTITY:
+        if _ANY_CONTROL.search(r.values[column]):
+            r.error(column, "caractère de contrôle (retour à la ligne, tabulation...) non accepté dans ce champ.")
+
+
+def _parse_row(row: int, fields: list[str], bounds: Limits) -> tuple[Registration | None, list[RowError]]:
     r = _Row(row, fields)
+    _hostile_values(r, bounds)
+    if r.errors:  # the row is refused: its other checks would only repeat these columns
+        return None, r.errors
 
     market_number = r.required(COL_MARKET)
 

@@ -21,6 +21,7 @@ from contracts.importer import (BeneficiaryDeactivated, BeneficiaryDeactivatedIt
                                 RegistrationCancelledItem, RegistrationRecorded, RegistrationRecordedItem)
 from servicekit import crypto, faults
 from servicekit.clock import PARIS
+from servicekit.limits import french_count, limits
 
 from importer.adapters.progress import ImportProgress
 from importer.domain.imports import PROJECT, check_list, list_kind, purge_day, registration_to_cancel
@@ -215,8 +216,18 @@ class _Run:
 
 
 def _messages(errors: list[RowError], problems: list[str]) -> list[dict[str, Any]]:
-    return [{"row": None, "field": None, "message": m} for m in problems] + [
-        {"row": e.row, "field": e.field, "message": e.message} for e in errors]
+    """The first PRESTAFLOW_LIMIT_IMPORT_MESSAGES messages, then how many others there were (X-03): a
+    list of bad rows must not fill the import history."""
+    keep = limits().import_messages
+    every = itertools.chain(({"row": None, "field": None, "message": m} for m in problems),
+                            ({"row": e.row, "field": e.field, "message": e.message} for e in errors))
+    kept = list(itertools.islice(every, keep))
+    others = len(problems) + len(errors) - len(kept)
+    if others:
+        kept.append({"row": None, "field": None, "message": f"… et {french_count(others)} autre(s) message(s) "
+                     f"non conservé(s) (les {french_count(keep)} premiers sont gardés, "
+                     "PRESTAFLOW_LIMIT_IMPORT_MESSAGES)."})
+    return kept
 
 
 async def import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[str, Any]:
@@ -329,4 +340,6 @@ async def purge_due(uow) -> list[str]:
         await uow.people.purge(purged, now)
         uow.emit_items(BeneficiaryPurged, [BeneficiaryPurgedItem(beneficiary_id=b) for b in purged])
         await uow.commit()
+    if purged:
+        await uow.scrub()
     return purged

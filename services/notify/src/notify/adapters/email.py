@@ -5,6 +5,7 @@ keeps the same id, so a receiving server or client can recognise it.
 """
 
 import asyncio
+import email.errors
 import os
 from email.headerregistry import Address
 from email.message import EmailMessage
@@ -40,6 +41,17 @@ def build_mime(outgoing: Outgoing, sender: str, reply_to: str | None = None) -> 
     return msg
 
 
+def checked_mime(outgoing: Outgoing, sender: str, reply_to: str | None = None) -> EmailMessage | DeliveryResult:
+    """The MIME message, or ``invalid`` when it cannot be made (a header the email package refuses):
+    the message is then not sent, with the reason, and never tried again."""
+    try:
+        message = build_mime(outgoing, sender, reply_to)
+        message.as_bytes()  # headers are checked when written
+    except (ValueError, TypeError, email.errors.MessageError) as exc:
+        return DeliveryResult("invalid", f"en-tête impossible à écrire ({type(exc).__name__})")
+    return message
+
+
 class SmtpEmail:
     """Sends through an SMTP server; 4xx answers and connection failures are temporary, 5xx permanent."""
 
@@ -50,7 +62,9 @@ class SmtpEmail:
         self.sender, self.reply_to, self.timeout = sender, reply_to, timeout
 
     async def send(self, outgoing: Outgoing) -> DeliveryResult:
-        message = build_mime(outgoing, self.sender, self.reply_to)
+        message = checked_mime(outgoing, self.sender, self.reply_to)
+        if isinstance(message, DeliveryResult):
+            return message
         try:
             _refused, answer = await aiosmtplib.send(
                 message, hostname=self.host, port=self.port, username=self.username, password=self.password,
@@ -76,7 +90,10 @@ class FolderEmail:
         self.folder, self.sender, self.reply_to = folder, sender, reply_to
 
     async def send(self, outgoing: Outgoing) -> DeliveryResult:
-        data = build_mime(outgoing, self.sender, self.reply_to).as_bytes()
+        message = checked_mime(outgoing, self.sender, self.reply_to)
+        if isinstance(message, DeliveryResult):
+            return message
+        data = message.as_bytes()
         try:
             await asyncio.to_thread(_write_atomically, self.folder / f"{outgoing.message_id}.eml", data)
         except OSError as exc:

@@ -137,6 +137,14 @@ class SqlMessages:
                                        .order_by(_m.c.created_at, _m.c.id))
         return pending
 
+    async def ids_of(self, beneficiary_ids: Collection[str]) -> list[str]:
+        """Every message of these people."""
+        ids: list[str] = []
+        for part in chunks(beneficiary_ids, IN_CHUNK):
+            ids += (await self.session.execute(select(_m.c.id).where(one_of(self.session, _m.c.beneficiary_id, part))
+                                               )).scalars().all()
+        return ids
+
     async def outcomes_to_announce(self) -> list[dict[str, Any]]:
         """Messages whose outcome the postman recorded but did not announce yet (``claimed_at`` is
         kept until then), taken: a second postman does not get them. In the order they were sent."""

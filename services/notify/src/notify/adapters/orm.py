@@ -140,6 +140,6 @@ delivery_attempts = Table(
     Column("message_id", String(36), nullable=False, index=True),
     Column("attempt", Integer, nullable=False),
     Column("at", UtcDateTime, nullable=False),
-    Column("outcome", String(10), nullable=False),  # sent | temporary | permanent
+    Column("outcome", String(10), nullable=False),  # sent | temporary | permanent | invalid
     Column("answer", Text),  # the server's or provider's answer, as given
 )

@@ -5,12 +5,13 @@ A message is ``scheduled`` with the time it is due, ``sending`` while a sender h
 longer needed). A GDPR mail that cannot go automatically is ``manual`` until sent by hand (NOT-05).
 """
 
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
 
 from notify.domain.recipients import recipient
-from notify.domain.rendering import RenderError, build_context, leftover_placeholders, render
+from notify.domain.rendering import RenderError, build_context, render, template_leftovers
 from notify.domain.setup import Template
 
 if TYPE_CHECKING:
@@ -31,7 +32,10 @@ REASONS = {
     "confirmation_changed": "La confirmation du rendez-vous a changé : ce message ne s'applique plus.",
     "manual_required": "Mail RGPD à envoyer à la main : adresse e-mail ou civilité manquante sur la fiche.",
     "purged": "Données de la personne supprimées (RGPD) : message annulé.",
+    "unbuildable": "Message impossible à construire : caractère de contrôle (retour à la ligne...) dans le nom ou "
+                   "l'adresse du destinataire ; corrigez la fiche.",
 }
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 
 def dedup_key(beneficiary_id: str, purpose: Purpose, registration_id: str | None = None,
@@ -117,11 +121,13 @@ def decide(message: dict[str, Any], *, contact: dict[str, Any] | None, appointme
     if refusal:
         return Stop("not_sent", refusal.code, refusal.reason)
     context = build_context(contact, appointment.row() if appointment else None, referential, links, ends_at)
+    if CONTROL.search(to) or CONTROL.search(context["beneficiary"]["full_name"]):
+        return Stop("not_sent", "unbuildable", REASONS["unbuildable"])
     try:
         rendered = render(template, context)
     except RenderError as exc:
         return Stop("not_sent", "render_failed", str(exc))
-    if leftover_placeholders(rendered):
+    if template_leftovers(template, context, rendered):
         return Stop("not_sent", "render_failed", f"Modèle « {code} » : champ non remplacé dans le texte.")
     return Outgoing(message["id"], template.channel, to, context["beneficiary"]["full_name"], rendered.subject,
                     rendered.text, rendered.html, code, now)
@@ -130,7 +136,8 @@ def decide(message: dict[str, Any], *, contact: dict[str, Any] | None, appointme
 @dataclass(frozen=True)
 class DeliveryResult:
     """A channel's answer to one attempt: ``sent``, or a ``temporary`` failure (tried again later with
-    back-off) or a ``permanent`` one (recorded, never tried again); ``answer`` is the server's own words."""
+    back-off) or a ``permanent`` one (recorded, never tried again), or ``invalid``: the message could
+    not be made (never tried again); ``answer`` is the server's own words, or why it could not be made."""
 
-    outcome: Literal["sent", "temporary", "permanent"]
+    outcome: Literal["sent", "temporary", "permanent", "invalid"]
     answer: str

@@ -178,3 +178,18 @@ def leftover_placeholders(rendered: Rendered) -> list[str]:
     for part in (rendered.subject or "", rendered.text, rendered.html or ""):
         found += re.findall(r"\{\{.*?\}\}|\{%.*?%\}", part)
     return found
+
+
+def _blank(value: Any) -> Any:
+    """The context with every text emptied: what the template writes by itself."""
+    if isinstance(value, dict):
+        return {k: _blank(v) for k, v in value.items()}
+    return "" if isinstance(value, str) else value
+
+
+def template_leftovers(template: Template, context: dict[str, Any], rendered: Rendered) -> list[str]:
+    """Template syntax left in the text by the template itself. A person's data is data, never template
+    text: a name containing « {{ » or « {% » is sent as written (X-03)."""
+    if not leftover_placeholders(rendered):
+        return []
+    return leftover_placeholders(render(template, _blank(context)))

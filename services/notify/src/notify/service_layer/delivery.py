@@ -224,6 +224,10 @@ class Postman:
                                           subject=outgoing.subject, body_text=outgoing.text, body_html=outgoing.html,
                                           attempts=attempt, updated_at=now)
                 outcome = "sent"
+            elif result.outcome == "invalid":  # the message cannot be made: trying again would not help
+                await uow.messages.update(message["id"], attempts=attempt, **final(
+                    "not_sent", "unbuildable", f"Message impossible à construire : {result.answer}.", now))
+                outcome = "not_sent"
             elif result.outcome == "permanent" or attempt >= settings.notify_max_attempts:
                 code = "rejected" if result.outcome == "permanent" else "gave_up"
                 reason = {"rejected": "Refusé définitivement par le serveur d'envoi",

@@ -27,7 +27,8 @@ async def send_gdpr_after_presence(event: PresenceValidated, uow) -> None:
 
 
 async def forget_beneficiaries(event: BeneficiaryPurged, uow) -> None:
-    """X-04: the contacts, the appointments and what was sent go; ids and statuses stay (counts)."""
+    """X-04: the contacts, the appointments and what was sent go (the sent copies written as files
+    too); ids and statuses stay (counts)."""
     people = list(dict.fromkeys(item.beneficiary_id for item in event.items))
     async with uow:
         pending = await uow.messages.forget_beneficiaries(people, uow.clock.now())
@@ -41,7 +42,10 @@ async def forget_beneficiaries(event: BeneficiaryPurged, uow) -> None:
         await uow.logins.delete(people)
         await uow.appointments.delete_beneficiaries(people)
         await uow.actions.forget_beneficiaries(people)
+        # The copies written as files (embedded default) go too; done again if the commit fails.
+        await uow.sent_copies.forget(await uow.messages.ids_of(people))
         await uow.commit()
+    await uow.scrub()
 
 
 async def send_gdpr_by_hand(beneficiary_id: str, uow) -> dict:

@@ -3,6 +3,7 @@ from typing import Any
 
 from servicekit.uow import SqlAlchemyUnitOfWork
 
+from notify.adapters.files import SentCopies
 from notify.adapters.messages import SqlMessages
 from notify.adapters.projections import SqlActions, SqlAppointments, SqlContacts, SqlLogins, SqlReferential
 from notify.adapters.repository import SetupCache, SqlSetupRepository
@@ -10,10 +11,11 @@ from notify.adapters.repository import SetupCache, SqlSetupRepository
 
 class NotifyUnitOfWork(SqlAlchemyUnitOfWork):
     def __init__(self, *args: Any, on_due: Callable[[], None] = lambda: None, setup_cache: SetupCache | None = None,
-                 **kwargs: Any):
+                 sent_copies: SentCopies | None = None, **kwargs: Any):
         super().__init__(*args, **kwargs)
         self._on_due = on_due
         self._setup_cache = setup_cache or SetupCache()
+        self.sent_copies = sent_copies or SentCopies(None)
 
     async def _open(self) -> None:
         await super()._open()

@@ -191,3 +191,4 @@ async def forget_beneficiaries(event: BeneficiaryPurged, uow) -> None:
         await uow.registrations.forget_beneficiaries(i.beneficiary_id for i in event.items)
         await uow.views.forget(i.beneficiary_id for i in event.items)
         await uow.commit()
+    await uow.scrub()
