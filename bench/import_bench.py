@@ -331,9 +331,9 @@ async def main(n: int, runs: int, profile: bool) -> None:
     peak = max(r.peak_mb for r in imports)
     verdict = (f"{'met' if peak < PEAK_TARGET_MB else 'not met'}" if n >= 100_000
                else "judged only with --rows 100000")
+    since = "" if reset_peak_memory() else ", and of everything before: /proc could not reset it"
     print(f"  peak memory of this process during an import (every service, the list and its parsing; the "
-          f"highest of the runs{'' if reset_peak_memory() else ', and of everything before: /proc could not reset it'}): "
-          f"{peak:.0f} MB "
+          f"highest of the runs{since}): {peak:.0f} MB "
           f"(target for a 100,000-row list: under {PEAK_TARGET_MB} MB: {verdict})")
 
     if profile:

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from contracts.base import MAX_EVENT_BYTES, MAX_ITEMS
 from contracts.planning import ActionCancelled, ActionCancelledItem, ParticipantRemoved, ParticipantRemovedItem
 from servicekit.testing import envelope_of
-from servicekit.uow import UnitOfWork
+from servicekit.uow import OUTBOX_SLICE, UnitOfWork
 
 from kit_app import CLOCK, NotesUnitOfWork, kit, referential_changed
 
@@ -143,6 +143,20 @@ async def test_large_items_are_cut_so_that_no_event_passes_512_kib(sessions):
     assert len(rows) > 2
     assert all(len(json.dumps(r["envelope"], separators=(",", ":")).encode()) <= MAX_EVENT_BYTES for r in rows)
     assert sum(len(r["envelope"]["payload"]["items"]) for r in rows) == 600
+
+
+async def test_more_events_than_one_outbox_statement_holds_are_all_written_in_order(sessions):
+    woken: list = []
+    events = 2 * OUTBOX_SLICE + 3  # types alternate, so each emit is an event of its own
+    async with uow_for(sessions, woken) as uow:
+        for i in range(events):
+            uow.emit_items(ActionCancelled if i % 2 else ParticipantRemoved,
+                           [cancelled(f"a{i}")] if i % 2 else [ParticipantRemovedItem(action_id=f"a{i}",
+                                                                                      beneficiary_id="b")])
+        await uow.commit()
+    rows = await outbox(sessions)
+    assert [r["envelope"]["payload"]["items"][0]["action_id"] for r in rows] == [f"a{i}" for i in range(events)]
+    assert woken == [events]
 
 
 async def test_unit_of_work_is_reentrant_for_handlers_called_by_the_dispatcher(sessions):
