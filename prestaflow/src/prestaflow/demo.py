@@ -9,21 +9,17 @@ import zipfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 import yaml
 
-from servicekit.clock import FixedClock
+from servicekit.clock import PARIS, FixedClock
 from notify.config import NotifySettings
 
 from prestaflow import affectation_cli, import_cli, journey_cli, notify_cli, planning_cli, referential
 from prestaflow.client import Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
-
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _say(text: str = "") -> None:
