@@ -107,7 +107,7 @@ MSG_ODS = "Fichier de tableur OpenDocument reçu : exportez la liste au format C
 # --------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Registration:
     """One accepted row of the list."""
 
