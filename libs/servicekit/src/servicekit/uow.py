@@ -301,8 +301,14 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         self.committed = True
         faults.point(f"{self.producer}.after_commit")
         if emitted:
-            self._on_commit([OutgoingMessage(topic, e.key, e.json.encode(), tracing.with_context({"type": e.type}),
-                                             e.event_id) for e in emitted])
+            # Each envelope's text let go as its bytes are made: a large commit never holds both.
+            emitted.reverse()
+            messages = []
+            while emitted:
+                e = emitted.pop()
+                messages.append(OutgoingMessage(topic, e.key, e.json.encode(), tracing.with_context({"type": e.type}),
+                                                e.event_id))
+            self._on_commit(messages)
 
     async def rollback(self) -> None:
         self._staged = []
