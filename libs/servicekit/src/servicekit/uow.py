@@ -39,7 +39,7 @@ from servicekit.tables import KitTables
 ENVELOPE_ROOM = 1024
 # Outbox rows written per statement: a 100,000-row import's 400 events of up to 512 KiB each are
 # not copied into one statement's parameters at once.
-OUTBOX_SLICE = 64
+OUTBOX_SLICE = 16
 
 
 @dataclass(frozen=True, slots=True)

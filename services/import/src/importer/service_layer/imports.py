@@ -11,7 +11,7 @@ import itertools
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts.base import Item, ListEvent
@@ -96,7 +96,7 @@ class _Run:
         self.cmd, self.uow, self.kind, self.ods, self.batch_id = cmd, uow, kind, ods, batch_id
         self.people = people  # the import's staged view of the records (adapters.staged.StagedPeople)
         self.counts = dict.fromkeys(ImportCounts.model_fields, 0)
-        self.differences: list[dict[str, Any]] = []
+        self.differences: list[tuple[int | None, str, str, str, datetime, str | None]] = []
         self.events = Announcements()
         self.now = uow.clock.now()
 
@@ -107,10 +107,13 @@ class _Run:
         self.people = None
 
     def note(self, kind: str, registration: RecordedRegistration, row: int | None, who: str | None) -> None:
-        self.differences.append({"row": row, "change": kind, "registration_id": registration.id,
-                                 "site": registration.site_code,
-                                 "starts_at": registration.starts_at.astimezone(PARIS).isoformat(),
-                                 "beneficiary": who})
+        # A tuple of what the records already hold (one per row of a long list), a dict in the report.
+        self.differences.append((row, kind, registration.id, registration.site_code, registration.starts_at, who))
+
+    def report_differences(self) -> list[dict[str, Any]]:
+        return [{"row": row, "change": kind, "registration_id": registration_id, "site": site,
+                 "starts_at": starts_at.astimezone(PARIS).isoformat(), "beneficiary": who}
+                for row, kind, registration_id, site, starts_at, who in self.differences]
 
     async def beneficiary(self, reg: Registration) -> Beneficiary:
         identity = Identity(ft_id=reg.ft_id, civility=reg.civility, last_name=reg.last_name,
@@ -317,7 +320,7 @@ async def _import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[s
                                   list_kind=kind, counts=counts))
         await uow.commit()
         log.info("list imported", extra={"correlation_id": f"import-{batch_id}", "count": parsed.rows_read})
-        return report_of(await _history_row(uow, batch_id)) | {"differences": run.differences}
+        return report_of(await _history_row(uow, batch_id)) | {"differences": run.report_differences()}
 
 
 async def _history_row(uow, batch_id: str) -> dict[str, Any]:
