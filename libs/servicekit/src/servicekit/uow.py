@@ -40,6 +40,8 @@ ENVELOPE_ROOM = 1024
 # Outbox rows written per statement: a 100,000-row import's 400 events of up to 512 KiB each are
 # not copied into one statement's parameters at once.
 OUTBOX_SLICE = 16
+# Aggregate versions written per statement.
+VERSIONS_SLICE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,10 +284,13 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         return found
 
     async def _save_aggregate_versions(self, versions: dict[tuple[str, str], int], known: set[tuple[str, str]]) -> None:
-        rows = [{"aggregate": k[0], "aggregate_id": k[1], "version": v} for k, v in versions.items()]
-        table = self._tables.aggregate_versions
-        await update_rows(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) in known])
-        await bulk_insert(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) not in known])
+        table, pairs = self._tables.aggregate_versions, list(versions.items())
+        for start in range(0, len(pairs), VERSIONS_SLICE):  # a 100,000-row import: 200,000 rows, not at once
+            rows = [{"aggregate": k[0], "aggregate_id": k[1], "version": v}
+                    for k, v in pairs[start:start + VERSIONS_SLICE]]
+            await update_rows(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) in known])
+            await bulk_insert(self.session, table,
+                              [r for r in rows if (r["aggregate"], r["aggregate_id"]) not in known])
 
     async def commit(self) -> None:
         emitted = await self._staged_events()
