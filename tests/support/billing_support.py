@@ -91,7 +91,7 @@ def registered(keys: Keys, items: list[ODSClosedItem]) -> BeneficiaryRegistered:
         for n, i in enumerate(items)))
 
 
-class TestSettings(BillingSettings):
+class InProcessSettings(BillingSettings):
     pdf_workers: int | None = 0  # render in the test's process
 
 

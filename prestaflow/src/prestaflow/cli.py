@@ -15,6 +15,7 @@ import click
 from servicekit.settings import ServiceSettings
 
 from prestaflow import affectation_cli as affectation_commands
+from prestaflow import billing_cli as billing_commands
 from prestaflow import click_fr
 from prestaflow import import_cli as import_commands
 from prestaflow import journey_cli as journey_commands
@@ -430,6 +431,7 @@ def affectation_assign(appointment, advisor, target, site, user):
 
 notify_commands.register(main)
 journey_commands.register(main)
+billing_commands.register(main)
 
 if __name__ == "__main__":
     main()

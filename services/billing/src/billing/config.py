@@ -24,6 +24,8 @@ class BillingSettings(ServiceSettings):
                                                                  "<home>/chorus-outbox).")
     chorus_attempts: int = Field(default=4, description="Tries of one call before a transient failure is kept.")
     chorus_backoff_seconds: float = Field(default=1.0, description="First wait between tries (doubled each time).")
+    chorus_polls: int = Field(default=3, description="Rounds of report reading per run (the next run reads again).")
+    chorus_poll_seconds: float = Field(default=5.0, description="Wait between two rounds of report reading.")
     chorus_nightly_hour: int | None = Field(default=22, description="Hour (Paris) of the nightly deposit; "
                                                                    "none: only on command.")
 

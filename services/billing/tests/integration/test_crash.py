@@ -20,7 +20,7 @@ CHILD = textwrap.dedent("""
     from servicekit import faults
     from servicekit.bus import Bus
     from billing.service_layer import invoicing
-    from billing_support import Keys, TestSettings, clock_at, make_bootstrap
+    from billing_support import Keys, InProcessSettings, clock_at, make_bootstrap
 
     def point(name, _real=faults.point):
         if name == os.environ["KILL_AT"]:
@@ -28,7 +28,7 @@ CHILD = textwrap.dedent("""
         _real(name)
 
     faults.point = point
-    settings = TestSettings(database_url=os.environ["DB_URL"], db_schema_prefix=os.environ["DB_PREFIX"],
+    settings = InProcessSettings(database_url=os.environ["DB_URL"], db_schema_prefix=os.environ["DB_PREFIX"],
                             home=os.environ["HOME_DIR"], bus="memory://")
     runtime = make_bootstrap(Keys(json.loads(os.environ["KEYS"])))(Bus("memory://"), settings,
                                                                    clock=clock_at(date(2025, 4, 15)))

@@ -137,6 +137,12 @@ class SqlInvoiceRepository:
     async def document(self, invoice_id: str, column: str) -> Any:
         return (await self.session.execute(select(orm.invoices.c[column]).where(orm.invoices.c.id == invoice_id))).scalar()
 
+    async def for_chorus(self, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Issued documents in these Chorus states, in number order."""
+        rows = await self.session.execute(select(*self.LISTED).where(
+            orm.invoices.c.status == "issued", orm.invoices.c.chorus_status.in_(statuses)).order_by(orm.invoices.c.number))
+        return [dict(r) for r in rows.mappings()]
+
     async def without_pdf(self) -> list[str]:
         rows = await self.session.execute(select(orm.invoices.c.id).where(
             orm.invoices.c.status == "issued", orm.invoices.c.pdf.is_(None)).order_by(orm.invoices.c.number))

@@ -91,4 +91,16 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         return Response(content.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="journal-ventes-{from_}-{to}.csv"'})
 
+    @router.post("/chorus/deposit")
+    async def chorus_deposit() -> dict[str, Any]:
+        """BIL-07/BIL-12: the night's Chorus Pro run, now (deposit, then reports); without credentials the
+        flows are written to the folder for a manual upload."""
+        return await runtime.deposit()
+
+    @router.get("/chorus/status")
+    async def chorus_status(legal_entity: str | None = None) -> list[dict[str, Any]]:
+        """Each issued document's Chorus Pro state (pending, written, deposited, integrated, rejected with the
+        reason, failed and retried next run)."""
+        return await invoicing.issued(runtime.uow_factory(), legal_entity)
+
     return router
