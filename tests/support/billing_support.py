@@ -120,3 +120,22 @@ async def close(runtime, keys: Keys, *items: ODSClosedItem) -> None:
 
 def clock_at(day: date) -> FixedClock:
     return FixedClock(paris_noon(day))
+
+
+OUTCOMES = ("bilan", "reoriente", "abandon", "sortie_anticipee")
+
+
+async def close_imported_journeys(api, start: date = date(2025, 1, 16)) -> list[ODSClosedItem]:
+    """What the journeys chapter does (planning's ODSClosed), for tests of billing on the embedded
+    runner: every imported enrolment closed, outcomes in turn, delivered to billing's handler."""
+    people = (await api.request("GET", "importer", "/beneficiaries")).json()
+    enrolments = sorted((e for p in people for e in p["enrolments"]), key=lambda e: e["id"])
+    items = [ODSClosedItem(enrolment_id=e["id"], closing=1, beneficiary_id=e["beneficiary_id"], ods=e["ods_code"],
+                           resource=e["resource_code"], site=e["site_code"], ods_start=start,
+                           ods_end=date(2025, 4, 15), order_number=e["order_number"] or f"BDC-2025-{n:06d}",
+                           outcome=OUTCOMES[n % len(OUTCOMES)], outcome_date=date(2025, 4, 10),
+                           closed_on=date(2025, 4, 11))
+             for n, e in enumerate(enrolments)]
+    billing = next(r for r in api.embedded.runtimes if r.name == "billing")
+    await handlers.draft_invoices(ODSClosed(items=tuple(items)), billing.uow_factory())
+    return items
