@@ -166,7 +166,9 @@ async def test_bil08_credit_note_type_381_own_number_references_the_invoice(pg_b
     xml = check_facturx(await pdf_of(pg_billing, credit["number"]), tmp_path, credit["number"]).decode()
     assert "<ram:TypeCode>381</ram:TypeCode>" in xml
     assert "<ram:InvoiceReferencedDocument><ram:IssuerAssignedID>14JUNF2500001</ram:IssuerAssignedID>" in xml
-    assert "AVOIR" in pdf_text(await pdf_of(pg_billing, credit["number"]))
+    credit_text = pdf_text(await pdf_of(pg_billing, credit["number"]))
+    assert "AVOIR" in credit_text and "Motif : Date de bilan erronée" in credit_text
+    assert "Motif de l'avoir : Date de bilan erronée" in xml
     # The invoice stays issued with its number; the journey has a new draft to issue again.
     issued = {r["number"]: r for r in await invoicing.issued(pg_billing.uow_factory())}
     assert issued["14JUNF2500001"]["credited_by"] == credit["id"]

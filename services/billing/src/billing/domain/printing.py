@@ -46,7 +46,7 @@ def seller_description(entity: LegalEntity) -> str:
 
 def printed(row: dict[str, Any], entity: LegalEntity, buyer: Buyer, resource: Resource, site: Site,
             identity: Identity, number: str | None, issued_on: date,
-            credited: tuple[str, date] | None = None) -> Printed:
+            credited: tuple[str, date] | None = None, reason: str | None = None) -> Printed:
     """The document of a draft (``row``, an ``invoices`` row), numbered ``number`` (None: a preview)."""
     amount: Decimal = row["amount"]
     kind = CREDIT_NOTE_TYPE if credited else INVOICE_TYPE
@@ -67,7 +67,8 @@ def printed(row: dict[str, Any], entity: LegalEntity, buyer: Buyer, resource: Re
         buyer_view = {"name": buyer.name, "note": None, "address": buyer.address, "siret": buyer.siret,
                       "service_code": buyer.chorus_service_code}
         buyer_reference = buyer.chorus_service_code
-    notes = (f"Bénéficiaire : {identity.name} (identifiant France Travail {identity.ft_id})", *LEGAL_NOTES)
+    notes = (f"Bénéficiaire : {identity.name} (identifiant France Travail {identity.ft_id})", *LEGAL_NOTES,
+             *((f"Motif de l'avoir : {reason}",) if credited and reason else ()))
     document = Document(
         number=number or PREVIEW_NUMBER, type_code=kind, issued_on=issued_on, due_on=due_on,
         seller=Party(entity.name, entity.siret, entity.address, seller_description(entity) or None, entity.vat_number),
@@ -80,7 +81,7 @@ def printed(row: dict[str, Any], entity: LegalEntity, buyer: Buyer, resource: Re
     context = {
         "title": title, "preview": number is None, "kind_label": "AVOIR" if credited else "FACTURE",
         "number": number or "— (aperçu)", "issued_on": _fr(issued_on), "due_on": _fr(due_on),
-        "credited": {"number": credited[0], "date": _fr(credited[1])} if credited else None,
+        "credited": {"number": credited[0], "date": _fr(credited[1]), "reason": reason} if credited else None,
         "seller": entity.model_dump(), "buyer": buyer_view, "order_number": row["order_number"],
         "resource": {"name": resource.name, "market_number": resource.market_number, "lot_number": resource.lot_number,
                      "mandataire": resource.lead_contractor if resource.co_contractor else f"{entity.name} (la BGE)"},

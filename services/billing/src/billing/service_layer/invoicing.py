@@ -157,7 +157,8 @@ async def _identity(uow, keys: KeySource, beneficiary_id: str) -> Identity:
 
 
 async def _printed(uow, invoicing: Invoicing, row: dict[str, Any], number: str | None, issued_on: date,
-                   credited: tuple[str, date] | None = None, catalogue: Catalogue | None = None) -> Printed:
+                   credited: tuple[str, date] | None = None, catalogue: Catalogue | None = None,
+                   reason: str | None = None) -> Printed:
     catalogue = catalogue or await uow.catalogue.get()
     resources, sites = await referential(uow)
     entity = catalogue.legal_entities.get(row["legal_entity"] or "")
@@ -168,7 +169,7 @@ async def _printed(uow, invoicing: Invoicing, row: dict[str, Any], number: str |
     if missing:
         raise RefusedInput([f"Facture {row['id']} : {', '.join(missing)} introuvable(s) dans la facturation."])
     identity = await _identity(uow, invoicing.keys, row["beneficiary_id"])
-    return printed(row, entity, buyer, resource, site, identity, number, issued_on, credited)
+    return printed(row, entity, buyer, resource, site, identity, number, issued_on, credited, reason)
 
 
 def _check_issuable(row: dict[str, Any] | None, wanted: str, legal_entity: str | None) -> dict[str, Any]:
@@ -313,7 +314,7 @@ async def issue_credit_note(cmd: IssueCreditNote, uow, invoicing: Invoicing) -> 
         catalogue = await uow.catalogue.get()
         numbering = Numbering.of(catalogue, invoice["legal_entity"], f"Avoir sur « {cmd.number} »")
         document = await _printed(uow, invoicing, invoice, None, today(uow), (invoice["number"], invoice["issued_on"]),
-                                  catalogue)
+                                  catalogue, cmd.reason.strip())
         _validated(invoicing, document, numbering, "Avoir")
         number, sequence, xml = await _allocate(uow, numbering, document, not_credited)
         issued_on = document.document.issued_on
@@ -369,7 +370,8 @@ async def render_missing(uow, invoicing: Invoicing, document_id: str | None = No
             if row["credits"]:
                 credited_row = await uow.invoices.get(row["credits"])
                 credited = (credited_row["number"], credited_row["issued_on"])
-            document = await _printed(uow, invoicing, row, row["number"], row["issued_on"], credited)
+            document = await _printed(uow, invoicing, row, row["number"], row["issued_on"], credited,
+                                      reason=row["reason"])
             xml = (await uow.invoices.document(one, "xml")).encode("utf-8")
         pdf = await _render(uow, invoicing, one, document, row["number"], xml)
     return pdf
