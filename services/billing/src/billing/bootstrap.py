@@ -14,7 +14,7 @@ from billing.adapters import orm
 from billing.adapters.chorus import ChorusApi, ChorusFolder
 from billing.adapters.documents import InvoicePdfs
 from billing.adapters.validation import CiiValidator
-from billing.config import billing_settings
+from billing.config import BillingSettings
 from billing.entrypoints import api, consumers
 from billing.service_layer.chorus import deposit_night
 from billing.service_layer.handlers import EVENT_HANDLERS
@@ -29,7 +29,7 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
               key_source=None, chorus_transport=None) -> ServiceRuntime:
     """Billing's runtime. Beneficiaries' keys come from importer's API (``key_source`` replaces it in
     tests); ``chorus_transport`` lets tests answer Chorus Pro's calls."""
-    settings = billing_settings(settings)
+    settings = BillingSettings.of(settings)
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, BillingUnitOfWork, clock)
     runtime.key_source = key_source or HttpKeySource(settings.importer_url)

@@ -36,13 +36,3 @@ class BillingSettings(ServiceSettings):
     @property
     def chorus_outbox(self) -> Path:
         return self.chorus_folder or self.home / "chorus-outbox"
-
-
-def billing_settings(settings: ServiceSettings | None) -> BillingSettings:
-    """The embedded runner hands every service the same base settings; billing's own come from the
-    environment."""
-    if isinstance(settings, BillingSettings):
-        return settings
-    if settings is None:
-        return BillingSettings()
-    return BillingSettings(**settings.model_dump(exclude_unset=False))
