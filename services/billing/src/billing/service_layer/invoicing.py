@@ -29,7 +29,7 @@ from billing.domain.printing import Identity, Printed, printed
 
 
 class Validator(Protocol):
-    def problems(self, xml: bytes) -> list[str]: ...
+    async def check(self, xml: bytes) -> list[str]: ...
 
 
 class KeySource(Protocol):
@@ -229,21 +229,19 @@ class Numbering:
         return invoice_number(self.base, self.prefix, issued_on, sequence)
 
 
-def _validated(invoicing: Invoicing, document: Printed, numbering: Numbering, label: str) -> None:
+async def _validated(invoicing: Invoicing, document: Printed, numbering: Numbering, label: str) -> None:
     """BIL-09: the XML, with a number of the right shape, must pass before any number is given."""
     sample = replace(document.document, number=numbering.number(document.document.issued_on, 0))
-    problems = invoicing.validator.problems(cii_xml(sample))
+    problems = await invoicing.validator.check(cii_xml(sample))
     if problems:
         raise RefusedInput([f"{label} refusée par la validation EN 16931, aucun numéro attribué : {p}"
                             for p in problems])
 
 
-async def _allocate(uow, numbering: Numbering, document: Printed, still_open) -> tuple[str, int, bytes]:
-    """The next number, allocated under the numbering row's lock, held until :func:`_commit_numbered`.
-    ``still_open()`` re-reads, under the lock, that no concurrent request did the same work."""
+async def _allocate(uow, numbering: Numbering, document: Printed) -> tuple[str, int, bytes]:
+    """The next number, allocated under the numbering row's lock, held until :func:`_commit_numbered`."""
     uow.lock_started = time.perf_counter()
     sequence = await uow.invoices.allocate(numbering.legal_entity)
-    await still_open()
     number = numbering.number(document.document.issued_on, sequence)
     xml = cii_xml(replace(document.document, number=number))
     faults.point("billing.number_allocated")
@@ -262,15 +260,14 @@ async def issue_invoice(cmd: IssueInvoice, uow, invoicing: Invoicing) -> dict[st
         catalogue = await uow.catalogue.get()
         numbering = Numbering.of(catalogue, row["legal_entity"], f"Facture « {cmd.invoice_id} »")
         document = await _printed(uow, invoicing, row, None, today(uow), catalogue=catalogue)
-        _validated(invoicing, document, numbering, "Facture")
-
-        async def still_draft() -> None:
-            _check_issuable(await uow.invoices.get(row["id"]), cmd.invoice_id, None)
-
-        number, sequence, xml = await _allocate(uow, numbering, document, still_draft)
+        await _validated(invoicing, document, numbering, "Facture")
+        number, sequence, xml = await _allocate(uow, numbering, document)
         issued_on = document.document.issued_on
-        await uow.invoices.update(row["id"], status="issued", number=number, sequence=sequence, issued_on=issued_on,
-                                  xml=xml.decode("utf-8"), chorus_status="pending")
+        if not await uow.invoices.update_if(row["id"], {"status": "draft"}, status="issued", number=number,
+                                            sequence=sequence, issued_on=issued_on, xml=xml.decode("utf-8"),
+                                            chorus_status="pending"):
+            # A concurrent request issued it meanwhile: this transaction, and its number, are rolled back.
+            _check_issuable(await uow.invoices.get(row["id"]), cmd.invoice_id, None)
         uow.emit_items(InvoiceIssued, [InvoiceIssuedItem(
             document_id=row["id"], kind="invoice", number=number, enrolment_id=row["enrolment_id"],
             beneficiary_id=row["beneficiary_id"], legal_entity=row["legal_entity"], issued_on=issued_on,
@@ -315,8 +312,8 @@ async def issue_credit_note(cmd: IssueCreditNote, uow, invoicing: Invoicing) -> 
         numbering = Numbering.of(catalogue, invoice["legal_entity"], f"Avoir sur « {cmd.number} »")
         document = await _printed(uow, invoicing, invoice, None, today(uow), (invoice["number"], invoice["issued_on"]),
                                   catalogue, cmd.reason.strip())
-        _validated(invoicing, document, numbering, "Avoir")
-        number, sequence, xml = await _allocate(uow, numbering, document, not_credited)
+        await _validated(invoicing, document, numbering, "Avoir")
+        number, sequence, xml = await _allocate(uow, numbering, document)
         issued_on = document.document.issued_on
         credit_id = derived_id("credit-note", invoice["id"])
         fields = {k: invoice[k] for k in ("enrolment_id", "closing", "beneficiary_id", "ods", "resource", "site",
@@ -327,7 +324,8 @@ async def issue_credit_note(cmd: IssueCreditNote, uow, invoicing: Invoicing) -> 
             "id": credit_id, "kind": "credit_note", "status": "issued", "problems": [], "number": number,
             "sequence": sequence, "issued_on": issued_on, "credits": invoice["id"], "reason": cmd.reason.strip(),
             "xml": xml.decode("utf-8"), "chorus_status": "pending", "chorus_attempts": 0}])
-        await uow.invoices.update(invoice["id"], credited_by=credit_id)
+        if not await uow.invoices.update_if(invoice["id"], {"credited_by": None}, credited_by=credit_id):
+            await not_credited()  # credited meanwhile by a concurrent request: all rolled back
         # The journey can be invoiced again: a new draft, priced as the first one.
         reissue = fields | {"id": derived_id("reissue", credit_id), "kind": "invoice", "status": "draft",
                             "problems": [], "chorus_attempts": 0}
