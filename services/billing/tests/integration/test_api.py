@@ -61,15 +61,21 @@ async def test_bil01_bil02_bad_catalogue_is_refused_in_french(pg_billing, client
 
 
 async def test_bil05_bil08_bad_requests_consume_no_number(pg_billing, keys, client):
+    other = billing_part()["legal_entities"][0] | {"code": "BGE-DOU", "invoice_prefix": "DOU"}
+    assert (await client.put("/catalogue", json={"legal_entities": [other]})).status_code == 200
     await close(pg_billing, keys, closed("e1"), closed("e2"))
     drafts = (await client.get("/invoices/pending")).json()
     first = (await client.post(f"/invoices/{drafts[0]['id']}/issue")).json()["number"]
     cases = [
         (client.post("/invoices/inconnue/issue"), 404, "Facture « inconnue » inconnue."),
-        (client.post(f"/invoices/{drafts[1]['id']}/issue", params={"legal_entity": "BGE-AUTRE"}), 422,
-         "relève de l'entité juridique « BGE-HDF », pas de « BGE-AUTRE »"),
+        (client.post(f"/invoices/{drafts[1]['id']}/issue", params={"legal_entity": "BGE-DOU"}), 422,
+         "relève de l'entité juridique « BGE-HDF », pas de « BGE-DOU »"),
         (client.post("/credit-notes", json={"number": "14JUNF2500099", "reason": "x"}), 404,
          "Facture n° « 14JUNF2500099 » inconnue"),
+        (client.post(f"/invoices/{drafts[1]['id']}/issue", params={"legal_entity": "INCONNUE"}), 404,
+         "Entité juridique « INCONNUE » inconnue."),
+        (client.get("/journal.csv", params={"from": "2025-01-01", "to": "2025-12-31", "legal_entity": "INCONNUE"}),
+         404, "Entité juridique « INCONNUE » inconnue."),
     ]
     for request, status, message in cases:
         response = await request
@@ -78,4 +84,4 @@ async def test_bil05_bil08_bad_requests_consume_no_number(pg_billing, keys, clie
     assert (await client.post("/credit-notes", json={"number": first, "reason": "erreur"})).status_code == 200
     again = await client.post("/credit-notes", json={"number": first, "reason": "encore"})
     assert again.status_code == 409 and "déjà annulée par l'avoir n° 14JUNF2500002" in again.json()["messages"][0]
-    assert await numbering(pg_billing) == {"BGE-HDF": 2}
+    assert await numbering(pg_billing) == {"BGE-HDF": 2, "BGE-DOU": 0}

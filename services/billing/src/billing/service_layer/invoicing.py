@@ -125,10 +125,17 @@ def listed(row: dict[str, Any]) -> dict[str, Any]:
     return view
 
 
+async def known_entity(uow, legal_entity: str | None) -> None:
+    """A legal entity named by a request must exist (BIL-02)."""
+    if legal_entity and legal_entity not in (await uow.catalogue.get()).legal_entities:
+        raise NotFound([f"Entité juridique « {legal_entity} » inconnue."])
+
+
 async def pending(uow, legal_entity: str | None = None) -> list[dict[str, Any]]:
     """*Factures à émettre sans devis*: drafts (the issuable ones and the others with their reasons), and
     issued invoices whose journey was reopened (a credit note to issue)."""
     async with uow:
+        await known_entity(uow, legal_entity)
         drafts = await uow.invoices.listed("draft", legal_entity)
         reopened = [r for r in await uow.invoices.listed("issued", legal_entity, "invoice")
                     if r["to_credit"] and not r["credited_by"]]
@@ -137,6 +144,7 @@ async def pending(uow, legal_entity: str | None = None) -> list[dict[str, Any]]:
 
 async def issued(uow, legal_entity: str | None = None) -> list[dict[str, Any]]:
     async with uow:
+        await known_entity(uow, legal_entity)
         return [listed(r) for r in await uow.invoices.listed("issued", legal_entity)]
 
 
@@ -256,6 +264,7 @@ async def _commit_numbered(uow, invoicing: Invoicing) -> None:
 async def issue_invoice(cmd: IssueInvoice, uow, invoicing: Invoicing) -> dict[str, Any]:
     """BIL-05: *Générer* — validate, number, issue; then the Factur-X PDF."""
     async with uow:
+        await known_entity(uow, cmd.legal_entity)
         row = _check_issuable(await uow.invoices.get(cmd.invoice_id), cmd.invoice_id, cmd.legal_entity)
         catalogue = await uow.catalogue.get()
         numbering = Numbering.of(catalogue, row["legal_entity"], f"Facture « {cmd.invoice_id} »")
@@ -292,6 +301,7 @@ async def issue_credit_note(cmd: IssueCreditNote, uow, invoicing: Invoicing) -> 
     """BIL-08: an avoir (type 381) cancelling an issued invoice, numbered in the same sequence (BT-25 names
     the invoice); the journey gets a new draft, to be issued again when asked."""
     async with uow:
+        await known_entity(uow, cmd.legal_entity)
         invoice = await uow.invoices.by_number(cmd.number)
         if invoice is None or invoice["kind"] != "invoice":
             raise NotFound([f"Facture n° « {cmd.number} » inconnue : aucun avoir émis."])

@@ -5,7 +5,7 @@ from typing import Any
 
 from billing.domain.catalogue import summary
 from billing.domain.journal import journal_csv
-from billing.service_layer.invoicing import referential, today
+from billing.service_layer.invoicing import known_entity, referential, today
 
 
 async def catalogue_summary(uow) -> dict[str, Any]:
@@ -17,6 +17,7 @@ async def catalogue_summary(uow) -> dict[str, Any]:
 
 async def journal(uow, first: date, last: date, legal_entity: str | None = None) -> str:
     async with uow:
+        await known_entity(uow, legal_entity)
         rows = [r for r in await uow.invoices.listed("issued", legal_entity) if first <= r["issued_on"] <= last]
         catalogue = await uow.catalogue.get()
         resources, _sites = await referential(uow)
