@@ -16,7 +16,7 @@ import yaml
 from servicekit.clock import PARIS, FixedClock
 from notify.config import NotifySettings
 
-from prestaflow import affectation_cli, import_cli, journey_cli, notify_cli, planning_cli, referential
+from prestaflow import affectation_cli, demo_billing, import_cli, journey_cli, notify_cli, planning_cli, referential
 from prestaflow.client import Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
@@ -84,6 +84,7 @@ async def _scenario(out: Path, samples: Path) -> None:
         await _presence_and_messages(api, out, clock, story)
         purged = await _purge(api, clock, story)
         await _journeys(api, out, clock, story)
+        await demo_billing.run(api, out, story, clock)
 
         # Later chapters (billing, access...) go here, in date order; the scan for the purged stays last.
         await _nothing_left_of(purged, out, story)
