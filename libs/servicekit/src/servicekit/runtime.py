@@ -21,6 +21,7 @@ from contracts.topics import BY_PRODUCER, dead_letter_topic
 from servicekit.bus import Bus
 from servicekit.clock import Clock, FileClock, SystemClock
 from servicekit.db import Database
+from servicekit.digest import state_digest
 from servicekit.dispatch import EventDispatcher, Handler, SqlDeadLetters
 from servicekit.leader import Leadership
 from servicekit.outbox import OutboxRelay
@@ -47,6 +48,9 @@ class ServiceRuntime:
     periodic: list[tuple[float, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
     leadership: Leadership | None = None
     key_source: Any = None  # services that read sealed personal data (servicekit.keys)
+    metadata: MetaData | None = None  # the service's tables: what its state digest covers (OPS-04)
+    # Tables of ``metadata`` that are caches, not state, named by the bootstrap (besides the kit's own).
+    not_state: frozenset[str] = frozenset()
     _relay_task: asyncio.Task | None = None
     _jobs: list[asyncio.Task] = field(default_factory=list)
 
@@ -117,7 +121,18 @@ def assemble(
     dispatcher = EventDispatcher(name, handlers, uow_factory, dead_letters, settings.retry_attempts,
                                  settings.retry_backoff_seconds, serialized=serialized_events)
     return ServiceRuntime(name, settings, bus, database, tables, clock, uow_factory, relay, dispatcher,
-                          subscriptions, leadership=Leadership(database))
+                          subscriptions, leadership=Leadership(database), metadata=metadata)
+
+
+async def runtime_digest(runtime: ServiceRuntime) -> dict[str, Any]:
+    """The digest of the service's whole state (``servicekit.digest``) and the head of its event chain."""
+    digest = await state_digest(runtime.database.engine, runtime.metadata, runtime.not_state)
+    chain = runtime.tables.event_chain
+    async with runtime.database.engine.connect() as conn:
+        head = (await conn.execute(select(chain.c.sequence, chain.c.last_hash)
+                                   .where(chain.c.producer == runtime.name))).first()
+    return {"service": runtime.name, **digest,
+            "chain": {"sequence": head.sequence, "last_hash": head.last_hash} if head else None}
 
 
 def admin_router(runtime: ServiceRuntime) -> APIRouter:
@@ -131,6 +146,11 @@ def admin_router(runtime: ServiceRuntime) -> APIRouter:
     @router.post("/dead-letters/redrive")
     async def redrive_dead_letters() -> dict[str, Any]:
         return await runtime.dispatcher.redrive()
+
+    @router.get("/digest")
+    async def state_digest_() -> dict[str, Any]:
+        """The digest of the service's whole state, which an audit replay compares (OPS-04)."""
+        return await runtime_digest(runtime)
 
     @router.post("/outbox/publish")
     async def publish_outbox() -> dict[str, int]:
