@@ -371,3 +371,36 @@ def _type_header(headers: Sequence[tuple[str, bytes]]) -> str | None:
         if name == "type":
             return value.decode()
     return None
+
+
+async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[str, list[tuple[int, int, bytes]]]:
+    """Every message of ``topics`` from the beginning up to their end when called, as
+    ``(partition, offset, value)`` in partition then offset order (the audit's export and replay read
+    the log this way, without a consumer group, so no offset is committed)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap.removeprefix("kafka://").split(","),
+                                enable_auto_commit=False, auto_offset_reset="earliest", group_id=None)
+    await consumer.start()
+    try:
+        present = await consumer.topics()
+        found: dict[str, list[tuple[int, int, bytes]]] = {}
+        for topic in topics:
+            if topic not in present:
+                found[topic] = []
+                continue
+            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            messages: list[tuple[int, int, bytes]] = []
+            remaining = {tp for tp in partitions if ends[tp] > await consumer.position(tp)}
+            while remaining:
+                batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
+                for tp, records in batch.items():
+                    messages += [(tp.partition, r.offset, r.value) for r in records if r.offset < ends[tp]]
+                remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+            found[topic] = sorted(messages, key=lambda m: (m[0], m[1]))
+        return found
+    finally:
+        await consumer.stop()

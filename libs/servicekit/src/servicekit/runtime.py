@@ -7,6 +7,7 @@ process) both start it the same way.
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, Text, cast, select
 
 from contracts import Event
 from contracts.topics import BY_PRODUCER, dead_letter_topic
@@ -127,12 +128,15 @@ def assemble(
 async def runtime_digest(runtime: ServiceRuntime) -> dict[str, Any]:
     """The digest of the service's whole state (``servicekit.digest``) and the head of its event chain."""
     digest = await state_digest(runtime.database.engine, runtime.metadata, runtime.not_state)
+    return {"service": runtime.name, **digest, "chain": await _chain_head(runtime)}
+
+
+async def _chain_head(runtime: ServiceRuntime) -> dict[str, Any] | None:
     chain = runtime.tables.event_chain
     async with runtime.database.engine.connect() as conn:
         head = (await conn.execute(select(chain.c.sequence, chain.c.last_hash)
                                    .where(chain.c.producer == runtime.name))).first()
-    return {"service": runtime.name, **digest,
-            "chain": {"sequence": head.sequence, "last_hash": head.last_hash} if head else None}
+    return {"sequence": head.sequence, "last_hash": head.last_hash} if head else None
 
 
 def admin_router(runtime: ServiceRuntime) -> APIRouter:
@@ -168,8 +172,15 @@ def event_log_router(runtime: ServiceRuntime) -> APIRouter:
         outbox = runtime.tables.outbox
         async with runtime.database.sessions() as session:
             rows = (await session.execute(
-                select(outbox.c.id, outbox.c.envelope, outbox.c.published_at)
+                select(outbox.c.id, cast(outbox.c.envelope, Text).label("raw"), outbox.c.published_at)
                 .where(outbox.c.id > after).order_by(outbox.c.id).limit(min(limit, 10_000)))).all()
-        return [{"position": r.id, "published": r.published_at is not None, "envelope": r.envelope} for r in rows]
+        # ``raw``: the envelope's text as hashed into the chain and published (OPS-04).
+        return [{"position": r.id, "published": r.published_at is not None, "envelope": json.loads(r.raw),
+                 "raw": r.raw} for r in rows]
+
+    @router.get("/chain")
+    async def chain_head() -> dict[str, Any] | None:
+        """The head of the service's event chain: its last event's sequence and hash (OPS-04)."""
+        return await _chain_head(runtime)
 
     return router
