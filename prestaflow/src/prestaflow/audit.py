@@ -245,8 +245,8 @@ def in_order(entries: list[Entry]) -> list[Envelope]:
 
 
 async def rebuild(log: list[Envelope], home: Path, key_source: HttpKeySource | None = None,
-                  seed: dict[str, Callable[[ServiceRuntime], Awaitable[None]]] | None = None
-                  ) -> dict[str, dict[str, Any]]:
+                  seed: dict[str, Callable[[ServiceRuntime], Awaitable[None]]] | None = None,
+                  only: tuple[str, ...] = SERVICE_NAMES) -> dict[str, dict[str, Any]]:
     """Feed each service's input events from ``log`` into a fresh copy of it (SQLite under ``home``,
     relays never run, nothing published) and return each one's state digest (with ``refused``: the
     first event its handlers refused, in French, if one was). ``seed``: state to give a copy first."""
@@ -254,6 +254,8 @@ async def rebuild(log: list[Envelope], home: Path, key_source: HttpKeySource | N
     clock = FixedClock(log[-1].occurred_at if log else datetime.now(UTC))
     digests: dict[str, dict[str, Any]] = {}
     for name, bootstrap in zip(SERVICE_NAMES, BOOTSTRAPS, strict=True):
+        if name not in only:
+            continue
         runtime = bootstrap(Bus("memory://"), settings, clock=clock)
         try:
             await runtime.database.migrate()
