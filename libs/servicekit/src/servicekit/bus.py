@@ -389,7 +389,14 @@ async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[str, list[t
             if topic not in present:
                 found[topic] = []
                 continue
-            partitions = [TopicPartition(topic, p) for p in sorted(consumer.partitions_for_topic(topic) or ())]
+            numbers = consumer.partitions_for_topic(topic)
+            if not numbers:  # metadata not fetched for this topic yet (Tansu): ask for it
+                await consumer._client.force_metadata_update()
+                numbers = consumer.partitions_for_topic(topic) or await _partitions_described(bootstrap, topic)
+            partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
+            if not partitions:
+                found[topic] = []
+                continue
             consumer.assign(partitions)
             await consumer.seek_to_beginning(*partitions)
             ends = await consumer.end_offsets(partitions)
@@ -404,3 +411,15 @@ async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[str, list[t
         return found
     finally:
         await consumer.stop()
+
+
+async def _partitions_described(bootstrap: str, topic: str) -> set[int]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.removeprefix("kafka://").split(","))
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+        return {p["partition"] for t in described for p in t.get("partitions", [])}
+    finally:
+        await admin.close()
