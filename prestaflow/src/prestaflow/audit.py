@@ -246,11 +246,13 @@ def in_order(entries: list[Entry]) -> list[Envelope]:
 
 async def rebuild(log: list[Envelope], home: Path, key_source: HttpKeySource | None = None,
                   seed: dict[str, Callable[[ServiceRuntime], Awaitable[None]]] | None = None,
-                  only: tuple[str, ...] = SERVICE_NAMES) -> dict[str, dict[str, Any]]:
+                  only: tuple[str, ...] = SERVICE_NAMES, settings: ServiceSettings | None = None
+                  ) -> dict[str, dict[str, Any]]:
     """Feed each service's input events from ``log`` into a fresh copy of it (SQLite under ``home``,
     relays never run, nothing published) and return each one's state digest (with ``refused``: the
-    first event its handlers refused, in French, if one was). ``seed``: state to give a copy first."""
-    settings = ServiceSettings(home=home, bus="memory://", database_url=None)
+    first event its handlers refused, in French, if one was). ``seed``: state to give a copy first.
+    ``settings``: other fresh databases (the bench's own PostgreSQL schemas), never a live service's."""
+    settings = settings or ServiceSettings(home=home, bus="memory://", database_url=None)
     clock = FixedClock(log[-1].occurred_at if log else datetime.now(UTC))
     digests: dict[str, dict[str, Any]] = {}
     for name, bootstrap in zip(SERVICE_NAMES, BOOTSTRAPS, strict=True):

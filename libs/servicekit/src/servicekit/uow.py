@@ -30,7 +30,7 @@ from contracts.topics import BY_PRODUCER
 from servicekit import faults
 from servicekit import tracing
 from servicekit.bus import OutgoingMessage
-from servicekit.clock import Clock
+from servicekit.clock import Clock, FixedClock
 from servicekit.ids import new_uuid
 from servicekit.sql import JsonText, bulk_insert, chunks, one_of, update_rows
 from servicekit.tables import KitTables
@@ -97,6 +97,7 @@ class UnitOfWork:
     def __init__(self, producer: str, clock: Clock, structure: str = "bge"):
         self.producer = producer
         self.clock = clock
+        self._own_clock = clock  # when emitted events occur
         self.structure = structure
         self.correlation_id: str | None = None
         self.causation_id: str | None = None
@@ -108,8 +109,11 @@ class UnitOfWork:
         self.correlation_id, self.causation_id, self.actor = correlation_id, causation_id, actor
 
     def answering(self, envelope: Envelope) -> None:
-        """Events emitted from now on answer this received event (and keep its user)."""
+        """Events emitted from now on answer this received event (and keep its user); what the handler
+        stamps with ``uow.clock`` takes the event's time, so that replaying the log into a fresh
+        database stamps the same (OPS-04). The events it emits keep the service's own clock."""
         self.caused_by(envelope.correlation_id, str(envelope.event_id), envelope.actor)
+        self.clock = FixedClock(envelope.occurred_at)
 
     _depth = 0
 
@@ -191,7 +195,7 @@ class UnitOfWork:
         return emitted
 
     def _encode(self, event_type: str, version: int, payload_json: str) -> Emitted:
-        event_id, now = new_uuid(), self.clock.now()
+        event_id, now = new_uuid(), self._own_clock.now()
         return Emitted(event_id, event_type, self.structure, self.producer, now, self.correlation_id,
                        self.causation_id,
                        envelope_json(event_type, version, payload_json, event_id=event_id, occurred_at=now,
