@@ -249,11 +249,13 @@ async def rebuild(log: list[Envelope], home: Path, key_source: HttpKeySource | N
                   only: tuple[str, ...] = SERVICE_NAMES, settings: ServiceSettings | None = None
                   ) -> dict[str, dict[str, Any]]:
     """Feed each service's input events from ``log`` into a fresh copy of it (SQLite under ``home``,
-    relays never run, nothing published) and return each one's state digest (with ``refused``: the
+    relays never run, nothing published), and its own events that its commands emitted to its
+    ``restorers``, and return each one's state digest (with ``refused``: the
     first event its handlers refused, in French, if one was). ``seed``: state to give a copy first.
     ``settings``: other fresh databases (the bench's own PostgreSQL schemas), never a live service's."""
     settings = settings or ServiceSettings(home=home, bus="memory://", database_url=None)
     clock = FixedClock(log[-1].occurred_at if log else datetime.now(UTC))
+    caused = {envelope.event_id for envelope in log}  # an own event answering one of these is no command's
     digests: dict[str, dict[str, Any]] = {}
     for name, bootstrap in zip(SERVICE_NAMES, BOOTSTRAPS, strict=True):
         if name not in only:
@@ -266,9 +268,13 @@ async def rebuild(log: list[Envelope], home: Path, key_source: HttpKeySource | N
             if seed and name in seed:
                 await seed[name](runtime)
             handlers = runtime.dispatcher.handlers
+            restorers = {model.event_type: handler for model, handler in runtime.restorers.items()}
             applied, refused = 0, None
             for envelope in log:
-                handler = handlers.get(envelope.type)
+                if envelope.producer == name:  # its own event: what one of its commands decided?
+                    handler = restorers.get(envelope.type) if envelope.causation_id not in caused else None
+                else:
+                    handler = handlers.get(envelope.type)
                 if handler is None:
                     continue
                 clock.at = envelope.occurred_at  # what a handler stamps is the event's time

@@ -52,6 +52,9 @@ class ServiceRuntime:
     metadata: MetaData | None = None  # the service's tables: what its state digest covers (OPS-04)
     # Tables of ``metadata`` that are caches, not state, named by the bootstrap (besides the kit's own).
     not_state: frozenset[str] = frozenset()
+    # Handlers of the service's own events that an audit replay applies to rebuild what the service's
+    # commands decided (its own events that no event of the log caused).
+    restorers: Mapping[type[Event], Handler] = field(default_factory=dict)
     _relay_task: asyncio.Task | None = None
     _jobs: list[asyncio.Task] = field(default_factory=list)
 

@@ -30,7 +30,7 @@ from contracts.topics import BY_PRODUCER
 from servicekit import faults
 from servicekit import tracing
 from servicekit.bus import OutgoingMessage
-from servicekit.clock import Clock, FixedClock
+from servicekit.clock import Clock, FixedClock, InstantClock
 from servicekit.ids import new_uuid
 from servicekit.sql import JsonText, bulk_insert, chunks, one_of, update_rows
 from servicekit.tables import KitTables
@@ -97,7 +97,8 @@ class UnitOfWork:
     def __init__(self, producer: str, clock: Clock, structure: str = "bge"):
         self.producer = producer
         self.clock = clock
-        self._own_clock = clock  # when emitted events occur
+        self._own_clock = clock
+        self._instant = InstantClock(clock)  # the transaction's time: what it stamps, when its events occur
         self.structure = structure
         self.correlation_id: str | None = None
         self.causation_id: str | None = None
@@ -111,7 +112,7 @@ class UnitOfWork:
     def answering(self, envelope: Envelope) -> None:
         """Events emitted from now on answer this received event (and keep its user); what the handler
         stamps with ``uow.clock`` takes the event's time, so that replaying the log into a fresh
-        database stamps the same (OPS-04). The events it emits keep the service's own clock."""
+        database stamps the same (OPS-04). The events it emits occur at the transaction's own time."""
         self.caused_by(envelope.correlation_id, str(envelope.event_id), envelope.actor)
         self.clock = FixedClock(envelope.occurred_at)
 
@@ -124,6 +125,7 @@ class UnitOfWork:
         if self._depth == 1:
             self.committed = False
             self._staged = []
+            self.clock = self._instant = InstantClock(self._own_clock)
             await self._open()
         return self
 
@@ -195,7 +197,7 @@ class UnitOfWork:
         return emitted
 
     def _encode(self, event_type: str, version: int, payload_json: str) -> Emitted:
-        event_id, now = new_uuid(), self._own_clock.now()
+        event_id, now = new_uuid(), self._instant.now()
         return Emitted(event_id, event_type, self.structure, self.producer, now, self.correlation_id,
                        self.causation_id,
                        envelope_json(event_type, version, payload_json, event_id=event_id, occurred_at=now,
