@@ -233,14 +233,28 @@ _PRODUCER_ORDER = {name: i for i, name in enumerate(SERVICE_NAMES)}
 
 
 def in_order(entries: list[Entry]) -> list[Envelope]:
-    """The log as the services lived it: by time, then producer and place in its chain; each event once."""
-    seen: set[str] = set()
-    ordered = []
+    """The log as the services lived it: by time, then producer and place in its chain, each event
+    once, and never before the event it answers (events of one instant, a fixed clock's, tie)."""
+    unique: dict[str, Envelope] = {}
     for entry in sorted(entries, key=lambda e: (e.envelope.occurred_at, _PRODUCER_ORDER.get(e.envelope.producer, 9),
                                                 e.envelope.sequence or 0)):
-        if entry.envelope.event_id not in seen:
-            seen.add(entry.envelope.event_id)
-            ordered.append(entry.envelope)
+        unique.setdefault(entry.envelope.event_id, entry.envelope)
+    ordered: list[Envelope] = []
+    done: set[str] = set()
+    waiting: dict[str, list[Envelope]] = defaultdict(list)
+
+    def place(envelope: Envelope) -> None:
+        ordered.append(envelope)
+        done.add(envelope.event_id)
+        for answer in waiting.pop(envelope.event_id, []):
+            place(answer)
+
+    for envelope in unique.values():
+        cause = envelope.causation_id
+        if cause in unique and cause not in done:
+            waiting[cause].append(envelope)
+        else:
+            place(envelope)
     return ordered
 
 
