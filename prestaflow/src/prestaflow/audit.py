@@ -24,7 +24,7 @@ from contracts import Envelope
 from contracts.envelope import GENESIS, event_hash
 from contracts.registry import UnknownEvent, parse_event
 from contracts.topics import BY_PRODUCER
-from servicekit.bus import Bus, read_topics
+from servicekit.bus import Bus, read_topics, security_options
 from servicekit.clock import FixedClock
 from servicekit.keys import HttpKeySource
 from servicekit.runtime import ServiceRuntime, runtime_digest
@@ -94,9 +94,11 @@ def topics(namespace: str = "") -> dict[str, str]:
     return {producer: namespace + topic for producer, topic in BY_PRODUCER.items()}
 
 
-async def from_kafka(bootstrap: str, namespace: str = "") -> list[Entry]:
-    names = topics(namespace)
-    read = await read_topics(bootstrap, list(names.values()))
+async def from_kafka(bootstrap: str, settings: ServiceSettings) -> list[Entry]:
+    """Every producer topic from the beginning, as the Kafka user of ``settings`` (the ``auditor``
+    KafkaUser in a deployment: PRESTAFLOW_KAFKA_USERNAME, _PASSWORD, _CA_FILE)."""
+    names = topics(settings.topic_namespace)
+    read = await read_topics(bootstrap, list(names.values()), security_options(settings))
     problems: list[str] = []
     entries = [_entry(topic, value, f"{topic} partition {partition} offset {offset}", problems)
                for topic in names.values() for partition, offset, value in read[topic]]

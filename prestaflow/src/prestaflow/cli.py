@@ -144,8 +144,7 @@ def _log(bootstrap: str | None, folder: Path | None):
     if folder:
         return lambda api: asyncio.sleep(0, auditing.from_export(folder))
     if bootstrap:
-        namespace = ServiceSettings().topic_namespace
-        return lambda api: _with_none(auditing.from_kafka(bootstrap, namespace))
+        return lambda api: _with_none(auditing.from_kafka(bootstrap, ServiceSettings()))
     return lambda api: _with_none(auditing.from_outboxes(api))
 
 

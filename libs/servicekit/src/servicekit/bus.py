@@ -373,14 +373,22 @@ def _type_header(headers: Sequence[tuple[str, bytes]]) -> str | None:
     return None
 
 
-async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[str, list[tuple[int, int, bytes]]]:
+def security_options(settings: Any) -> dict[str, Any]:
+    """aiokafka's security arguments from a ``ServiceSettings`` (its Kafka user, password and CA)."""
+    ca_file = settings.kafka_ca_file
+    return _security(settings.kafka_username, settings.kafka_password, str(ca_file) if ca_file else None)
+
+
+async def read_topics(bootstrap: str, topics: Sequence[str],
+                      security: dict[str, Any] | None = None) -> dict[str, list[tuple[int, int, bytes]]]:
     """Every message of ``topics`` from the beginning up to their end when called, as
     ``(partition, offset, value)`` in partition then offset order (the audit's export and replay read
     the log this way, without a consumer group, so no offset is committed)."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap.removeprefix("kafka://").split(","),
-                                enable_auto_commit=False, auto_offset_reset="earliest", group_id=None)
+                                enable_auto_commit=False, auto_offset_reset="earliest", group_id=None,
+                                **(security or {}))
     await consumer.start()
     try:
         present = await consumer.topics()
@@ -392,7 +400,7 @@ async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[str, list[t
             numbers = consumer.partitions_for_topic(topic)
             if not numbers:  # metadata not fetched for this topic yet (Tansu): ask for it
                 await consumer._client.force_metadata_update()
-                numbers = consumer.partitions_for_topic(topic) or await _partitions_described(bootstrap, topic)
+                numbers = consumer.partitions_for_topic(topic) or await _partitions_described(bootstrap, topic, security)
             partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
             if not partitions:
                 found[topic] = []
@@ -413,10 +421,10 @@ async def read_topics(bootstrap: str, topics: Sequence[str]) -> dict[str, list[t
         await consumer.stop()
 
 
-async def _partitions_described(bootstrap: str, topic: str) -> set[int]:
+async def _partitions_described(bootstrap: str, topic: str, security: dict[str, Any] | None) -> set[int]:
     from aiokafka.admin import AIOKafkaAdminClient
 
-    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.removeprefix("kafka://").split(","))
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.removeprefix("kafka://").split(","), **(security or {}))
     await admin.start()
     try:
         described = await admin.describe_topics([topic])
