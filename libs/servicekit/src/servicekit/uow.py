@@ -14,23 +14,23 @@ Every event's partition key is the structure (``ServiceSettings.structure``).
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import Envelope, Event
 from contracts.base import MAX_EVENT_BYTES, MAX_ITEMS, Item, ListEvent
-from contracts.envelope import envelope_json
+from contracts.envelope import GENESIS, envelope_json, event_hash
 from contracts.topics import BY_PRODUCER
 from servicekit import faults
 from servicekit import tracing
 from servicekit.bus import OutgoingMessage
-from servicekit.clock import Clock
+from servicekit.clock import Clock, FixedClock, InstantClock
 from servicekit.ids import new_uuid
 from servicekit.sql import JsonText, bulk_insert, chunks, one_of, update_rows
 from servicekit.tables import KitTables
@@ -56,6 +56,16 @@ class Emitted:
     correlation_id: str | None
     causation_id: str | None
     json: str
+    version: int = 1
+    actor: str | None = None
+    payload_json: str = "{}"
+
+    def chained(self, sequence: int, previous_hash: str) -> "Emitted":
+        """The same event at ``sequence`` of its producer's chain, after the event hashed ``previous_hash``."""
+        return replace(self, json=envelope_json(
+            self.type, self.version, self.payload_json, event_id=self.event_id, occurred_at=self.occurred_at,
+            producer=self.producer, key=self.key, correlation_id=self.correlation_id,
+            causation_id=self.causation_id, actor=self.actor, sequence=sequence, previous_hash=previous_hash))
 
 
 @dataclass
@@ -87,6 +97,8 @@ class UnitOfWork:
     def __init__(self, producer: str, clock: Clock, structure: str = "bge"):
         self.producer = producer
         self.clock = clock
+        self._own_clock = clock
+        self._instant = InstantClock(clock)  # the transaction's time: what it stamps, when its events occur
         self.structure = structure
         self.correlation_id: str | None = None
         self.causation_id: str | None = None
@@ -98,8 +110,11 @@ class UnitOfWork:
         self.correlation_id, self.causation_id, self.actor = correlation_id, causation_id, actor
 
     def answering(self, envelope: Envelope) -> None:
-        """Events emitted from now on answer this received event (and keep its user)."""
+        """Events emitted from now on answer this received event (and keep its user); what the handler
+        stamps with ``uow.clock`` takes the event's time, so that replaying the log into a fresh
+        database stamps the same (OPS-04). The events it emits occur at the transaction's own time."""
         self.caused_by(envelope.correlation_id, str(envelope.event_id), envelope.actor)
+        self.clock = FixedClock(envelope.occurred_at)
 
     _depth = 0
 
@@ -110,6 +125,7 @@ class UnitOfWork:
         if self._depth == 1:
             self.committed = False
             self._staged = []
+            self.clock = self._instant = InstantClock(self._own_clock)
             await self._open()
         return self
 
@@ -181,13 +197,14 @@ class UnitOfWork:
         return emitted
 
     def _encode(self, event_type: str, version: int, payload_json: str) -> Emitted:
-        event_id, now = new_uuid(), self.clock.now()
+        event_id, now = new_uuid(), self._instant.now()
         return Emitted(event_id, event_type, self.structure, self.producer, now, self.correlation_id,
                        self.causation_id,
                        envelope_json(event_type, version, payload_json, event_id=event_id, occurred_at=now,
                                      producer=self.producer, key=self.structure,
                                      correlation_id=self.correlation_id, causation_id=self.causation_id,
-                                     actor=self.actor))
+                                     actor=self.actor),
+                       version, self.actor, payload_json)
 
     async def exclusive(self, name: str) -> None:
         """Hold the lock ``name`` until this transaction ends: units of work asking for the same name
@@ -292,9 +309,33 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
             await bulk_insert(self.session, table,
                               [r for r in rows if (r["aggregate"], r["aggregate_id"]) not in known])
 
+    async def _chained(self, emitted: list[Emitted]) -> list[Emitted]:
+        """``emitted`` linked to the service's hash chain (OPS-04): each envelope carries its sequence and
+        the previous one's hash. Taken under a lock at commit, so that the chain's order is the order
+        in which transactions commit, whatever the replicas; the outbox keeps each envelope's text as
+        hashed, and the relay publishes it unchanged."""
+        await self.exclusive("event-chain")
+        table = self._tables.event_chain
+        head = (await self.session.execute(
+            select(table.c.sequence, table.c.last_hash).where(table.c.producer == self.producer))).first()
+        sequence, last = (head.sequence, head.last_hash) if head else (0, GENESIS)
+        chained = []
+        for event in emitted:
+            sequence += 1
+            event = event.chained(sequence, last)
+            last = event_hash(event.json)
+            chained.append(event)
+        values = {"sequence": sequence, "last_hash": last}
+        if head:
+            await self.session.execute(update(table).where(table.c.producer == self.producer).values(values))
+        else:
+            await self.session.execute(insert(table).values(producer=self.producer, **values))
+        return chained
+
     async def commit(self) -> None:
         emitted = await self._staged_events()
         if emitted:
+            emitted = await self._chained(emitted)
             topic = BY_PRODUCER[self.producer]
             for start in range(0, len(emitted), OUTBOX_SLICE):  # not one statement holding every envelope
                 await bulk_insert(self.session, self._tables.outbox, [
