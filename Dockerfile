@@ -21,6 +21,12 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PIP_ROOT_USER_ACTION=ignore
 
+# weasyprint draws pages with Pango and needs fonts (billing's invoices, planning's deliverables);
+# the slim image has neither.
+RUN apt-get update \
+ && apt-get install -y --no-install-recommends libpango-1.0-0 libpangoft2-1.0-0 libharfbuzz-subset0 fonts-dejavu-core \
+ && rm -rf /var/lib/apt/lists/*
+
 # A fixed numeric uid/gid, so that Kubernetes can check runAsNonRoot without a user database.
 RUN groupadd --system --gid 10001 prestaflow \
  && useradd --system --uid 10001 --gid 10001 --no-create-home --shell /usr/sbin/nologin prestaflow \

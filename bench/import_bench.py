@@ -124,9 +124,35 @@ class ImportRun:
     settle_seconds: float  # publishing the outboxes and running the consumers until nothing is left
     events: int  # events published while settling
     report: dict
+    peak_mb: float = 0.0  # this process's peak resident memory during the import (since a reset when possible)
     cpu_seconds: float = 0.0  # this process's CPU time during the import (the rest: waiting for PostgreSQL)
     settle_cpu_seconds: float = 0.0  # the same, while the consumers ran
     postgres_cpu_seconds: float | None = None  # PostgreSQL's processes' CPU time during the import, when local
+
+
+def reset_peak_memory() -> bool:
+    """Start this process's peak resident memory (VmHWM) again from what it holds now, so that the
+    peak read after the import is the import's, not the generation of the list or an earlier run's;
+    False where Linux's /proc does not allow it."""
+    try:
+        with open("/proc/self/clear_refs", "w") as clear_refs:
+            clear_refs.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def peak_memory_mb() -> float:
+    """This process's peak resident memory since the last ``reset_peak_memory`` (VmHWM), in MB;
+    getrusage's lifetime peak where /proc cannot be read."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
 def postgres_cpu_seconds() -> float | None:
@@ -182,6 +208,7 @@ async def import_once(data: bytes, n: int, profiler: cProfile.Profile | None = N
                 event.listen(Engine, "commit", count_commit)
             if profiler:
                 profiler.enable()
+            reset_peak_memory()
             try:
                 started, cpu_started, pg_started = time.perf_counter(), time.process_time(), postgres_cpu_seconds()
                 response = await api.request("POST", "importer", "/imports",
@@ -189,6 +216,7 @@ async def import_once(data: bytes, n: int, profiler: cProfile.Profile | None = N
                                              data={"resource": RESOURCE, "user": "bench"})
                 seconds, cpu_seconds = time.perf_counter() - started, time.process_time() - cpu_started
                 pg_ended = postgres_cpu_seconds()
+                peak_mb = peak_memory_mb()
             finally:
                 if profiler:
                     profiler.disable()
@@ -211,7 +239,8 @@ async def import_once(data: bytes, n: int, profiler: cProfile.Profile | None = N
             for service in SERVICES:  # every consumer succeeded: nothing parked
                 parked = (await api.request("GET", service, "/admin/dead-letters")).json()
                 assert parked == [], f"{service}: {len(parked)} dead letter(s): {str(parked)[:2000]}"
-        return ImportRun(seconds, seconds - spent["settle"], spent["settle"], spent["events"], report, cpu_seconds,
+        return ImportRun(seconds, seconds - spent["settle"], spent["settle"], spent["events"], report, peak_mb,
+                         cpu_seconds,
                          spent["settle_cpu"], None if pg_started is None or pg_ended is None else pg_ended - pg_started)
     finally:
         await drop_schemas(prefix)
@@ -249,13 +278,15 @@ async def baseline_copies(rows: list[tuple[str, ...]]) -> list[float]:
 
 async def main(n: int, runs: int, profile: bool) -> None:
     load_before = os.getloadavg()[0]
-    rows = generate_rows(n)
-    data = to_csv(rows)
+    # Only the file is held during the imports, as by whoever uploads it: the rows are made again for
+    # each baseline COPY (the same seed, the same rows), so that the peak memory is the import's.
+    data = to_csv(generate_rows(n))
 
     started = time.perf_counter()
     parsed = parse_registration_list(data)
     parse_seconds = time.perf_counter() - started
     assert not parsed.errors and len(parsed.registrations) == n, parsed.errors[:5]
+    del parsed  # not the import's: its memory is measured without it
 
     print(f"import bench on PostgreSQL ({PG_URL.split('@')[-1]}), {n} rows ({len(data)} bytes), "
           f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load average {load_before:.1f} before; "
@@ -263,7 +294,7 @@ async def main(n: int, runs: int, profile: bool) -> None:
     imports, copies = [], []
     for number in range(1, runs + 1):
         run = await import_once(data, n)
-        copied = await baseline_copies(rows)
+        copied = await baseline_copies(generate_rows(n))
         imports.append(run)
         copies += copied
         copy_seconds = statistics.median(copied)
@@ -271,7 +302,8 @@ async def main(n: int, runs: int, profile: bool) -> None:
               f"{run.settle_seconds:.2f} s, {run.events} events; this process's CPU {run.cpu_seconds:.2f} s, "
               f"{run.cpu_seconds - run.settle_cpu_seconds:.2f} + {run.settle_cpu_seconds:.2f}"
               f"{'' if run.postgres_cpu_seconds is None else f'; PostgreSQL {run.postgres_cpu_seconds:.2f} s'}), "
-              f"COPY {copy_seconds:.3f} s (median of {len(copied)}), ratio {run.seconds / copy_seconds:.0f}x")
+              f"COPY {copy_seconds:.3f} s (median of {len(copied)}), ratio {run.seconds / copy_seconds:.0f}x, "
+              f"peak memory {run.peak_mb:.0f} MB")
 
     seconds = statistics.median(r.seconds for r in imports)
     request = statistics.median(r.request_seconds for r in imports)
@@ -297,10 +329,12 @@ async def main(n: int, runs: int, profile: bool) -> None:
           f"cannot end before its own CPU time)")
     print(f"  target: within {TARGET}x of COPY: "
           f"{'met' if ratio <= TARGET else f'not met ({ratio / TARGET:.1f}x over)'}")
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    peak = max(r.peak_mb for r in imports)
     verdict = (f"{'met' if peak < PEAK_TARGET_MB else 'not met'}" if n >= 100_000
                else "judged only with --rows 100000")
-    print(f"  peak memory of this process (every service, the list and its parsing): {peak:.0f} MB "
+    since = "" if reset_peak_memory() else ", and of everything before: /proc could not reset it"
+    print(f"  peak memory of this process during an import (every service, the list and its parsing; the "
+          f"highest of the runs{since}): {peak:.0f} MB "
           f"(target for a 100,000-row list: under {PEAK_TARGET_MB} MB: {verdict})")
 
     if profile:

@@ -27,7 +27,8 @@ def by_the_model(event, **fields) -> str:
     return Envelope(event_id=fields["event_id"], type=event.event_type, version=event.event_version,
                     occurred_at=fields["occurred_at"], producer=fields["producer"], key=fields["key"],
                     correlation_id=fields["correlation_id"], causation_id=fields["causation_id"],
-                    actor=fields.get("actor"), payload=event.model_dump(mode="json")).model_dump_json()
+                    actor=fields.get("actor"), sequence=fields.get("sequence"),
+                    previous_hash=fields.get("previous_hash"), payload=event.model_dump(mode="json")).model_dump_json()
 
 
 @pytest.mark.parametrize("fields", [
@@ -36,6 +37,8 @@ def by_the_model(event, **fields) -> str:
          causation_id="9e2b", actor="mpetit"),
     dict(occurred_at=datetime(2025, 7, 1, 10, tzinfo=timezone(timedelta(hours=2))), key='clé "quotée"\\ é\n',
          correlation_id="commande Prest@ppli n°1", causation_id=None, actor="é\"\\"),
+    dict(occurred_at=datetime(2025, 1, 6, 8, tzinfo=UTC), key="bge", correlation_id=None, causation_id=None,
+         sequence=7, previous_hash="ab" * 32),
 ])
 def test_envelope_json_is_the_models_own_json(fields):
     fields = dict(fields, event_id=EVENT_ID, producer="importer")

@@ -1,3 +1,4 @@
+import hashlib
 from datetime import datetime
 from json.encoder import encode_basestring
 from typing import Annotated, Any
@@ -40,6 +41,16 @@ class Envelope(Contract):
     actor: str | None = Field(
         default=None, description="The user behind a person's command (SEC-04); none for the system's own work.",
         examples=["mpetit"])
+    sequence: int | None = Field(
+        default=None, ge=1,
+        description="Position of this event in its producer's chain (1, 2, 3, ... without gap); absent "
+                    "on events written before the chain (OPS-04).", examples=[42])
+    previous_hash: str | None = Field(
+        default=None, pattern=r"^[0-9a-f]{64}$",
+        description="SHA-256 (hex) of the previous event of the same producer, as published (its JSON "
+                    "bytes); 64 zeros for a producer's first event. Altering or removing an event breaks "
+                    "the chain (OPS-04).",
+        examples=["0000000000000000000000000000000000000000000000000000000000000000"])
     payload: dict[str, Any] = Field(description="The event's own fields, per its JSON Schema.")
 
     @property
@@ -53,7 +64,8 @@ def _encode_text(value: str | None) -> str:
 
 def envelope_json(event_type: str, event_version: int, payload_json: str, *, event_id: str, occurred_at: datetime,
                   producer: str, key: str, correlation_id: str | None, causation_id: str | None,
-                  actor: str | None = None) -> str:
+                  actor: str | None = None, sequence: int | None = None,
+                  previous_hash: str | None = None) -> str:
     """An envelope as JSON text, the same as ``Envelope(...).model_dump_json()`` gives, around a
     payload already encoded by its own model (validated when it was built).
 
@@ -65,4 +77,14 @@ def envelope_json(event_type: str, event_version: int, payload_json: str, *, eve
     return (f'{{"event_id":"{event_id}","type":"{event_type}","version":{event_version},'
             f'"occurred_at":"{occurred}","producer":{_encode_text(producer)},"key":{_encode_text(key)},'
             f'"correlation_id":{_encode_text(correlation_id)},"causation_id":{_encode_text(causation_id)},'
-            f'"actor":{_encode_text(actor)},"payload":{payload_json}}}')
+            f'"actor":{_encode_text(actor)},"sequence":{"null" if sequence is None else int(sequence)},'
+            f'"previous_hash":{_encode_text(previous_hash)},"payload":{payload_json}}}')
+
+
+GENESIS = "0" * 64  # the ``previous_hash`` of a producer's first event
+
+
+def event_hash(wire: bytes | str) -> str:
+    """The hash that the next event of the same producer carries as ``previous_hash``: SHA-256 of
+    the envelope's bytes exactly as published."""
+    return hashlib.sha256(wire.encode() if isinstance(wire, str) else wire).hexdigest()

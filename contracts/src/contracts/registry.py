@@ -52,6 +52,11 @@ class UnknownEvent(LookupError):
     pass
 
 
+def is_known(event_type: str) -> bool:
+    """Whether some service publishes events of this type (at any version still read)."""
+    return event_type in _LATEST
+
+
 def model_for(event_type: str) -> type[Event]:
     """The current model of a type (looked up for every event consumed: a dict, not a scan)."""
     try:

@@ -350,8 +350,8 @@ def envelope(n: int, *, version: int = 2, items: list[dict] | None = None) -> di
             "payload": {"items": items if items is not None else [{"action_id": f"a{n}", "version": 1}]}}
 
 
-def raw(topic: str, body: bytes) -> OutgoingMessage:
-    return OutgoingMessage(topic, "bge", body, {"type": "ActionCancelled"})
+def raw(topic: str, body: bytes, kind: str = "ActionCancelled") -> OutgoingMessage:
+    return OutgoingMessage(topic, "bge", body, {"type": kind})
 
 
 async def test_malformed_messages_are_dead_lettered_with_their_reason_and_the_partition_goes_on(transport, topic):
@@ -377,21 +377,24 @@ async def test_malformed_messages_are_dead_lettered_with_their_reason_and_the_pa
         raw(topic, json.dumps(envelope(0, version=3)).encode()),
         raw(topic, json.dumps(too_many).encode()),
         raw(topic, json.dumps(too_large, ensure_ascii=False).encode()),
+        raw(topic, json.dumps(envelope(0) | {"type": "ActionTeleported"}).encode(), kind="ActionTeleported"),
     ]
-    # One partition (one key): each malformed message sits between good ones, over two publishes.
+    # One partition (one key): each malformed message sits between good ones, over two publishes
+    # (the last one of a type no service publishes: a consumer cannot tell it is not for it).
     await bus.publish([good(1), malformed[0], good(2), malformed[1], good(3)])
-    await bus.publish([malformed[2], good(4), malformed[3], good(5)])
+    await bus.publish([malformed[2], good(4), malformed[3], good(5), malformed[4], good(6)])
 
-    await transport.settled(bus, lambda: handled[-1:] == ["a5"], "the last good event handled")
-    assert handled == ["a1", "a2", "a3", "a4", "a5"]
-    assert len(uow.processed) == 5
+    await transport.settled(bus, lambda: handled[-1:] == ["a6"], "the last good event handled")
+    assert handled == ["a1", "a2", "a3", "a4", "a5", "a6"]
+    assert len(uow.processed) == 6
     reasons = [letter["error"] for letter in dead.letters]
-    assert len(reasons) == 4, reasons
+    assert len(reasons) == 5, reasons
     assert reasons[0].startswith("enveloppe invalide") and "json" in reasons[0].lower()
     assert reasons[1] == "UnknownEvent: ActionCancelled v3"
     assert reasons[2].startswith("ValidationError") and str(MAX_ITEMS) in reasons[2]
     assert reasons[3].startswith("événement trop grand")
-    assert [letter["attempts"] for letter in dead.letters] == [1, 1, 1, 1]  # parked at once, never retried
+    assert reasons[4] == "UnknownEvent: ActionTeleported"  # a type no service publishes
+    assert [letter["attempts"] for letter in dead.letters] == [1] * 5  # parked at once, never retried
     assert dead.letters[1]["envelope"]["version"] == 3 and len(dead.letters[2]["envelope"]["payload"]["items"]) == 1001
     assert {letter["topic"] for letter in dead.letters} == {topic}
 

@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 from contracts.base import MAX_EVENT_BYTES, MAX_ITEMS
 from contracts.planning import ActionCancelled, ActionCancelledItem, ParticipantRemoved, ParticipantRemovedItem
 from servicekit.testing import envelope_of
-from servicekit.uow import UnitOfWork
+from servicekit.uow import OUTBOX_SLICE, UnitOfWork
 
 from kit_app import CLOCK, NotesUnitOfWork, kit, referential_changed
 
@@ -145,6 +145,20 @@ async def test_large_items_are_cut_so_that_no_event_passes_512_kib(sessions):
     assert sum(len(r["envelope"]["payload"]["items"]) for r in rows) == 600
 
 
+async def test_more_events_than_one_outbox_statement_holds_are_all_written_in_order(sessions):
+    woken: list = []
+    events = 2 * OUTBOX_SLICE + 3  # types alternate, so each emit is an event of its own
+    async with uow_for(sessions, woken) as uow:
+        for i in range(events):
+            uow.emit_items(ActionCancelled if i % 2 else ParticipantRemoved,
+                           [cancelled(f"a{i}")] if i % 2 else [ParticipantRemovedItem(action_id=f"a{i}",
+                                                                                      beneficiary_id="b")])
+        await uow.commit()
+    rows = await outbox(sessions)
+    assert [r["envelope"]["payload"]["items"][0]["action_id"] for r in rows] == [f"a{i}" for i in range(events)]
+    assert woken == [events]
+
+
 async def test_unit_of_work_is_reentrant_for_handlers_called_by_the_dispatcher(sessions):
     uow = uow_for(sessions)
     async with uow:
@@ -154,3 +168,33 @@ async def test_unit_of_work_is_reentrant_for_handlers_called_by_the_dispatcher(s
     assert isinstance(uow, UnitOfWork)
     async with uow_for(sessions) as check:
         assert await check.notes() == ["inner"]
+
+
+async def test_ops04_concurrent_commits_chain_every_event_once_in_commit_order(sessions):
+    """Each producer's events are chained by hash (OPS-04): units of work committing at the same time
+    (on PostgreSQL, as two replicas would) still give one gap-free chain, each envelope naming the
+    hash of the one committed before it, and the outbox holds each envelope's text as hashed."""
+    import asyncio
+
+    from sqlalchemy import Text, cast
+
+    from contracts.envelope import GENESIS, event_hash
+
+    async def emit(n: int) -> None:
+        async with uow_for(sessions) as uow:
+            await uow.add_note(f"note {n}")
+            uow.emit_items(ActionCancelled, [cancelled(f"a{n}")])
+            uow.emit(referential_changed(n + 1))
+            await uow.commit()
+
+    await asyncio.gather(*[emit(n) for n in range(12)])
+    async with sessions() as s:
+        raw = list((await s.execute(select(cast(kit.outbox.c.envelope, Text)).order_by(kit.outbox.c.id))).scalars())
+        head = (await s.execute(select(kit.event_chain))).one()
+    envelopes = [json.loads(text) for text in raw]
+    assert [e["sequence"] for e in envelopes] == list(range(1, 25))
+    assert envelopes[0]["previous_hash"] == GENESIS
+    for before, text, envelope in zip(raw, raw[1:], envelopes[1:]):
+        assert envelope["previous_hash"] == event_hash(before), envelope["sequence"]
+        assert json.loads(text) == envelope
+    assert (head.producer, head.sequence, head.last_hash) == ("planning", 24, event_hash(raw[-1]))

@@ -15,6 +15,7 @@ import click
 from servicekit.settings import ServiceSettings
 
 from prestaflow import affectation_cli as affectation_commands
+from prestaflow import billing_cli as billing_commands
 from prestaflow import click_fr
 from prestaflow import import_cli as import_commands
 from prestaflow import journey_cli as journey_commands
@@ -109,17 +110,135 @@ def events(service: tuple[str, ...]) -> None:
         click.echo(json.dumps(entry["envelope"], ensure_ascii=False))
 
 
-@main.command("replay")
-@click.option("--service", type=click.Choice(["affectation", "importer", "billing"]), default="affectation",
-              show_default=True)
-def replay_command(service: str) -> None:
-    """Reconstruire les projections d'un service depuis le journal d'événements dans une base neuve, et
-    comparer (mode embarqué)."""
-    from prestaflow.replay import replay
+@main.group()
+def audit() -> None:
+    """Audit du journal d'événements : export, vérification des chaînes, rejeu dans des bases neuves (OPS-04)."""
 
-    result = run(lambda api: replay(api, service))
-    verdict = "identique" if result["identical"] else "DIFFÉRENT"
-    click.echo(f"{service} : {result['applied']} événement(s) rejoué(s) sur {result['events']} : état {verdict}.")
+
+from_kafka = click.option("--from-kafka", "bootstrap", metavar="BOOTSTRAP", default=None,
+                          help="lire les topics Kafka depuis le début (ex. kafka:9092)")
+from_export = click.option("--from-export", "folder", type=click.Path(path_type=Path), default=None,
+                           metavar="DOSSIER", help="lire un export écrit par « prestaflow audit export »")
+json_option = click.option("--json", "as_json", is_flag=True, help="afficher le résultat en JSON")
+
+
+def _audited(work) -> Any:
+    """Run ``work`` (an audit step); a log that cannot be audited is refused with its messages."""
+    from prestaflow.audit import AuditRefused
+
+    try:
+        return work()
+    except AuditRefused as exc:
+        click.echo("Refusé, rien n'a été écrit dans les services :", err=True)
+        for message in exc.messages:
+            click.echo(f"  - {message}", err=True)
+        sys.exit(REFUSED)
+
+
+def _log(bootstrap: str | None, folder: Path | None):
+    """The log and the chain heads it must reach: from Kafka, an export, or the services' outboxes."""
+    import asyncio
+
+    from prestaflow import audit as auditing
+
+    if bootstrap and folder:
+        raise click.UsageError("--from-kafka et --from-export s'excluent : choisir une source.")
+    if folder:
+        return lambda api: asyncio.sleep(0, auditing.from_export(folder))
+    if bootstrap:
+        return lambda api: _with_none(auditing.from_kafka(bootstrap, ServiceSettings()))
+    return lambda api: _with_none(auditing.from_outboxes(api))
+
+
+async def _with_none(entries):
+    return await entries, None
+
+
+@audit.command("export")
+@click.option("--out", type=click.Path(path_type=Path), required=True, metavar="DOSSIER", help="dossier à écrire")
+@from_kafka
+def audit_export(out: Path, bootstrap: str | None) -> None:
+    """Écrire le journal (topics Kafka, ou à défaut les outbox des services) dans DOSSIER."""
+    from prestaflow import audit as auditing
+
+    read = _log(bootstrap, None)
+
+    async def work(api: Api) -> dict[str, Any]:
+        entries, _ = await read(api)
+        return auditing.export(entries, out, f"kafka {bootstrap}" if bootstrap else "outbox")
+
+    manifest = _audited(lambda: run(work))
+    total = sum(t["events"] for t in manifest["topics"].values())
+    click.echo(f"{total} événement(s) exporté(s) dans {out} ({len(manifest['topics'])} topic(s)).")
+
+
+@audit.command("verify")
+@from_kafka
+@from_export
+@json_option
+def audit_verify(bootstrap: str | None, folder: Path | None, as_json: bool) -> None:
+    """Parcourir la chaîne d'empreintes de chaque producteur et nommer le premier événement qui la rompt."""
+    from prestaflow import audit as auditing
+
+    read = _log(bootstrap, folder)
+
+    async def work(api: Api) -> dict[str, Any]:
+        entries, manifest = await read(api)
+        return auditing.verify(entries, (manifest or {}).get("chains"))
+
+    result = _audited(lambda: run(work) if not folder else _offline(work))
+    if as_json:
+        print_json(result)
+    else:
+        for producer, count in sorted(result["chained"].items()):
+            click.echo(f"{producer} : {count} événement(s) chaîné(s)"
+                       + (f", {result['unchained'][producer]} antérieur(s) à la chaîne" if producer in result["unchained"] else ""))
+        for message in result["breaks"].values():
+            click.echo(f"ROMPUE : {message}")
+        click.echo("Chaînes intactes." if result["intact"] else "Chaîne(s) rompue(s).")
+    if not result["intact"]:
+        sys.exit(REFUSED)
+
+
+def _offline(work) -> Any:
+    """Verifying an export needs no service."""
+    import asyncio
+
+    return asyncio.run(work(None))
+
+
+@audit.command("replay")
+@from_kafka
+@from_export
+@json_option
+def audit_replay(bootstrap: str | None, folder: Path | None, as_json: bool) -> None:
+    """Rejouer le journal dans des bases neuves des cinq services et comparer l'empreinte de chacun avec
+    celle du service en service ; jamais les bases en service."""
+    from prestaflow import audit as auditing
+
+    if not (bootstrap or folder):
+        raise click.UsageError("donner --from-kafka BOOTSTRAP ou --from-export DOSSIER.")
+    read = _log(bootstrap, folder)
+
+    async def work(api: Api) -> dict[str, Any]:
+        entries, manifest = await read(api)
+        return await auditing.replay(entries, api, (manifest or {}).get("chains"))
+
+    result = _audited(lambda: run(work))
+    if as_json:
+        print_json(result)
+    else:
+        click.echo(f"{result['events']} événement(s) rejoué(s).")
+        for name, service in result["services"].items():
+            verdict = "identique" if service["identical"] else "DIFFÉRENT"
+            click.echo(f"{name} : {service['applied']} événement(s) appliqué(s), empreinte {verdict} "
+                       f"({service['digest'][:16]}…)")
+            if service["refused"]:
+                click.echo(f"   {service['refused']}")
+            if not service["log_complete"]:
+                click.echo("   le journal ne contient pas les derniers événements émis par le service")
+            for table, rows in service["differing_tables"].items():
+                click.echo(f"   table {table} : {rows['replay_rows']} ligne(s) rejouée(s), {rows['live_rows']} en service")
     if not result["identical"]:
         sys.exit(REFUSED)
 
@@ -432,6 +551,7 @@ def affectation_assign(appointment, advisor, target, site, user):
 notify_commands.register(main)
 journey_commands.register(main)
 journey_views_commands.register(main)
+billing_commands.register(main)
 
 if __name__ == "__main__":
     main()

@@ -9,22 +9,18 @@ import zipfile
 from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import click
 import yaml
 
-from servicekit.clock import FixedClock
+from servicekit.clock import PARIS, FixedClock
 from notify.config import NotifySettings
 
-from prestaflow import (affectation_cli, import_cli, journey_cli, journey_views_cli, notify_cli, planning_cli,
-                        referential)
+from prestaflow import (affectation_cli, demo_billing, import_cli, journey_cli, journey_views_cli, notify_cli,
+                        planning_cli, referential)
 from prestaflow.client import Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
-
-
-PARIS = ZoneInfo("Europe/Paris")
 
 
 def _say(text: str = "") -> None:
@@ -89,6 +85,7 @@ async def _scenario(out: Path, samples: Path) -> None:
         await _presence_and_messages(api, out, clock, story)
         purged = await _purge(api, clock, story)
         await _journeys(api, out, clock, story)
+        await demo_billing.run(api, out, story, clock)
         await _journey_views(api, out, clock, story)
 
         # Later chapters (billing, access...) go here, in date order; the scan for the purged stays last.
@@ -360,8 +357,10 @@ async def _journey_views(api: Api, out: Path, clock: FixedClock, story: Story) -
     book = await journey_views_cli.dashboard_xlsx(api, params, out / "tableau_de_suivi.xlsx")
     _say(f"   Classeur écrit : {book.name} ({len(rows)} ligne(s) sous l'en-tête)")
 
-    story.step("Alertes du 05/05/2025 (PRC-05) : aucune facture n'a encore été émise pour les parcours clôturés")
+    story.step("Alertes du 05/05/2025 (PRC-05)")
     alerts = await journey_views_cli.alerts(api)
+    if not alerts:
+        _say("   Aucune alerte.")
     for alert in alerts:
         _say(f"   {alert['title']} : {alert['last_name']} {alert['first_name']} [{alert['enrolment_id']}] : "
              f"{alert['reason']}")

@@ -371,3 +371,63 @@ def _type_header(headers: Sequence[tuple[str, bytes]]) -> str | None:
         if name == "type":
             return value.decode()
     return None
+
+
+def security_options(settings: Any) -> dict[str, Any]:
+    """aiokafka's security arguments from a ``ServiceSettings`` (its Kafka user, password and CA)."""
+    ca_file = settings.kafka_ca_file
+    return _security(settings.kafka_username, settings.kafka_password, str(ca_file) if ca_file else None)
+
+
+async def read_topics(bootstrap: str, topics: Sequence[str],
+                      security: dict[str, Any] | None = None) -> dict[str, list[tuple[int, int, bytes]]]:
+    """Every message of ``topics`` from the beginning up to their end when called, as
+    ``(partition, offset, value)`` in partition then offset order (the audit's export and replay read
+    the log this way, without a consumer group, so no offset is committed)."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(bootstrap_servers=bootstrap.removeprefix("kafka://").split(","),
+                                enable_auto_commit=False, auto_offset_reset="earliest", group_id=None,
+                                **(security or {}))
+    await consumer.start()
+    try:
+        present = await consumer.topics()
+        found: dict[str, list[tuple[int, int, bytes]]] = {}
+        for topic in topics:
+            if topic not in present:
+                found[topic] = []
+                continue
+            numbers = consumer.partitions_for_topic(topic)
+            if not numbers:  # metadata not fetched for this topic yet (Tansu): ask for it
+                await consumer._client.force_metadata_update()
+                numbers = consumer.partitions_for_topic(topic) or await _partitions_described(bootstrap, topic, security)
+            partitions = [TopicPartition(topic, p) for p in sorted(numbers)]
+            if not partitions:
+                found[topic] = []
+                continue
+            consumer.assign(partitions)
+            await consumer.seek_to_beginning(*partitions)
+            ends = await consumer.end_offsets(partitions)
+            messages: list[tuple[int, int, bytes]] = []
+            remaining = {tp for tp in partitions if ends[tp] > await consumer.position(tp)}
+            while remaining:
+                batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
+                for tp, records in batch.items():
+                    messages += [(tp.partition, r.offset, r.value) for r in records if r.offset < ends[tp]]
+                remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
+            found[topic] = sorted(messages, key=lambda m: (m[0], m[1]))
+        return found
+    finally:
+        await consumer.stop()
+
+
+async def _partitions_described(bootstrap: str, topic: str, security: dict[str, Any] | None) -> set[int]:
+    from aiokafka.admin import AIOKafkaAdminClient
+
+    admin = AIOKafkaAdminClient(bootstrap_servers=bootstrap.removeprefix("kafka://").split(","), **(security or {}))
+    await admin.start()
+    try:
+        described = await admin.describe_topics([topic])
+        return {p["partition"] for t in described for p in t.get("partitions", [])}
+    finally:
+        await admin.close()

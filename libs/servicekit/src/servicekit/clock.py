@@ -38,3 +38,18 @@ class FileClock:
                 return datetime.fromisoformat(f.read().strip())
         except (OSError, ValueError):
             return datetime.now(UTC)
+
+
+class InstantClock:
+    """One instant for a whole transaction: the first time asked, ``clock``'s time, then that again.
+    What a command stamps and the events it emits then carry the same time, so that a replay that
+    rebuilds the command's rows from its events stamps them alike (OPS-04)."""
+
+    def __init__(self, clock: "Clock"):
+        self._clock = clock
+        self._at: datetime | None = None
+
+    def now(self) -> datetime:
+        if self._at is None:
+            self._at = self._clock.now()
+        return self._at

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import Envelope, Event, parse_event
 from contracts.base import MAX_EVENT_BYTES
-from contracts.registry import UnknownEvent, read_envelope
+from contracts.registry import UnknownEvent, is_known, read_envelope
 from contracts.topics import dead_letter_topic
 from servicekit import faults
 from servicekit.bus import Bus, Incoming, OutgoingMessage
@@ -135,6 +135,8 @@ class EventDispatcher:
         if kind is None and isinstance(body, dict):
             kind = body.get("type")
         if isinstance(kind, str) and kind not in self.handlers:
+            if not is_known(kind):  # no service publishes it: a type nobody can read is parked, not lost
+                await self._park(body, topic, f"UnknownEvent: {kind}")
             return
         if isinstance(body, bytes | str) and len(body) > MAX_EVENT_BYTES + ENVELOPE_ROOM:
             await self._park(body, topic, f"événement trop grand : {len(body)} octets, au plus {MAX_EVENT_BYTES}")
@@ -143,6 +145,8 @@ class EventDispatcher:
         if envelope is not None and envelope.type in self.handlers:
             with tracing.consuming(self.service, envelope.type, topic, trace):
                 await self.one(body, envelope, topic)
+        elif envelope is not None and not is_known(envelope.type):
+            await self._park(body, topic, f"UnknownEvent: {envelope.type}")
 
     async def _envelope(self, body: bytes | dict[str, Any], topic: str, kind: str | None = None) -> Envelope | None:
         """The validated envelope, or None once parked as a dead letter."""

@@ -12,7 +12,7 @@ through :class:`PdfRenderer`:
 
 import asyncio
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,9 +76,9 @@ def render_job(job: PdfJob) -> bytes:
     return rendered.write_pdf(**options)
 
 
-def render_jobs(jobs: list[PdfJob]) -> list[bytes]:
-    """In a worker process: several documents in one round trip to the pool."""
-    return [render_job(job) for job in jobs]
+def _apply(function: Callable[[Any], Any], items: list[Any]) -> list[Any]:
+    """In a worker process: ``function`` over several items in one round trip to the pool."""
+    return [function(item) for item in items]
 
 
 class Templates:
@@ -115,15 +115,20 @@ class PdfRenderer:
 
     async def render_all(self, jobs: Iterable[PdfJob]) -> list[bytes]:
         """Every job's PDF, in order, the jobs spread over the workers in as many chunks as workers."""
-        jobs = list(jobs)
+        return await self.map(render_job, jobs)
+
+    async def map(self, function: Callable[[Any], Any], items: Iterable[Any]) -> list[Any]:
+        """``function(item)`` for every item, in order, in the workers (``function`` is module-level, so
+        that it pickles: e.g. a renderer that also post-processes the PDF, such as a Factur-X embedding)."""
+        items = list(items)
         executor = self._executor()
         if executor is None:
-            return render_jobs(jobs)
-        size = max(1, -(-len(jobs) // self.workers))
-        chunks = [jobs[i:i + size] for i in range(0, len(jobs), size)]
+            return [function(item) for item in items]
+        size = max(1, -(-len(items) // self.workers))
+        chunks = [items[i:i + size] for i in range(0, len(items), size)]
         loop = asyncio.get_running_loop()
-        results = await asyncio.gather(*(loop.run_in_executor(executor, render_jobs, chunk) for chunk in chunks))
-        return [pdf for chunk in results for pdf in chunk]
+        results = await asyncio.gather(*(loop.run_in_executor(executor, _apply, function, chunk) for chunk in chunks))
+        return [result for chunk in results for result in chunk]
 
     def close(self) -> None:
         if self._pool is not None:

@@ -7,6 +7,7 @@ process) both start it the same way.
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,13 +15,14 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter
-from sqlalchemy import MetaData, select
+from sqlalchemy import MetaData, Text, cast, select
 
 from contracts import Event
 from contracts.topics import BY_PRODUCER, dead_letter_topic
 from servicekit.bus import Bus
 from servicekit.clock import Clock, FileClock, SystemClock
 from servicekit.db import Database
+from servicekit.digest import state_digest
 from servicekit.dispatch import EventDispatcher, Handler, SqlDeadLetters
 from servicekit.leader import Leadership
 from servicekit.outbox import OutboxRelay
@@ -47,6 +49,12 @@ class ServiceRuntime:
     periodic: list[tuple[float, Callable[[], Awaitable[Any]]]] = field(default_factory=list)
     leadership: Leadership | None = None
     key_source: Any = None  # services that read sealed personal data (servicekit.keys)
+    metadata: MetaData | None = None  # the service's tables: what its state digest covers (OPS-04)
+    # Tables of ``metadata`` that are caches, not state, named by the bootstrap (besides the kit's own).
+    not_state: frozenset[str] = frozenset()
+    # Handlers of the service's own events that an audit replay applies to rebuild what the service's
+    # commands decided (its own events that no event of the log caused).
+    restorers: Mapping[type[Event], Handler] = field(default_factory=dict)
     _relay_task: asyncio.Task | None = None
     _jobs: list[asyncio.Task] = field(default_factory=list)
 
@@ -117,7 +125,21 @@ def assemble(
     dispatcher = EventDispatcher(name, handlers, uow_factory, dead_letters, settings.retry_attempts,
                                  settings.retry_backoff_seconds, serialized=serialized_events)
     return ServiceRuntime(name, settings, bus, database, tables, clock, uow_factory, relay, dispatcher,
-                          subscriptions, leadership=Leadership(database))
+                          subscriptions, leadership=Leadership(database), metadata=metadata)
+
+
+async def runtime_digest(runtime: ServiceRuntime) -> dict[str, Any]:
+    """The digest of the service's whole state (``servicekit.digest``) and the head of its event chain."""
+    digest = await state_digest(runtime.database.engine, runtime.metadata, runtime.not_state)
+    return {"service": runtime.name, **digest, "chain": await _chain_head(runtime)}
+
+
+async def _chain_head(runtime: ServiceRuntime) -> dict[str, Any] | None:
+    chain = runtime.tables.event_chain
+    async with runtime.database.engine.connect() as conn:
+        head = (await conn.execute(select(chain.c.sequence, chain.c.last_hash)
+                                   .where(chain.c.producer == runtime.name))).first()
+    return {"sequence": head.sequence, "last_hash": head.last_hash} if head else None
 
 
 def admin_router(runtime: ServiceRuntime) -> APIRouter:
@@ -131,6 +153,11 @@ def admin_router(runtime: ServiceRuntime) -> APIRouter:
     @router.post("/dead-letters/redrive")
     async def redrive_dead_letters() -> dict[str, Any]:
         return await runtime.dispatcher.redrive()
+
+    @router.get("/digest")
+    async def state_digest_() -> dict[str, Any]:
+        """The digest of the service's whole state, which an audit replay compares (OPS-04)."""
+        return await runtime_digest(runtime)
 
     @router.post("/outbox/publish")
     async def publish_outbox() -> dict[str, int]:
@@ -148,8 +175,15 @@ def event_log_router(runtime: ServiceRuntime) -> APIRouter:
         outbox = runtime.tables.outbox
         async with runtime.database.sessions() as session:
             rows = (await session.execute(
-                select(outbox.c.id, outbox.c.envelope, outbox.c.published_at)
+                select(outbox.c.id, cast(outbox.c.envelope, Text).label("raw"), outbox.c.published_at)
                 .where(outbox.c.id > after).order_by(outbox.c.id).limit(min(limit, 10_000)))).all()
-        return [{"position": r.id, "published": r.published_at is not None, "envelope": r.envelope} for r in rows]
+        # ``raw``: the envelope's text as hashed into the chain and published (OPS-04).
+        return [{"position": r.id, "published": r.published_at is not None, "envelope": json.loads(r.raw),
+                 "raw": r.raw} for r in rows]
+
+    @router.get("/chain")
+    async def chain_head() -> dict[str, Any] | None:
+        """The head of the service's event chain: its last event's sequence and hash (OPS-04)."""
+        return await _chain_head(runtime)
 
     return router

@@ -1,4 +1,5 @@
 from pathlib import Path
+from typing import Self
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -41,3 +42,13 @@ class ServiceSettings(BaseSettings):
     retry_backoff_seconds: float = 0.2
     faults_file: Path | None = Field(default=None, description="Test-only fault injection file (JSON).")
     clock_file: Path | None = Field(default=None, description="Test-only: the services' time, read from this file.")
+
+    @classmethod
+    def of(cls, settings: "ServiceSettings | None") -> Self:
+        """``settings`` as this service's own settings class: the embedded runner hands every service the
+        same base settings, and a service's own fields then come from the environment."""
+        if isinstance(settings, cls):
+            return settings
+        if settings is None:
+            return cls()
+        return cls(**settings.model_dump(exclude_unset=False))

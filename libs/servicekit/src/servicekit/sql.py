@@ -61,9 +61,12 @@ async def bulk_insert(session: AsyncSession, table: Table, rows: Sequence[dict[s
         return
     connection = await session.connection()
     if connection.dialect.name != "postgresql" or len(rows) < COPY_FROM_ROWS:
-        # SQLAlchemy's JSON type encodes what it is given: hand it the object, not its text.
-        await session.execute(insert(table), [{k: json.loads(v) if isinstance(v, JsonText) else v
-                                               for k, v in row.items()} for row in rows])
+        # Text already encoded (an envelope) is stored as it is, character for character: the
+        # event chain hashes that text (OPS-04). Other JSON values SQLAlchemy's JSON type encodes.
+        as_text = (lambda k: cast(bindparam(k, type_=Text), table.c[k].type)) if connection.dialect.name == "postgresql" \
+            else (lambda k: bindparam(k, type_=Text))
+        verbatim = {k: as_text(k) for k, v in rows[0].items() if isinstance(v, JsonText)}
+        await session.execute(insert(table).values(verbatim) if verbatim else insert(table), rows)
         return
     names = list(rows[0])
     for column in table.columns:

@@ -11,6 +11,7 @@ class KitTables:
     inbox: Table
     dead_letters: Table
     aggregate_versions: Table
+    event_chain: Table
 
 
 def add_kit_tables(metadata: MetaData) -> KitTables:
@@ -51,7 +52,14 @@ def add_kit_tables(metadata: MetaData) -> KitTables:
         Column("aggregate_id", String(200), primary_key=True),
         Column("version", Integer, nullable=False),
     )
-    return KitTables(outbox, inbox, dead_letters, aggregate_versions)
+    # The head of the service's hash chain (OPS-04): the last event's sequence and hash, one row.
+    event_chain = Table(
+        "event_chain", metadata,
+        Column("producer", String(100), primary_key=True),
+        Column("sequence", Integer, nullable=False),
+        Column("last_hash", String(64), nullable=False),
+    )
+    return KitTables(outbox, inbox, dead_letters, aggregate_versions, event_chain)
 
 
 FIRST_KIT_TABLES = ("outbox", "inbox", "dead_letters")

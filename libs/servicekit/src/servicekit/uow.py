@@ -14,29 +14,34 @@ Every event's partition key is the structure (``ServiceSettings.structure``).
 
 import asyncio
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Self
 
-from sqlalchemy import text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from contracts import Envelope, Event
 from contracts.base import MAX_EVENT_BYTES, MAX_ITEMS, Item, ListEvent
-from contracts.envelope import envelope_json
+from contracts.envelope import GENESIS, envelope_json, event_hash
 from contracts.topics import BY_PRODUCER
 from servicekit import faults
 from servicekit import tracing
 from servicekit.bus import OutgoingMessage
-from servicekit.clock import Clock
+from servicekit.clock import Clock, FixedClock, InstantClock
 from servicekit.ids import new_uuid
 from servicekit.sql import JsonText, bulk_insert, chunks, one_of, update_rows
 from servicekit.tables import KitTables
 
 # What an event's JSON holds besides its items: the envelope and ``{"items":[...]}``.
 ENVELOPE_ROOM = 1024
+# Outbox rows written per statement: a 100,000-row import's 400 events of up to 512 KiB each are
+# not copied into one statement's parameters at once.
+OUTBOX_SLICE = 16
+# Aggregate versions written per statement.
+VERSIONS_SLICE = 10_000
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,15 +56,37 @@ class Emitted:
     correlation_id: str | None
     causation_id: str | None
     json: str
+    version: int = 1
+    actor: str | None = None
+    payload_json: str = "{}"
+
+    def chained(self, sequence: int, previous_hash: str) -> "Emitted":
+        """The same event at ``sequence`` of its producer's chain, after the event hashed ``previous_hash``."""
+        return replace(self, json=envelope_json(
+            self.type, self.version, self.payload_json, event_id=self.event_id, occurred_at=self.occurred_at,
+            producer=self.producer, key=self.key, correlation_id=self.correlation_id,
+            causation_id=self.causation_id, actor=self.actor, sequence=sequence, previous_hash=previous_hash))
 
 
 @dataclass
 class _Staged:
-    """What a handler emitted, in order: a whole event, or the items of one list event type."""
+    """What a handler emitted, in order: a whole event, or the items of one list event type, each
+    kept as ``(aggregate, aggregate id, its JSON without the version)``: encoded when emitted, so
+    that a list of 100,000 items holds strings until the commit, not 100,000 models."""
 
     event: Event | None = None
     event_type: type[ListEvent] | None = None
-    items: list[Item] | None = None
+    items: list[tuple[str, str, str]] | None = None
+
+
+def _encoded(item: Item) -> tuple[str, str, str]:
+    return item.aggregate, item.aggregate_id, item.model_dump_json(exclude={"version"})
+
+
+def _with_version(unversioned: str, version: int) -> str:
+    """An item's JSON with its ``version`` first (where ``model_dump_json`` puts ``Item``'s field)."""
+    rest = unversioned[1:]
+    return f'{{"version":{version}{"," if rest != "}" else ""}{rest}'
 
 
 class UnitOfWork:
@@ -70,11 +97,12 @@ class UnitOfWork:
     def __init__(self, producer: str, clock: Clock, structure: str = "bge"):
         self.producer = producer
         self.clock = clock
+        self._own_clock = clock
+        self._instant = InstantClock(clock)  # the transaction's time: what it stamps, when its events occur
         self.structure = structure
         self.correlation_id: str | None = None
         self.causation_id: str | None = None
         self.actor: str | None = None
-        self.received_at: datetime | None = None  # when the event being handled happened, at its producer
         self._staged: list[_Staged] = []
 
     def caused_by(self, correlation_id: str | None, causation_id: str | None, actor: str | None = None) -> None:
@@ -82,10 +110,11 @@ class UnitOfWork:
         self.correlation_id, self.causation_id, self.actor = correlation_id, causation_id, actor
 
     def answering(self, envelope: Envelope) -> None:
-        """Events emitted from now on answer this received event (and keep its user); ``received_at``
-        is when it happened (a projection that dates what it records uses it: a replay dates it alike)."""
+        """Events emitted from now on answer this received event (and keep its user); what the handler
+        stamps with ``uow.clock`` takes the event's time, so that replaying the log into a fresh
+        database stamps the same (OPS-04). The events it emits occur at the transaction's own time."""
         self.caused_by(envelope.correlation_id, str(envelope.event_id), envelope.actor)
-        self.received_at = envelope.occurred_at
+        self.clock = FixedClock(envelope.occurred_at)
 
     _depth = 0
 
@@ -96,6 +125,7 @@ class UnitOfWork:
         if self._depth == 1:
             self.committed = False
             self._staged = []
+            self.clock = self._instant = InstantClock(self._own_clock)
             await self._open()
         return self
 
@@ -120,7 +150,7 @@ class UnitOfWork:
 
     def emit_items(self, event_type: type[ListEvent], items: Iterable[Item]) -> None:
         """Record items of ``event_type``: they join the items of that type emitted just before."""
-        items = list(items)
+        items = [_encoded(item) for item in items]
         if not items:
             return
         last = self._staged[-1] if self._staged else None
@@ -141,20 +171,24 @@ class UnitOfWork:
         staged, self._staged = self._staged, []
         if not staged:
             return []
-        keys = {(item.aggregate, item.aggregate_id) for entry in staged if entry.items for item in entry.items}
+        keys = {(aggregate, aggregate_id) for entry in staged if entry.items
+                for aggregate, aggregate_id, _ in entry.items}
         current = await self._aggregate_versions(keys) if keys else {}
         known = set(current)
         emitted: list[Emitted] = []
-        for entry in staged:
+        staged.reverse()
+        while staged:  # each entry let go once encoded: its items' JSON is then in the events' only
+            entry = staged.pop()
             if entry.event is not None:
                 emitted.append(self._encode(entry.event.event_type, entry.event.event_version,
                                             entry.event.model_dump_json()))
                 continue
             encoded = []
-            for item in entry.items:
-                key = (item.aggregate, item.aggregate_id)
+            for aggregate, aggregate_id, unversioned in entry.items:
+                key = (aggregate, aggregate_id)
                 current[key] = version = current.get(key, 0) + 1
-                encoded.append(item.model_copy(update={"version": version}).model_dump_json())
+                encoded.append(_with_version(unversioned, version))
+            entry.items = None
             for chunk in _chunked(encoded):
                 emitted.append(self._encode(entry.event_type.event_type, entry.event_type.event_version,
                                             '{"items":[' + ",".join(chunk) + "]}"))
@@ -163,13 +197,14 @@ class UnitOfWork:
         return emitted
 
     def _encode(self, event_type: str, version: int, payload_json: str) -> Emitted:
-        event_id, now = new_uuid(), self.clock.now()
+        event_id, now = new_uuid(), self._instant.now()
         return Emitted(event_id, event_type, self.structure, self.producer, now, self.correlation_id,
                        self.causation_id,
                        envelope_json(event_type, version, payload_json, event_id=event_id, occurred_at=now,
                                      producer=self.producer, key=self.structure,
                                      correlation_id=self.correlation_id, causation_id=self.causation_id,
-                                     actor=self.actor))
+                                     actor=self.actor),
+                       version, self.actor, payload_json)
 
     async def exclusive(self, name: str) -> None:
         """Hold the lock ``name`` until this transaction ends: units of work asking for the same name
@@ -266,25 +301,60 @@ class SqlAlchemyUnitOfWork(UnitOfWork):
         return found
 
     async def _save_aggregate_versions(self, versions: dict[tuple[str, str], int], known: set[tuple[str, str]]) -> None:
-        rows = [{"aggregate": k[0], "aggregate_id": k[1], "version": v} for k, v in versions.items()]
-        table = self._tables.aggregate_versions
-        await update_rows(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) in known])
-        await bulk_insert(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) not in known])
+        table, pairs = self._tables.aggregate_versions, list(versions.items())
+        for start in range(0, len(pairs), VERSIONS_SLICE):  # a 100,000-row import: 200,000 rows, not at once
+            rows = [{"aggregate": k[0], "aggregate_id": k[1], "version": v}
+                    for k, v in pairs[start:start + VERSIONS_SLICE]]
+            await update_rows(self.session, table, [r for r in rows if (r["aggregate"], r["aggregate_id"]) in known])
+            await bulk_insert(self.session, table,
+                              [r for r in rows if (r["aggregate"], r["aggregate_id"]) not in known])
+
+    async def _chained(self, emitted: list[Emitted]) -> list[Emitted]:
+        """``emitted`` linked to the service's hash chain (OPS-04): each envelope carries its sequence and
+        the previous one's hash. Taken under a lock at commit, so that the chain's order is the order
+        in which transactions commit, whatever the replicas; the outbox keeps each envelope's text as
+        hashed, and the relay publishes it unchanged."""
+        await self.exclusive("event-chain")
+        table = self._tables.event_chain
+        head = (await self.session.execute(
+            select(table.c.sequence, table.c.last_hash).where(table.c.producer == self.producer))).first()
+        sequence, last = (head.sequence, head.last_hash) if head else (0, GENESIS)
+        chained = []
+        for event in emitted:
+            sequence += 1
+            event = event.chained(sequence, last)
+            last = event_hash(event.json)
+            chained.append(event)
+        values = {"sequence": sequence, "last_hash": last}
+        if head:
+            await self.session.execute(update(table).where(table.c.producer == self.producer).values(values))
+        else:
+            await self.session.execute(insert(table).values(producer=self.producer, **values))
+        return chained
 
     async def commit(self) -> None:
         emitted = await self._staged_events()
         if emitted:
+            emitted = await self._chained(emitted)
             topic = BY_PRODUCER[self.producer]
-            await bulk_insert(self.session, self._tables.outbox, [
-                {"event_id": e.event_id, "topic": topic, "key": e.key, "type": e.type, "envelope": JsonText(e.json),
-                 "created_at": e.occurred_at} for e in emitted])
+            for start in range(0, len(emitted), OUTBOX_SLICE):  # not one statement holding every envelope
+                await bulk_insert(self.session, self._tables.outbox, [
+                    {"event_id": e.event_id, "topic": topic, "key": e.key, "type": e.type,
+                     "envelope": JsonText(e.json), "created_at": e.occurred_at}
+                    for e in emitted[start:start + OUTBOX_SLICE]])
         faults.point(f"{self.producer}.before_commit")
         await self.session.commit()
         self.committed = True
         faults.point(f"{self.producer}.after_commit")
         if emitted:
-            self._on_commit([OutgoingMessage(topic, e.key, e.json.encode(), tracing.with_context({"type": e.type}),
-                                             e.event_id) for e in emitted])
+            # Each envelope's text let go as its bytes are made: a large commit never holds both.
+            emitted.reverse()
+            messages = []
+            while emitted:
+                e = emitted.pop()
+                messages.append(OutgoingMessage(topic, e.key, e.json.encode(), tracing.with_context({"type": e.type}),
+                                                e.event_id))
+            self._on_commit(messages)
 
     async def rollback(self) -> None:
         self._staged = []

@@ -10,7 +10,7 @@ from servicekit.runtime import ServiceRuntime, assemble
 from affectation.adapters import orm
 from affectation.config import AffectationSettings
 from affectation.entrypoints import api, consumers
-from affectation.service_layer.handlers import EVENT_HANDLERS
+from affectation.service_layer.handlers import EVENT_HANDLERS, RESTORERS
 from affectation.service_layer.unit_of_work import AffectationUnitOfWork
 
 NAME = "affectation"
@@ -21,5 +21,6 @@ def bootstrap(bus: Bus, settings: AffectationSettings | None = None, clock: Cloc
     runtime = assemble(NAME, settings or AffectationSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, AffectationUnitOfWork, clock)
     runtime.key_source = HttpKeySource(runtime.settings.importer_url)
+    runtime.restorers = RESTORERS
     runtime.router = api.build_router(runtime, runtime.key_source)
     return runtime

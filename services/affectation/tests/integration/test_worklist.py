@@ -3,7 +3,8 @@
 import asyncio
 
 from contracts.affectation import ParticipantAssigned, ParticipantAssignedItem
-from prestaflow.replay import event_log, replay
+from prestaflow import audit
+from servicekit.keys import HttpKeySource
 from servicekit.errors import Conflict
 
 from affectation.domain.worklist import Assignment
@@ -170,14 +171,24 @@ async def test_aff03_two_users_assign_one_appointment_at_once_one_wins(pg_api):
     assert moved["participants"] == 1
 
 
-async def test_aff01_worklist_rebuilt_from_the_event_log_is_identical(api):
+async def test_aff01_worklist_rebuilt_from_the_event_log_is_identical(api, tmp_path):
+    """The audit's replay (OPS-04) of the log into a fresh affectation: its input events rebuild the
+    worklist and projections, its own ParticipantAssigned the assignment the command made; every table
+    has the live digest."""
     await plan(api, "cdurand", "ARM", "2025-01-14T15:00")
     await import_j10(api)
     entry = (await worklist(api))["ARM 2025-01-16T09:00"]
     await assign(api, entry, advisor="cdurand", site="ARM")
-    result = await replay(api, "affectation")
+    log = audit.in_order(await audit.from_outboxes(api))
+    rebuilt = (await audit.rebuild(log, tmp_path, HttpKeySource("http://importer", transport=api.transport),
+                                   only=("affectation",)))["affectation"]
+    live = (await api.request("GET", "affectation", "/admin/digest")).json()
     runtime = next(r for r in api.embedded.runtimes if r.name == "affectation")
-    read = [e for e in await event_log(api) if e.type in runtime.dispatcher.handlers]
-    assert result["applied"] == len(read) and sum(len(e.payload.get("items", [e.payload])) for e in read) > 10
-    assert len(result["live"]) == 5
-    assert result["identical"], (result["live"], result["rebuilt"])
+    assert rebuilt["refused"] is None
+    inputs = [e for e in log if e.type in runtime.dispatcher.handlers]
+    assert rebuilt["applied"] == len(inputs) + 1 > 4  # and its own ParticipantAssigned
+    assert live["tables"]["worklist"]["rows"] == 6 and live["tables"]["actions"]["rows"] > 1
+    assert live["tables"]["assignments"]["rows"] == 1
+    for table, digest in live["tables"].items():
+        assert rebuilt["tables"][table] == digest, table
+    assert rebuilt["digest"] == live["digest"]

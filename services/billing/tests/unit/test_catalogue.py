@@ -1,33 +1,19 @@
 """Billing's catalogue (BIL-01, BIL-02): pure rules of ``billing.domain.catalogue``.
 
-The sample is shared/prestappli/samples/referentiel.yaml; its billing part is built as
-prestaflow/src/prestaflow/referential_file.py ``split`` builds it.
+The sample is shared/prestappli/samples/referentiel.yaml; its billing part (``billing_support.billing_part``) is
+built as prestaflow/src/prestaflow/referential_file.py ``split`` builds it.
 """
 
-import json
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-import yaml
 
 from billing.domain.catalogue import Catalogue, CataloguePart, duplicate_codes, iban_is_valid
 
-SAMPLE = Path(__file__).resolve().parents[4] / ".." / "shared" / "prestappli" / "samples" / "referentiel.yaml"
+from billing_support import billing_part
+
 SAMPLE_IBAN = "FR7630006000011234567890189"
-
-
-def billing_part() -> dict:
-    """The billing part of the sample, as referential_file.split builds it."""
-    data = json.loads(json.dumps(yaml.safe_load(SAMPLE.read_text(encoding="utf-8")), default=str))
-    return {
-        "base_number": data["structure"]["base_number"],
-        "legal_entities": data["legal_entities"],
-        "antennes": [{"code": a["code"], "legal_entity": a["legal_entity"]} for a in data["antennes"]],
-        "buyers": data["buyers"],
-        "tariffs": data["tariffs"],
-    }
 
 
 def part(**changes) -> CataloguePart:

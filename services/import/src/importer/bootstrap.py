@@ -23,6 +23,8 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     runtime = assemble(NAME, settings or ImporterSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, ImporterUnitOfWork, clock)
     runtime.router = api.build_router(runtime, import_progress(runtime))
+    # The progress of uploads under way is what an uploader polls, not state: out of the digest (OPS-04).
+    runtime.not_state = frozenset({"import_progress"})
     # IMP-06: records of unconfirmed beneficiaries are purged once their five days have passed.
     runtime.periodic.append((PURGE_EVERY_SECONDS, lambda: imports.purge_due(runtime.uow_factory())))
     return runtime

@@ -349,3 +349,43 @@ async def test_imp04_staged_records_answer_like_the_database_before_and_after_th
     assert after["1234567A"]["enrolments"][0]["registration"]["status"] == "not_confirmed"
     assert after[ZOE[0]]["id"] == zoe.id and after[ZOE[0]]["enrolments"] == []
     assert (await api.request("GET", "importer", f"/beneficiaries/{zoe.id}/key")).status_code == 200
+
+
+@pytest.mark.parametrize("part_rows", [None, 1], ids=["one-part", "a-part-per-row"])
+async def test_imp04_imp06_a_list_applied_in_parts_ends_as_applied_at_once(api, monkeypatch, part_rows):
+    """The import applies a long list in parts of ``PART_ROWS`` rows (memory stays bounded), all in
+    its one transaction: rows whose records an earlier part wrote (a person not confirmed then back
+    with an order number, an absent J-10 registration found after the last part) give the same
+    records, counts and per-person order of events as one part."""
+    from importer.service_layer import imports
+
+    await upload(api, listing(line(LEA, 9), line(MOUSSA, 10), line(ETIENNE, 11, place=LILLE)), "j10.csv")
+    if part_rows:
+        monkeypatch.setattr(imports, "PART_ROWS", part_rows)
+    report = await upload(api, listing(line(LEA, 9, order="BDC-L", before=2), line(MOUSSA, 10, before=2),
+                                       line(MOUSSA, 14, order="BDC-M", before=2),
+                                       line(ZOE, 12, order="BDC-Z", before=2)), "j2.csv")
+    assert report["counts"] == counts(read=4, created=1, updated=2, confirmed=3, not_confirmed=2)
+    assert changes(report) == [
+        (2, "confirmé", "DUPONT Léa"), (3, "non confirmé", "N'DIAYE Moussa"), (4, "déplacé", "N'DIAYE Moussa"),
+        (4, "confirmé", "N'DIAYE Moussa"), (5, "nouveau", "MARTIN Zoé"), (5, "confirmé", "MARTIN Zoé"),
+        (None, "non confirmé", None)]
+    found = await people(api)
+    assert {ft_id: (p["active"], [(e["order_number"], e["registration"]["status"]) for e in p["enrolments"]])
+            for ft_id, p in found.items()} == {
+        "1234567A": (True, [("BDC-L", "confirmed")]), "2345678B": (True, [("BDC-M", "confirmed")]),
+        "4567890D": (False, [(None, "not_confirmed")]), "6789012F": (True, [("BDC-Z", "confirmed")])}
+    by_person: dict[str, list[str]] = {}
+    for event_type, items in await events_of(api, report["batch_id"]):
+        for item in items if isinstance(items, list) else []:
+            by_person.setdefault(item["beneficiary_id"], []).append(event_type)
+    ids = {ft_id: p["id"] for ft_id, p in found.items()}
+    assert by_person == {
+        ids["1234567A"]: ["ParticipantConfirmed"],
+        ids["2345678B"]: ["ParticipantNotConfirmed", "BeneficiaryDeactivated", "BeneficiaryRegistered",
+                          "RegistrationRecorded", "ParticipantConfirmed"],
+        ids["6789012F"]: ["BeneficiaryRegistered", "RegistrationRecorded", "ParticipantConfirmed"],
+        ids["4567890D"]: ["ParticipantNotConfirmed", "BeneficiaryDeactivated"]}
+    slots = {a["starts_at"][11:16]: a["participants"] for a in (await api.request("GET", "planning", "/actions")).json()
+             if a["starts_at"].startswith("2025-02-03")}
+    assert (slots["09:00"], slots["10:00"], slots["12:00"], slots["14:00"]) == (1, 0, 1, 1)

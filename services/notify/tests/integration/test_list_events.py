@@ -34,7 +34,8 @@ from notify.domain.schedule import reminder_due_at
 from notify.domain.setup import Rule, SetupPart, Template
 from notify.service_layer.setup import LoadSetup, load_setup
 
-KIT = {t.name for t in (orm.kit.outbox, orm.kit.inbox, orm.kit.dead_letters, orm.kit.aggregate_versions)}
+KIT = {t.name for t in (orm.kit.outbox, orm.kit.inbox, orm.kit.dead_letters, orm.kit.aggregate_versions,
+                         orm.kit.event_chain)}
 NOTIFY_TABLES = [t for t in orm.metadata.sorted_tables if t.name not in KIT]
 SETUP = SetupPart(
     templates=(Template(code="ACR-PRESENTATION", channel="email", subject="Votre rendez-vous du {{ action.date }}"),

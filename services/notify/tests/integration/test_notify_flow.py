@@ -7,20 +7,18 @@ import logging
 import re
 import uuid
 from datetime import UTC, datetime
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from prestaflow import referential
 from prestaflow.client import Api
-from servicekit.clock import FixedClock
+from servicekit.clock import PARIS, FixedClock
 from servicekit.logs import JsonFormatter, silence_leaky_libraries
 
 from cluster import SAMPLES
 from scans import database_text
 
 J10, J2 = SAMPLES / "liste_inscrits_J-10.csv", SAMPLES / "liste_inscrits_J-2.csv"
-PARIS = ZoneInfo("Europe/Paris")
 LEA, MOUSSA, ANNE = "lea.dupont@example.org", "moussa.ndiaye@example.org", "as.lefebvre@example.net"
 PIOTR, YASMINA = "piotr.k@example.com", "yasmina.benali@example.org"
 NOTHING = {"sent": 0, "not_sent": 0, "cancelled": 0, "retry": 0}
@@ -168,7 +166,6 @@ async def test_not04_not06_sample_j10_j2_flow_reaches_the_smtp_server_exactly_on
     for value in ("ÉTIENNE", "François", "+33320112233", "03.20.11.22.33"):
         assert value not in text
     assert "DUPONT" in text  # the others are untouched
-
 
 
 async def consumed_envelopes(api) -> list[tuple[dict, str]]:

@@ -100,6 +100,23 @@ async def record_refused(event: AssignmentRefused, uow) -> None:
         await uow.commit()
 
 
+async def restore_assignments(event: ParticipantAssigned, uow) -> None:
+    """The audit's replay (OPS-04): the assignments users made, read back from affectation's own
+    events, stamped with the event's time (the command's own)."""
+    async with uow:
+        for item in event.items:
+            await uow.worklist.claim(item.action_id, item.assignment_id)
+            await uow.worklist.add_assignment(Assignment(
+                id=item.assignment_id, action_id=item.action_id, advisor_code=item.advisor, category=item.category,
+                effect=item.effect, target_action_id=item.target_action_id, site_code=item.site,
+                assigned_by=item.assigned_by, assigned_at=uow.clock.now(), outcome="pending"))
+        uow.emit_items(ParticipantAssigned, event.items)  # the aggregates' versions, as the command left them
+        await uow.commit()
+
+
+# What the service's commands decided, rebuilt by a replay from the service's own events.
+RESTORERS = {ParticipantAssigned: restore_assignments}
+
 EVENT_HANDLERS = {
     ReferentialChanged: record_referential,
     ActionPlanned: record_actions,

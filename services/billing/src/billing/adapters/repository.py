@@ -1,11 +1,11 @@
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from contracts.planning import ReferentialChanged
-from servicekit.sql import upsert
+from servicekit.sql import bulk_insert, existing_keys, one_of, upsert
 
 from billing.adapters import orm
 from billing.domain.catalogue import AntenneEntity, Buyer, Catalogue, LegalEntity, Tariff
@@ -42,6 +42,10 @@ class SqlCatalogueRepository:
         s = self.session
         await upsert(s, orm.installation, [{"id": 1, "base_number": cat.base_number}])
         await upsert(s, orm.legal_entities, [e.model_dump() for e in cat.legal_entities.values()])
+        # Each legal entity's numbering row, created once with its first load (BIL-05).
+        known = await existing_keys(s, orm.numbering, [(code,) for code in cat.legal_entities])
+        await bulk_insert(s, orm.numbering, [{"legal_entity": code, "last_sequence": 0}
+                                             for code in cat.legal_entities if (code,) not in known])
         await upsert(s, orm.antenne_entities, [{"antenne_code": a.code, "legal_entity_code": a.legal_entity}
                                                for a in cat.antennes.values()])
         await upsert(s, orm.buyers, [b.model_dump() for b in cat.buyers.values()])
@@ -85,3 +89,99 @@ class SqlReferentialProjection:
                 select(orm.ref_resources).order_by(orm.ref_resources.c.code))).mappings()],
             "sites": [dict(r) for r in (await s.execute(select(orm.ref_sites).order_by(orm.ref_sites.c.code))).mappings()],
         }
+
+
+class SqlInvoiceRepository:
+    """Drafts, issued invoices and credit notes; the numbering rows (BIL-03 to BIL-08)."""
+
+    # What listings read: everything but the documents themselves.
+    LISTED = [c for c in orm.invoices.c if c.name not in ("xml", "pdf")]
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def add_new(self, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Insert the rows whose id is new; the others (a redelivered closing) are left as they are."""
+        known = await existing_keys(self.session, orm.invoices, [(r["id"],) for r in rows])
+        fresh = [r for r in rows if (r["id"],) not in known]
+        await bulk_insert(self.session, orm.invoices, fresh)
+        return fresh
+
+    async def get(self, invoice_id: str) -> dict[str, Any] | None:
+        query = select(*self.LISTED).where(orm.invoices.c.id == invoice_id)
+        row = (await self.session.execute(query)).mappings().first()
+        return dict(row) if row else None
+
+    async def by_number(self, number: str) -> dict[str, Any] | None:
+        row = (await self.session.execute(select(*self.LISTED).where(orm.invoices.c.number == number))).mappings().first()
+        return dict(row) if row else None
+
+    async def of_enrolments(self, enrolment_ids: list[str]) -> list[dict[str, Any]]:
+        rows = await self.session.execute(select(*self.LISTED).where(
+            one_of(self.session, orm.invoices.c.enrolment_id, enrolment_ids)))
+        return [dict(r) for r in rows.mappings()]
+
+    async def listed(self, status: str, legal_entity: str | None = None, kind: str | None = None
+                     ) -> list[dict[str, Any]]:
+        query = select(*self.LISTED).where(orm.invoices.c.status == status)
+        if legal_entity:
+            query = query.where(orm.invoices.c.legal_entity == legal_entity)
+        if kind:
+            query = query.where(orm.invoices.c.kind == kind)
+        order = orm.invoices.c.number if status == "issued" else orm.invoices.c.closed_on
+        return [dict(r) for r in (await self.session.execute(query.order_by(order, orm.invoices.c.id))).mappings()]
+
+    async def update(self, invoice_id: str, **values: Any) -> None:
+        await self.session.execute(update(orm.invoices).where(orm.invoices.c.id == invoice_id).values(**values))
+
+    async def update_if(self, invoice_id: str, condition: dict[str, Any], **values: Any) -> bool:
+        """Update the row only if its columns still hold ``condition`` (None: NULL); False if they do not."""
+        table = orm.invoices
+        where = [table.c.id == invoice_id] + [table.c[k].is_(None) if v is None else table.c[k] == v
+                                              for k, v in condition.items()]
+        return (await self.session.execute(update(table).where(*where).values(**values))).rowcount == 1
+
+    async def document(self, invoice_id: str, column: str) -> Any:
+        return (await self.session.execute(select(orm.invoices.c[column]).where(orm.invoices.c.id == invoice_id))).scalar()
+
+    async def for_chorus(self, statuses: tuple[str, ...]) -> list[dict[str, Any]]:
+        """Issued documents in these Chorus states, in number order."""
+        rows = await self.session.execute(select(*self.LISTED).where(
+            orm.invoices.c.status == "issued", orm.invoices.c.chorus_status.in_(statuses)).order_by(orm.invoices.c.number))
+        return [dict(r) for r in rows.mappings()]
+
+    async def without_pdf(self) -> list[str]:
+        rows = await self.session.execute(select(orm.invoices.c.id).where(
+            orm.invoices.c.status == "issued", orm.invoices.c.pdf.is_(None)).order_by(orm.invoices.c.number))
+        return list(rows.scalars())
+
+    async def allocate(self, legal_entity: str) -> int:
+        """The next number of ``legal_entity``'s sequence; its row stays locked until the transaction ends."""
+        table = orm.numbering
+        last = (await self.session.execute(select(table.c.last_sequence).where(table.c.legal_entity == legal_entity)
+                                           .with_for_update())).scalar()
+        if last is None:  # a legal entity saved before numbering rows existed
+            await self.session.execute(insert(table).values(legal_entity=legal_entity, last_sequence=0))
+            last = 0
+        await self.session.execute(update(table).where(table.c.legal_entity == legal_entity)
+                                   .values(last_sequence=last + 1))
+        return last + 1
+
+
+class SqlBeneficiaries:
+    """Beneficiaries' sealed identity, kept from importer's ``BeneficiaryRegistered``."""
+
+    def __init__(self, session: AsyncSession):
+        self.session = session
+
+    async def put(self, rows: list[dict[str, str]]) -> None:
+        await upsert(self.session, orm.beneficiaries, rows)
+
+    async def sealed(self, beneficiary_ids: list[str]) -> dict[str, str]:
+        rows = await self.session.execute(select(orm.beneficiaries).where(
+            one_of(self.session, orm.beneficiaries.c.beneficiary_id, beneficiary_ids)))
+        return {r.beneficiary_id: r.sealed for r in rows}
+
+    async def forget(self, beneficiary_ids: list[str]) -> None:
+        await self.session.execute(delete(orm.beneficiaries).where(
+            one_of(self.session, orm.beneficiaries.c.beneficiary_id, beneficiary_ids)))

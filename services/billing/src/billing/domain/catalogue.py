@@ -18,6 +18,9 @@ def _text(value: object) -> object:
     return str(value) if isinstance(value, int) else value
 
 
+DEFAULT_VAT_REASON = "TVA non applicable : association non assujettie (article 261-7-1° du CGI)"
+
+
 class LegalEntity(Entry):
     code: str = Field(min_length=1)
     name: str = Field(min_length=1)
@@ -30,6 +33,10 @@ class LegalEntity(Entry):
     iban: str
     bic: str
     address: str | None = None
+    # VAT treatment printed on invoices (EN 16931 category and exemption reason); the defaults fit
+    # an association without a VAT number, as the sample's.
+    vat_category: Literal["O", "E"] = "O"
+    vat_exemption_reason: str = DEFAULT_VAT_REASON
 
     _as_text = field_validator("siret", mode="before")(classmethod(lambda cls, v: _text(v)))
 
@@ -63,6 +70,15 @@ class Tariff(Entry):
     unit: Literal["journey", "action"]
     rule: Literal["each_action", "monthly", "quarterly", "on_advisor_validation", "on_close"]
     without_quote: bool = False
+
+    @field_validator("amount_eur", mode="before")
+    @classmethod
+    def _no_float(cls, value: object) -> object:
+        # A float (1200.1 in JSON or YAML) is not an exact amount: ask for text.
+        if isinstance(value, float):
+            raise ValueError(f"montant à écrire en texte, par exemple \"{value:.2f}\" (nombre à virgule "
+                             f"flottante {value!r} refusé)")
+        return value
 
     @property
     def key(self) -> tuple:
@@ -174,3 +190,23 @@ def duplicate_codes(part: CataloguePart) -> list[str]:
             msgs.append(f"{t.label()} : tarif en double dans le fichier.")
         keys.add(t.key)
     return msgs
+
+
+def summary(catalogue: Catalogue, priced: dict[str, str], today: date) -> dict[str, list[dict]]:
+    """BIL-01: tariffs in force, ending within 30 days, ended; and what has no tariff in force.
+    ``priced``: the ressources to check, with their ODS (billing's projection of the referential)."""
+    def view(t: Tariff) -> dict:
+        return t.model_dump(mode="json") | {"label": t.label()}
+
+    tariffs = list(catalogue.tariffs.values())
+    in_force = [t for t in tariffs if t.start <= today and (t.end is None or today <= t.end)]
+    return {
+        "in_force": [view(t) for t in in_force],
+        "ending_within_30_days": [view(t) for t in in_force if t.end is not None and (t.end - today).days <= 30],
+        "ended": [view(t) for t in tariffs if t.end is not None and t.end < today],
+        "future": [view(t) for t in tariffs if t.start > today],
+        "without_tariff": [{"ods": ods, "resource": resource, "reason": f"Aucun tarif en vigueur le {today:%d/%m/%Y} "
+                            f"pour l'ODS « {ods} » et la ressource « {resource} »."}
+                           for resource, ods in sorted(priced.items())
+                           if not any(t.resource == resource and t.ods == ods for t in in_force)],
+    }

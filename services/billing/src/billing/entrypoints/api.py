@@ -1,17 +1,31 @@
 """Billing's HTTP API (under /billing)."""
 
+from datetime import date
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query, Response
+from pydantic import BaseModel, Field
 
 from servicekit.runtime import ServiceRuntime
 
 from billing.domain.catalogue import CataloguePart
-from billing.service_layer import handlers
+from billing.service_layer import handlers, invoicing, reports
+
+
+class CreditNoteRequest(BaseModel):
+    number: str = Field(description="Number of the issued invoice to cancel.", examples=["14JUNF2500001"])
+    reason: str = Field(description="Why (printed on the avoir).", examples=["Date de bilan erronée"])
+    legal_entity: str | None = Field(default=None, description="The caller's legal entity, when it acts for one.")
+
+
+def _pdf(content: bytes, name: str) -> Response:
+    return Response(content, media_type="application/pdf",
+                    headers={"Content-Disposition": f'inline; filename="{name}"'})
 
 
 def build_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["billing"])
+    tools = runtime.invoicing
 
     @router.put("/catalogue")
     async def put_catalogue(part: CataloguePart, dry_run: bool = False) -> dict[str, Any]:
@@ -24,10 +38,69 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
             cat = await uow.catalogue.get()
         return cat.model_dump(mode="json") | {"tariffs": [t.model_dump(mode="json") for t in cat.tariffs.values()]}
 
+    @router.get("/catalogue/summary")
+    async def catalogue_summary() -> dict[str, Any]:
+        """BIL-01: tariffs in force, ending within 30 days, ended, future; ressources without a tariff."""
+        return await reports.catalogue_summary(runtime.uow_factory())
+
     @router.get("/referential")
     async def get_referential_projection() -> dict[str, Any]:
         """What billing knows of the referential: ressources and sites."""
         async with runtime.uow_factory() as uow:
             return await uow.referential.snapshot()
+
+    @router.get("/invoices/pending")
+    async def pending(legal_entity: str | None = None) -> list[dict[str, Any]]:
+        """*Factures à émettre sans devis* (BIL-03): drafts, with the reasons of those not issuable, and
+        issued invoices whose journey was reopened (``action: avoir``)."""
+        return await invoicing.pending(runtime.uow_factory(), legal_entity)
+
+    @router.get("/invoices/issued")
+    async def issued(legal_entity: str | None = None) -> list[dict[str, Any]]:
+        """*Factures émises*: invoices and credit notes, in number order, with their Chorus Pro status."""
+        return await invoicing.issued(runtime.uow_factory(), legal_entity)
+
+    @router.get("/invoices/{invoice_id}/preview")
+    async def preview(invoice_id: str, legal_entity: str | None = None) -> Response:
+        """BIL-10: the PDF marked *aperçu*, no number consumed."""
+        pdf = await invoicing.preview(runtime.uow_factory(), tools, invoice_id, legal_entity)
+        return _pdf(pdf, f"apercu-{invoice_id}.pdf")
+
+    @router.post("/invoices/{invoice_id}/issue")
+    async def issue(invoice_id: str, legal_entity: str | None = None) -> dict[str, Any]:
+        """BIL-05: *Générer* — validated (XSD, EN 16931) before its number; 422 with the rules broken."""
+        return await invoicing.issue_invoice(invoicing.IssueInvoice(invoice_id, legal_entity), runtime.uow_factory(),
+                                             tools)
+
+    @router.post("/credit-notes")
+    async def credit_note(body: CreditNoteRequest) -> dict[str, Any]:
+        """BIL-08: an avoir cancelling an issued invoice, numbered in the same sequence."""
+        return await invoicing.issue_credit_note(invoicing.IssueCreditNote(body.number, body.reason, body.legal_entity),
+                                                 runtime.uow_factory(), tools)
+
+    @router.get("/documents/{number}.pdf")
+    async def document_pdf(number: str) -> Response:
+        """An issued invoice's or credit note's Factur-X PDF."""
+        return _pdf(await invoicing.pdf_of(runtime.uow_factory(), tools, number), f"{number}.pdf")
+
+    @router.get("/journal.csv")
+    async def journal(from_: date = Query(alias="from"), to: date = Query(), legal_entity: str | None = None
+                      ) -> Response:
+        """BIL-11: the sales journal of a period (issue dates, both included), one line per document."""
+        content = await reports.journal(runtime.uow_factory(), from_, to, legal_entity)
+        return Response(content.encode("utf-8"), media_type="text/csv; charset=utf-8",
+                        headers={"Content-Disposition": f'attachment; filename="journal-ventes-{from_}-{to}.csv"'})
+
+    @router.post("/chorus/deposit")
+    async def chorus_deposit() -> dict[str, Any]:
+        """BIL-07/BIL-12: the night's Chorus Pro run, now (deposit, then reports); without credentials the
+        flows are written to the folder for a manual upload."""
+        return await runtime.deposit()
+
+    @router.get("/chorus/status")
+    async def chorus_status(legal_entity: str | None = None) -> list[dict[str, Any]]:
+        """Each issued document's Chorus Pro state (pending, written, deposited, integrated, rejected with the
+        reason, failed and retried next run)."""
+        return await invoicing.issued(runtime.uow_factory(), legal_entity)
 
     return router

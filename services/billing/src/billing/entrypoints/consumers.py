@@ -2,4 +2,4 @@
 
 from contracts import topics
 
-SUBSCRIPTIONS = (topics.PLANNING_EVENTS,)
+SUBSCRIPTIONS = (topics.PLANNING_EVENTS, topics.IMPORT_EVENTS)

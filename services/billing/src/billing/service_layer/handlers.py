@@ -3,10 +3,13 @@
 from dataclasses import dataclass
 
 from contracts.billing import CatalogueChanged, LegalEntityRef, TariffRef
-from contracts.planning import ReferentialChanged
+from contracts.importer import BeneficiaryPurged, BeneficiaryRegistered
+from contracts.planning import ODSClosed, ODSReopened, ReferentialChanged
 from servicekit.versioned import load_versioned, snapshot_projection
 
 from billing.domain.catalogue import Catalogue, CataloguePart, duplicate_codes
+from billing.service_layer.invoicing import (draft_invoices, forget_beneficiaries, record_beneficiaries,
+                                             reopen_journeys)
 
 
 @dataclass(frozen=True)
@@ -41,4 +44,10 @@ async def load_catalogue(cmd: LoadCatalogue, uow) -> dict:
 record_referential = snapshot_projection("referential")
 
 
-EVENT_HANDLERS = {ReferentialChanged: record_referential}
+EVENT_HANDLERS = {
+    ReferentialChanged: record_referential,
+    ODSClosed: draft_invoices,
+    ODSReopened: reopen_journeys,
+    BeneficiaryRegistered: record_beneficiaries,
+    BeneficiaryPurged: forget_beneficiaries,
+}

@@ -1,6 +1,7 @@
 from servicekit.uow import SqlAlchemyUnitOfWork
 
-from billing.adapters.repository import SqlCatalogueRepository, SqlReferentialProjection
+from billing.adapters.repository import (SqlBeneficiaries, SqlCatalogueRepository, SqlInvoiceRepository,
+                                         SqlReferentialProjection)
 
 
 class BillingUnitOfWork(SqlAlchemyUnitOfWork):
@@ -8,3 +9,5 @@ class BillingUnitOfWork(SqlAlchemyUnitOfWork):
         await super()._open()
         self.catalogue = SqlCatalogueRepository(self.session)
         self.referential = SqlReferentialProjection(self.session)
+        self.invoices = SqlInvoiceRepository(self.session)
+        self.beneficiaries = SqlBeneficiaries(self.session)

@@ -17,11 +17,13 @@ than the personal data itself (IMP-06).
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import re
 import unicodedata
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from typing import Literal
@@ -105,7 +107,7 @@ MSG_ODS = "Fichier de tableur OpenDocument reçu : exportez la liste au format C
 # --------------------------------------------------------------------------- results
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Registration:
     """One accepted row of the list."""
 
@@ -182,13 +184,14 @@ def parse_registration_list(data: bytes, bounds: Limits | None = None) -> Parsed
     data = bytes(data)
     _check_size(len(data), bounds)
     _reject_non_text(data)
-    text, encoding = _decode(data)
-    text = unicodedata.normalize("NFC", text)
-    if not text.strip():
+    encoding = _encoding(data)
+    lines = _lines(data, encoding)
+    first = next(lines, "")
+    if not first.strip() and all(not line.strip() for line in lines):
         raise RegistrationListError(MSG_EMPTY)
-    _check_first_line(text)
+    _check_first_line(first)
 
-    records = _records(text)
+    records = _records(itertools.chain((first,), lines))
     try:
         _, header = next(records)
     except StopIteration:  # pragma: no cover - the text is not blank, so there is a record
@@ -267,20 +270,35 @@ def _reject_non_text(data: bytes) -> None:
         raise RegistrationListError(f"{MSG_NOT_CSV} (contenu binaire).")
 
 
-def _decode(data: bytes) -> tuple[str, str]:
+def _encoding(data: bytes) -> str:
+    """UTF-8 (with or without BOM) when the whole file is valid UTF-8, else Windows-1252."""
     if data.startswith(_UTF8_BOM):
-        try:
-            return data.decode("utf-8-sig"), "utf-8-sig"
-        except UnicodeDecodeError:
-            raise RegistrationListError(MSG_ENCODING) from None
+        if _decodes(data, "utf-8-sig"):
+            return "utf-8-sig"
+        raise RegistrationListError(MSG_ENCODING)
+    for encoding in ("utf-8", "cp1252"):
+        if _decodes(data, encoding):
+            return encoding
+    raise RegistrationListError(MSG_ENCODING)
+
+
+def _decodes(data: bytes, encoding: str, piece: int = 1 << 20) -> bool:
+    """Whether ``data`` is valid in ``encoding``, checked a piece at a time (no copy of the whole text)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
     try:
-        return data.decode("utf-8"), "utf-8"
+        for start in range(0, len(data), piece):
+            decoder.decode(data[start:start + piece])
+        decoder.decode(b"", final=True)
     except UnicodeDecodeError:
-        pass
-    try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        raise RegistrationListError(MSG_ENCODING) from None
+        return False
+    return True
+
+
+def _lines(data: bytes, encoding: str) -> Iterator[str]:
+    """The file's lines, decoded and in NFC one at a time (line breaks kept, as ``csv`` wants them):
+    a large list is never held as one decoded text."""
+    for line in io.TextIOWrapper(io.BytesIO(data), encoding=encoding, newline=""):
+        yield unicodedata.normalize("NFC", line)
 
 
 def _check_first_line(text: str) -> None:
@@ -293,11 +311,9 @@ def _check_first_line(text: str) -> None:
         raise RegistrationListError(f"{MSG_NOT_CSV} ({detail}).")
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str] | str]]:
+def _records(lines: Iterable[str]) -> Iterator[tuple[int, list[str] | str]]:
     """Yield (line where the record starts, fields); fields is a French message on a CSV error."""
-    reader = csv.reader(
-        io.StringIO(text, newline=""), delimiter=";", quotechar='"', doublequote=True, strict=True
-    )
+    reader = csv.reader(lines, delimiter=";", quotechar='"', doublequote=True, strict=True)
     while True:
         start = reader.line_num + 1
         try:

@@ -1,7 +1,8 @@
 """Importing a Prest@ppli "Liste des inscrits" (IMP-01..IMP-08) and the GDPR purge that follows.
 
 The whole import is one transaction: a killed import leaves nothing, and running it again
-imports it exactly once.
+imports it exactly once. Within it, the list is applied in parts of ``PART_ROWS`` rows, each
+written and announced before the next is staged, so that memory does not grow with the list.
 """
 
 import asyncio
@@ -10,7 +11,7 @@ import itertools
 import logging
 import uuid
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from contracts.base import Item, ListEvent
@@ -33,6 +34,7 @@ log = logging.getLogger("importer.imports")
 PARIS_DAY = timedelta(days=1)
 RECORDS = "beneficiary records"  # the lock imports and purges hold (UnitOfWork.exclusive)
 PROGRESS_EVERY = 100  # rows between two reports of the progress
+PART_ROWS = 5_000  # rows staged in memory at once (see _import_list)
 
 
 @dataclass(frozen=True)
@@ -94,15 +96,24 @@ class _Run:
         self.cmd, self.uow, self.kind, self.ods, self.batch_id = cmd, uow, kind, ods, batch_id
         self.people = people  # the import's staged view of the records (adapters.staged.StagedPeople)
         self.counts = dict.fromkeys(ImportCounts.model_fields, 0)
-        self.differences: list[dict[str, Any]] = []
+        self.differences: list[tuple[int | None, str, str, str, datetime, str | None]] = []
         self.events = Announcements()
         self.now = uow.clock.now()
 
+    async def end_part(self) -> None:
+        """Write what the part staged and emit its events; its records are let go."""
+        await self.people.flush()
+        self.events.emit(self.uow)
+        self.people = None
+
     def note(self, kind: str, registration: RecordedRegistration, row: int | None, who: str | None) -> None:
-        self.differences.append({"row": row, "change": kind, "registration_id": registration.id,
-                                 "site": registration.site_code,
-                                 "starts_at": registration.starts_at.astimezone(PARIS).isoformat(),
-                                 "beneficiary": who})
+        # A tuple of what the records already hold (one per row of a long list), a dict in the report.
+        self.differences.append((row, kind, registration.id, registration.site_code, registration.starts_at, who))
+
+    def report_differences(self) -> list[dict[str, Any]]:
+        return [{"row": row, "change": kind, "registration_id": registration_id, "site": site,
+                 "starts_at": starts_at.astimezone(PARIS).isoformat(), "beneficiary": who}
+                for row, kind, registration_id, site, starts_at, who in self.differences]
 
     async def beneficiary(self, reg: Registration) -> Beneficiary:
         identity = Identity(ft_id=reg.ft_id, civility=reg.civility, last_name=reg.last_name,
@@ -266,45 +277,50 @@ async def _import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[s
         halfway, total = len(checked.accepted) // 2, len(checked.accepted)
         if cmd.upload_id:
             await progress.start(cmd.upload_id, total)
-        # One read of every record the rows can touch, one write of what changed (flush below):
-        # per-row statements made a 10,000-row list take tens of seconds.
-        people = uow.staged_people()
-        await people.preload(ft_ids={reg.ft_id for reg, _ in checked.accepted},
-                             order_numbers={reg.order_number for reg, _ in checked.accepted if reg.order_number})
-        run = _Run(cmd, uow, people, kind, target.ods_codes[0], batch_id)
+        # The list is applied in parts of PART_ROWS rows, all in this one transaction: for each part, one
+        # read of every record its rows can touch, one write of what changed, then its events; what the
+        # part staged is let go before the next (a 100,000-row list is not held staged all at once).
+        run = _Run(cmd, uow, None, kind, target.ods_codes[0], batch_id)
         run.counts.update(read=parsed.rows_read, skipped=checked.skipped, errors=len(checked.row_errors))
         seen: set[str] = set()
-        for n, (reg, site) in enumerate(checked.accepted):
-            if n == halfway:
-                faults.point("importer.import.halfway")
-            if n % PROGRESS_EVERY == 0:
-                if cmd.upload_id:
-                    await progress.advance(cmd.upload_id, n, total)
-                # Rows are applied in memory, without awaiting the database: let the server answer
-                # other requests (the progress of this one) in the meantime.
-                await asyncio.sleep(0)
-            touched = await run.row(reg, site, target.addresses_remote(site))
-            if touched:
-                seen.add(touched)
+        for start in range(0, max(total, 1), PART_ROWS):
+            if run.people is not None:
+                await run.end_part()
+            part = checked.accepted[start:start + PART_ROWS]
+            run.people = uow.staged_people()
+            await run.people.preload(ft_ids={reg.ft_id for reg, _ in part},
+                                     order_numbers={reg.order_number for reg, _ in part if reg.order_number})
+            for n, (reg, site) in enumerate(part, start):
+                if n == halfway:
+                    faults.point("importer.import.halfway")
+                if n % PROGRESS_EVERY == 0:
+                    if cmd.upload_id:
+                        await progress.advance(cmd.upload_id, n, total)
+                    # Rows are applied in memory, without awaiting the database: let the server answer
+                    # other requests (the progress of this one) in the meantime.
+                    await asyncio.sleep(0)
+                touched = await run.row(reg, site, target.addresses_remote(site))
+                if touched:
+                    seen.add(touched)
+        # The last part stays open for a J-2 list's registrations absent from it (announced with its rows).
         if kind == "J-2" and checked.accepted:
             days = [r.starts_at for r, _ in checked.accepted]
             first = min(days).replace(hour=0, minute=0)
-            for registration in await people.waiting_registrations(cmd.resource, first,
-                                                                   max(days).replace(hour=0, minute=0) + PARIS_DAY):
+            for registration in await run.people.waiting_registrations(
+                    cmd.resource, first, max(days).replace(hour=0, minute=0) + PARIS_DAY):
                 if registration.id not in seen:
                     await run.not_confirmed(registration, "absent_from_j2", None, None)
-        await people.flush()
+        await run.end_part()
         counts = ImportCounts(**run.counts)
         messages = _messages(checked.row_errors, [])
         await uow.imports.add(id=batch_id, file_name=cmd.file_name, sha256=sha256, resource_code=cmd.resource,
                               user_name=cmd.user, list_kind=kind, mode="partial" if cmd.partial else "strict",
                               status="imported", imported_at=run.now, counts=counts.model_dump(), messages=messages)
-        run.events.emit(uow)
         uow.emit(InscritsImported(batch_id=batch_id, file_name=cmd.file_name, sha256=sha256, resource=cmd.resource,
                                   list_kind=kind, counts=counts))
         await uow.commit()
         log.info("list imported", extra={"correlation_id": f"import-{batch_id}", "count": parsed.rows_read})
-        return report_of(await _history_row(uow, batch_id)) | {"differences": run.differences}
+        return report_of(await _history_row(uow, batch_id)) | {"differences": run.report_differences()}
 
 
 async def _history_row(uow, batch_id: str) -> dict[str, Any]:

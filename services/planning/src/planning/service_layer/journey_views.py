@@ -38,7 +38,7 @@ async def _invoice_events(uow, rows: list[dict[str, Any]]) -> None:
         for row in rows:
             if row["beneficiary_id"] is None and row["document_id"] in owners:
                 row["beneficiary_id"] = owners[row["document_id"]][1]
-        now = uow.received_at or uow.clock.now()
+        now = uow.clock.now()  # while answering an event: when it happened
         await uow.views.add_invoice_events([r | {"at": r.get("at") or now} for r in rows])
         await uow.commit()
 
@@ -84,7 +84,7 @@ async def record_invoices_rejected(event: InvoiceRejected, uow) -> None:
 
 async def _messages(uow, items, sent: bool) -> None:
     async with uow:
-        now = uow.received_at or uow.clock.now()  # when notify sent it (or gave up)
+        now = uow.clock.now()  # while answering an event: when it happened (notify sent it, or gave up)
         await uow.views.put_messages([{
             "message_id": i.message_id, "beneficiary_id": i.beneficiary_id, "registration_id": i.registration_id,
             "template": i.template, "channel": i.channel, "kind": i.kind, "sent": sent,

@@ -1,0 +1,156 @@
+"""``prestaflow audit`` (OPS-04) on the demo's log: exported, verified, tampered with, replayed.
+
+The demo runs once on the embedded default; its state folder is then the "live" system the audit
+commands read (its outboxes, its digests)."""
+
+import json
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from contracts.envelope import event_hash
+from prestaflow.cli import main
+
+from cli_runner import SAMPLES, run
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    out = tmp_path_factory.mktemp("audit") / "demo-output"
+    result = CliRunner().invoke(main, ["demo", "--out", str(out), "--samples", str(SAMPLES)],
+                                env={"PRESTAFLOW_SMTP_HOST": "127.0.0.1", "PRESTAFLOW_SMTP_PORT": "9"},
+                                catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    home = out / "state"
+    export = out.parent / "export"
+    exported = run(home, "audit", "export", "--out", str(export))
+    assert exported.exit_code == 0, exported.output
+    return home, export
+
+
+def copy(export, tmp_path):
+    target = tmp_path / "dossier"
+    shutil.copytree(export, target)
+    return target
+
+
+def lines(folder, topic="prestaflow.planning.events"):
+    return (folder / f"{topic}.jsonl").read_bytes().splitlines()
+
+
+def write(folder, rows, topic="prestaflow.planning.events"):
+    (folder / f"{topic}.jsonl").write_bytes(b"".join(r + b"\n" for r in rows))
+
+
+def test_ops04_the_demos_log_is_exported_verbatim_and_its_chains_are_intact(demo):
+    home, export = demo
+    manifest = json.loads((export / "manifest.json").read_text())
+    assert set(manifest["topics"]) == {f"prestaflow.{s}.events" for s in
+                                       ("planning", "import", "affectation", "billing", "notify")}
+    planning = [json.loads(line) for line in lines(export)]
+    assert [e["sequence"] for e in planning] == list(range(1, len(planning) + 1)) and len(planning) > 10
+    assert planning[1]["previous_hash"] == event_hash(lines(export)[0])
+    verified = run(home, "audit", "verify", "--from-export", str(export), "--json")
+    assert verified.exit_code == 0, verified.output
+    result = json.loads(verified.output)
+    assert result["intact"] and result["chained"]["planning"] == len(planning)
+    assert sum(result["chained"].values()) == sum(t["events"] for t in manifest["topics"].values())
+    # The services' outboxes (the embedded default's log) verify the same.
+    assert run(home, "audit", "verify").exit_code == 0
+
+
+def test_ops04_an_event_altered_in_an_export_is_named_by_verify(demo, tmp_path):
+    home, export = demo
+    folder = copy(export, tmp_path)
+    rows = lines(folder)
+    altered = json.loads(rows[4])
+    assert altered["type"] == "ActionPlanned"
+    rows[4] = rows[4].replace(b'"max_participants":1', b'"max_participants":9', 1)
+    assert rows[4] != lines(export)[4]
+    write(folder, rows)
+    result = run(home, "audit", "verify", "--from-export", str(folder))
+    assert result.exit_code == 1
+    assert f"l'événement n°5 de planning (ActionPlanned, {altered['event_id']}" in result.output
+    assert "a été modifié" in result.output and "Chaîne(s) rompue(s)." in result.output
+
+
+def test_ops04_the_last_event_altered_is_named_against_the_manifests_chain_head(demo, tmp_path):
+    home, export = demo
+    folder = copy(export, tmp_path)
+    rows = lines(folder, "prestaflow.billing.events")
+    assert len(rows) == 1
+    rows[0] = rows[0].replace(b'"amount":"1200.00"', b'"amount":"1900.00"')
+    write(folder, rows, "prestaflow.billing.events")
+    result = run(home, "audit", "verify", "--from-export", str(folder))
+    assert result.exit_code == 1 and "l'événement n°1 de billing (CatalogueChanged" in result.output
+
+
+def test_ops04_an_event_removed_from_an_export_is_named_by_verify(demo, tmp_path):
+    home, export = demo
+    folder = copy(export, tmp_path)
+    rows = lines(folder)
+    removed = json.loads(rows[6])
+    del rows[6]
+    write(folder, rows)
+    manifest = json.loads((folder / "manifest.json").read_text())  # a careful forger fixes the count too
+    manifest["topics"]["prestaflow.planning.events"]["events"] -= 1
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    result = run(home, "audit", "verify", "--from-export", str(folder), "--json")
+    assert result.exit_code == 1
+    breaks = json.loads(result.output)["breaks"]
+    assert list(breaks) == ["planning"] and removed["sequence"] == 7
+    assert "événement(s) n°7 absent(s) (supprimé(s))" in breaks["planning"]
+    assert "la chaîne reprend à l'événement n°8 de planning" in breaks["planning"]
+
+
+def test_ops04_bad_exports_are_refused_in_french_and_nothing_is_written_to_the_services(demo, tmp_path):
+    home, export = demo
+    before = {s: run(home, "audit", "verify", "--json").output for s in ("all",)}
+    truncated = copy(export, tmp_path / "t")
+    data = (truncated / "prestaflow.planning.events.jsonl").read_bytes()
+    (truncated / "prestaflow.planning.events.jsonl").write_bytes(data[: len(data) - 40])
+    result = run(home, "audit", "replay", "--from-export", str(truncated))
+    assert result.exit_code == 1
+    assert "Refusé, rien n'a été écrit dans les services" in result.output
+    assert "prestaflow.planning.events.jsonl : fichier tronqué (la dernière ligne n'est pas terminée)" in result.output
+    assert "ligne" in result.output and "enveloppe illisible" in result.output
+
+    unknown = copy(export, tmp_path / "u")
+    rows = lines(unknown)
+    rows[3] = rows[3].replace(b'"type":"ActionPlanned"', b'"type":"ActionInventee"')
+    write(unknown, rows)
+    result = run(home, "audit", "replay", "--from-export", str(unknown))
+    assert result.exit_code == 1
+    assert ("prestaflow.planning.events.jsonl ligne 4 : type d'événement inconnu « ActionInventee » (version 2)"
+            in result.output)
+
+    broken = copy(export, tmp_path / "b")
+    rows = lines(broken)
+    del rows[2]
+    write(broken, rows)
+    manifest = json.loads((broken / "manifest.json").read_text())
+    manifest["topics"]["prestaflow.planning.events"]["events"] -= 1
+    (broken / "manifest.json").write_text(json.dumps(manifest))
+    result = run(home, "audit", "replay", "--from-export", str(broken))
+    assert result.exit_code == 1
+    assert "Chaîne d'événements rompue, rejeu refusé" in result.output and "n°3 absent(s)" in result.output
+
+    assert run(home, "audit", "verify", "--json").output == before["all"]  # the live log is unchanged
+
+
+def test_ops04_replay_of_the_demos_log_reports_each_services_digest_against_the_live_one(demo):
+    """Every service's copy is rebuilt and compared; affectation's (input events, and its own
+    ParticipantAssigned for the assignment the demo made) is the live one."""
+    home, export = demo
+    result = run(home, "audit", "replay", "--from-export", str(export), "--json")
+    report = json.loads(result.output)
+    assert set(report["services"]) == {"planning", "importer", "affectation", "billing", "notify"}
+    for name, service in report["services"].items():
+        assert service["log_complete"], name  # each live chain head is the export's last event
+        assert len(service["digest"]) == len(service["live_digest"]) == 64
+    assert report["services"]["affectation"]["applied"] > 10
+    assert report["services"]["affectation"]["identical"], report["services"]["affectation"]
+    # What each service's commands decided and its events do not carry in full is named table by table.
+    assert "beneficiary_keys" in report["services"]["importer"]["differing_tables"]
+    assert result.exit_code == (0 if report["identical"] else 1)
