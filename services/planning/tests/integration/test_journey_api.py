@@ -116,8 +116,9 @@ async def test_prc04_prc05_prc06_prc09_dashboard_alerts_deliverables_timeline_ov
     assert pdf.headers["x-sha256"] == hashlib.sha256(pdf.content).hexdigest() == made["documents"][1]["sha256"]
 
     [shown] = (await call(app, "GET", "/dashboard", params={"from": "2025-01-01", "to": "2025-01-31"})).json()
+    # Closed on that save: billing drafted its invoice from ODSClosed, and planning shows billing's status.
     assert (shown["last_name"], shown["first_name"], shown["situation"], shown["invoice_status"]) == (
-        "DUPONT", "Léa", "Abandon", "non facturé")
+        "DUPONT", "Léa", "Abandon", "facture en préparation")
     book = await call(app, "GET", "/dashboard.xlsx", params={"resource": "ACR2025-L12"})
     rows = list(load_workbook(io.BytesIO(book.content)).active.iter_rows(values_only=True))
     assert len(rows) == 2 and rows[1][:2] == ("DUPONT", "Léa")
