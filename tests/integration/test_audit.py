@@ -79,11 +79,14 @@ def test_ops04_the_last_event_altered_is_named_against_the_manifests_chain_head(
     home, export = demo
     folder = copy(export, tmp_path)
     rows = lines(folder, "prestaflow.billing.events")
-    assert len(rows) == 1
-    rows[0] = rows[0].replace(b'"amount":"1200.00"', b'"amount":"1900.00"')
+    last = json.loads(rows[-1])
+    # Nothing follows the last event to carry its hash: only the manifest's chain head can catch it.
+    rows[-1] = rows[-1].replace(b'"occurred_at":"2025', b'"occurred_at":"2024', 1)
+    assert rows[-1] != lines(export, "prestaflow.billing.events")[-1]
     write(folder, rows, "prestaflow.billing.events")
     result = run(home, "audit", "verify", "--from-export", str(folder))
-    assert result.exit_code == 1 and "l'événement n°1 de billing (CatalogueChanged" in result.output
+    assert result.exit_code == 1
+    assert f"l'événement n°{len(rows)} de billing ({last['type']}" in result.output
 
 
 def test_ops04_an_event_removed_from_an_export_is_named_by_verify(demo, tmp_path):
