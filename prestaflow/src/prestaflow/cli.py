@@ -248,13 +248,21 @@ def audit_replay(bootstrap: str | None, folder: Path | None, as_json: bool) -> N
 @click.option("--port", type=int, default=None, help="par défaut : PRESTAFLOW_HTTP_PORT ou 8000")
 def serve(host: str | None, port: int | None) -> None:
     """Tous les services dans un seul processus, sur un seul port HTTP, chaque API sous /<service>."""
+    from servicekit import logs
     from servicekit import serve as server
+    from servicekit.auth import AuthNotConfigured, authenticator_from_settings
 
     from prestaflow.embedded import Embedded
 
     settings = ServiceSettings()
     settings = settings.model_copy(update={k: v for k, v in {"http_host": host, "http_port": port}.items() if v})
-    server.run(Embedded(settings, background_relays=True).app, settings)
+    logs.configure()
+    try:  # SEC-01: a port opens only with authentication on, or on loopback for a trial
+        auth = authenticator_from_settings(settings)
+    except AuthNotConfigured as exc:
+        click.echo(str(exc), err=True)
+        sys.exit(REFUSED)
+    server.run(Embedded(settings, background_relays=True, auth=auth).app, settings)
 
 
 @main.command("demo")

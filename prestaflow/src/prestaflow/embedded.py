@@ -11,6 +11,7 @@ from billing.bootstrap import bootstrap as billing
 from importer.bootstrap import bootstrap as importer
 from notify.bootstrap import bootstrap as notify
 from planning.bootstrap import bootstrap as planning
+from servicekit.auth import Authenticator
 from servicekit.bus import Bus
 from servicekit.clock import Clock
 from servicekit.http import build_app
@@ -22,10 +23,12 @@ SERVICE_NAMES = ("planning", "importer", "affectation", "billing", "notify")
 
 
 class Embedded:
-    def __init__(self, settings: ServiceSettings, *, background_relays: bool, clock: Clock | None = None):
+    def __init__(self, settings: ServiceSettings, *, background_relays: bool, clock: Clock | None = None,
+                 auth: Authenticator | None = None):
         self.bus = Bus.from_settings(settings)
         self.runtimes: Sequence[ServiceRuntime] = [b(self.bus, settings, clock=clock) for b in BOOTSTRAPS]
-        self.app: FastAPI = build_app(self.runtimes, self.bus, "Prestaflow", run_relays=background_relays)
+        self.app: FastAPI = build_app(self.runtimes, self.bus, "Prestaflow", run_relays=background_relays,
+                                         auth=auth)
         # Importer serves beneficiaries' keys from this same process.
         for runtime in self.runtimes:
             if runtime.key_source is not None and not settings.importer_url:

@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from servicekit.auth import UNAUTHENTICATED, Authenticator, Forbidden, LocalAdministrator, Unauthenticated
 from servicekit.body_limit import BodyLimit, BodyTooLarge, body_too_large
 from servicekit import metrics, tracing
 from servicekit.bus import Bus
@@ -60,13 +61,25 @@ def install_handlers(app: FastAPI) -> None:
     async def refused(_request: Request, exc: RefusedInput) -> JSONResponse:
         return JSONResponse({"messages": exc.messages}, status_code=status_of(exc))
 
+    @app.exception_handler(Unauthenticated)
+    async def unauthenticated(_request: Request, _exc: Unauthenticated) -> JSONResponse:
+        return JSONResponse({"messages": [UNAUTHENTICATED]}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+    @app.exception_handler(Forbidden)
+    async def forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
+        return JSONResponse({"messages": exc.messages}, status_code=403)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_request: Request, exc: RequestValidationError) -> JSONResponse:
         return JSONResponse({"messages": french_validation_messages(list(exc.errors()), exc.body)},
                             status_code=422)
 
 
-def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_relays: bool = True) -> FastAPI:
+def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_relays: bool = True,
+              auth: Authenticator | None = None) -> FastAPI:
+    """``auth``: who the callers are (SEC-01); by default the local administrator, for apps reached
+    in-process only (the embedded default, tests). Whatever listens on a port passes
+    ``servicekit.auth.authenticator_from_settings``."""
     @asynccontextmanager
     async def lifespan(_app: FastAPI):
         for runtime in runtimes:
@@ -86,6 +99,7 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
                 await runtime.stop()
 
     app = FastAPI(title=title, lifespan=lifespan)
+    app.state.auth = auth or LocalAdministrator()
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=limits().request_bytes)  # every upload, before it is read (X-03)
     services = {r.name for r in runtimes}

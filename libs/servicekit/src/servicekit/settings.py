@@ -1,5 +1,5 @@
 from pathlib import Path
-from typing import Self
+from typing import Literal, Self
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -32,6 +32,21 @@ class ServiceSettings(BaseSettings):
     kafka_create_topics: bool = Field(default=True, description="Create missing topics at start; false where "
                                       "topics are declared (Strimzi KafkaTopic) and users may not create them.")
     importer_url: str | None = Field(default=None, description="Where importer's API is (beneficiaries' keys).")
+    auth: Literal["on", "off"] = Field(
+        default="on", description="SEC-01: 'off' only for a trial: no authentication, loopback only.")
+    oidc_issuer: str | None = Field(default=None, description="OpenID provider's issuer (the tokens' iss).",
+                                    examples=["https://sso.example.org/realms/bge"])
+    oidc_audience: str | None = Field(default=None, description="The tokens' aud this deployment accepts.",
+                                      examples=["prestaflow"])
+    oidc_jwks_url: str | None = Field(default=None, description="The provider's JWKS (signing keys).",
+                                      examples=["https://sso.example.org/realms/bge/protocol/openid-connect/certs"])
+    oidc_algorithms: list[str] = Field(default=["RS256", "ES256"], description="Signature algorithms accepted "
+                                       "(asymmetric only; none and HS* are always refused).")
+    oidc_jwks_cooldown_seconds: float = Field(default=30, description="Least time between two JWKS fetches "
+                                              "caused by an unknown key id (rotation).")
+    service_clients: dict[str, str] = Field(
+        default={}, description="SEC-03: OAuth2 client id → service name, the clients whose tokens are services'.",
+        examples=[{"prestaflow-notify": "notify"}])
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     relay_batch_size: int = Field(default=1000, description="Outbox rows published per batch.")

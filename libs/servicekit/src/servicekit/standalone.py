@@ -5,7 +5,8 @@ import asyncio
 import sys
 from collections.abc import Callable
 
-from servicekit import serve, tracing
+from servicekit import logs, serve, tracing
+from servicekit.auth import AuthNotConfigured, authenticator_from_settings
 from servicekit.bus import Bus
 from servicekit.http import build_app
 from servicekit.runtime import ServiceRuntime
@@ -18,8 +19,14 @@ def main(bootstrap: Callable[..., ServiceRuntime], settings: ServiceSettings) ->
     if sys.argv[1:] == ["migrate"]:
         asyncio.run(_migrate(runtime))
         return
+    logs.configure()
+    try:
+        auth = authenticator_from_settings(settings)  # refuses to start without OIDC settings or AUTH=off
+    except AuthNotConfigured as exc:
+        print(exc, file=sys.stderr)
+        raise SystemExit(2) from exc
     tracing.configure(runtime.name)
-    app = build_app([runtime], bus, title=f"Prestaflow {runtime.name}")
+    app = build_app([runtime], bus, title=f"Prestaflow {runtime.name}", auth=auth)
     serve.run(app, settings)
 
 

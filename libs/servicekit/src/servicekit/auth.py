@@ -1,0 +1,258 @@
+"""Who calls, and may they (SEC-01, SEC-02): OpenID Connect bearer tokens and *profils de droit*.
+
+Every route declares the right it needs with one dependency, on the route itself::
+
+    @router.get("/actions", dependencies=[right("planning", "read")])
+
+``right`` authenticates the caller (the app's :class:`Authenticator`, in ``app.state.auth``),
+answers 401 without a valid token and 403 without the right, in French, before the route runs.
+Health and metrics are the only routes without a right (``OPEN_PATHS``); a test enumerates every
+route of every service to prove it.
+
+Tokens are checked by PyJWT against the provider's JWKS (fetched and cached by ``PyJWKClient``; an
+unknown ``kid`` refetches it, at most once per cooldown, so a rotated key is picked up): signature,
+issuer, audience, expiry; the algorithm is pinned to asymmetric ones (``none`` and HMAC never, so
+a public key can't be used as an HMAC secret).
+"""
+
+import asyncio
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+import jwt
+from fastapi import Depends, Request
+from fastapi.routing import APIRoute
+
+from servicekit.settings import ServiceSettings
+
+log = logging.getLogger("servicekit.auth")
+
+MODULES = ("planning", "import", "affectation", "parcours", "facturation", "notifications",
+           "administration", "audit")
+Access = Literal["read", "write"]
+ALLOWED_ALGORITHMS = ("RS256", "RS384", "RS512", "PS256", "ES256", "ES384", "EdDSA")
+OPEN_PATHS = frozenset({"/health/live", "/health/ready", "/metrics"})
+LOCAL_ADMINISTRATOR = "administrateur-local"
+
+UNAUTHENTICATED = "Authentification requise : jeton d'accès absent, invalide ou expiré."
+FORBIDDEN = "Accès refusé : votre profil ne donne pas le droit « {access} » sur le module « {module} »."
+SERVICES_ONLY = "Accès refusé : réservé aux services de Prestaflow."
+
+
+class Unauthenticated(Exception):
+    """401: no token, or a token that isn't valid."""
+
+
+class Forbidden(Exception):
+    """403: authenticated, without the right."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.messages = [message]
+
+
+class AuthNotConfigured(RuntimeError):
+    """A service started alone without OIDC settings and without ``PRESTAFLOW_AUTH=off``."""
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The caller: a person (``subject`` from the token) or a service (client credentials)."""
+
+    subject: str
+    rights: frozenset[tuple[str, str]] = frozenset()
+    antennes: frozenset[str] | None = None  # None: every antenne
+    service: str | None = None  # the calling service's name, for client-credentials tokens
+    claims: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def may(self, module: str, access: str) -> bool:
+        """Write implies read."""
+        return (module, access) in self.rights or (access == "read" and (module, "write") in self.rights)
+
+    def covers(self, antenne: str | None) -> bool:
+        return self.antennes is None or antenne in self.antennes
+
+
+def every_right() -> frozenset[tuple[str, str]]:
+    return frozenset((module, access) for module in MODULES for access in ("read", "write"))
+
+
+ADMINISTRATOR = Principal(LOCAL_ADMINISTRATOR, every_right(), None)
+
+
+class Directory(Protocol):
+    """Rights of a person, found by the token's subject (the referential's users and profiles)."""
+
+    async def principal(self, subject: str, claims: Mapping[str, Any]) -> Principal: ...
+
+
+class NoRights:
+    """A directory that knows nobody: every authenticated person gets no right (403 everywhere)."""
+
+    async def principal(self, subject: str, claims: Mapping[str, Any]) -> Principal:
+        return Principal(subject, claims=claims)
+
+
+class StaticDirectory:
+    """Rights given by a mapping subject → (rights, antennes); tests and small set-ups."""
+
+    def __init__(self, people: Mapping[str, tuple[Iterable[tuple[str, str]], Iterable[str] | None]]):
+        self.people = {s: (frozenset(r), None if a is None else frozenset(a)) for s, (r, a) in people.items()}
+
+    async def principal(self, subject: str, claims: Mapping[str, Any]) -> Principal:
+        rights, antennes = self.people.get(subject, (frozenset(), frozenset()))
+        return Principal(subject, rights, antennes, claims=claims)
+
+
+class Authenticator(Protocol):
+    async def authenticate(self, request: Request) -> Principal | None: ...
+
+
+class LocalAdministrator:
+    """The embedded default (no open port) and ``PRESTAFLOW_AUTH=off`` (loopback only): every
+    caller is the local administrator, unless the in-process caller names another user
+    (``X-Prestaflow-User``, only to act with *fewer* rights, as the demo does)."""
+
+    def __init__(self, directory: Directory | None = None):
+        self.directory = directory
+
+    async def authenticate(self, request: Request) -> Principal | None:
+        user = request.headers.get("x-prestaflow-user")
+        if user and self.directory is not None and user != LOCAL_ADMINISTRATOR:
+            return await self.directory.principal(user, {"sub": user})
+        return ADMINISTRATOR
+
+
+class OidcAuthenticator:
+    """Bearer tokens of one OpenID Connect provider. ``services``: client id → service name, the
+    clients whose client-credentials tokens are services' (SEC-03)."""
+
+    def __init__(self, issuer: str, audience: str, jwks_url: str, directory: Directory | None = None,
+                 algorithms: Iterable[str] = ("RS256", "ES256"), services: Mapping[str, str] | None = None,
+                 jwks_lifespan: float = 300, jwks_cooldown: float = 30, leeway: float = 30):
+        self.algorithms = list(algorithms)
+        refused = [a for a in self.algorithms if a not in ALLOWED_ALGORITHMS]
+        if refused or not self.algorithms:
+            raise AuthNotConfigured(f"algorithmes refusés : {refused or 'aucun'} (asymétriques seulement)")
+        self.issuer, self.audience = issuer, audience
+        self.jwks = jwt.PyJWKClient(jwks_url, cache_jwk_set=True, lifespan=jwks_lifespan,
+                                    cooldown_duration=jwks_cooldown, timeout=10)
+        self.directory: Directory = directory or NoRights()
+        self.services = dict(services or {})
+        self.leeway = leeway
+
+    def verify(self, token: str) -> dict[str, Any]:
+        """The token's claims, or ``jwt.PyJWTError``. Blocking (may fetch the JWKS)."""
+        header = jwt.get_unverified_header(token)
+        if header.get("alg") not in self.algorithms:
+            raise jwt.InvalidAlgorithmError(f"alg {header.get('alg')!r} not allowed")
+        key = self.jwks.get_signing_key_from_jwt(token)
+        if key.algorithm_name not in self.algorithms or key.algorithm_name != header["alg"]:
+            raise jwt.InvalidAlgorithmError("the key's algorithm is not the token's")
+        return jwt.decode(token, key=key, algorithms=self.algorithms, audience=self.audience,
+                          issuer=self.issuer, leeway=self.leeway,
+                          options={"require": ["exp", "iat", "iss", "aud", "sub"]})
+
+    async def authenticate(self, request: Request) -> Principal | None:
+        scheme, _, token = request.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            return None
+        try:
+            claims = await asyncio.to_thread(self.verify, token.strip())
+        except (jwt.PyJWTError, ValueError) as exc:
+            # The reason only (never the token): expired, wrong audience, bad signature...
+            log.info("token refused", extra={"reason": type(exc).__name__})
+            return None
+        client = claims.get("azp") or claims.get("client_id")
+        if client in self.services:
+            return Principal(str(claims["sub"]), frozenset(), None, service=self.services[client], claims=claims)
+        return await self.directory.principal(str(claims["sub"]), claims)
+
+
+def authenticator_from_settings(settings: ServiceSettings, directory: Directory | None = None) -> Authenticator:
+    """A service started on its own (``python -m <service>``, ``prestaflow serve``): OIDC, or
+    ``PRESTAFLOW_AUTH=off`` explicitly, which binds loopback only and says so; anything else
+    refuses to start."""
+    if settings.auth == "off":
+        if settings.http_host not in ("127.0.0.1", "::1", "localhost"):
+            log.warning("PRESTAFLOW_AUTH=off: listening on loopback only", extra={"refused_host": settings.http_host})
+        settings.http_host = "127.0.0.1"
+        log.warning("PRESTAFLOW_AUTH=off: authentication disabled, every caller is the local administrator; "
+                    "listening on 127.0.0.1 only")
+        return LocalAdministrator(directory)
+    missing = [name for name, value in (("PRESTAFLOW_OIDC_ISSUER", settings.oidc_issuer),
+                                        ("PRESTAFLOW_OIDC_AUDIENCE", settings.oidc_audience),
+                                        ("PRESTAFLOW_OIDC_JWKS_URL", settings.oidc_jwks_url)) if not value]
+    if missing:
+        raise AuthNotConfigured(
+            f"Authentification non configurée : {', '.join(missing)} manquant(s). Renseignez le fournisseur "
+            "OpenID Connect, ou PRESTAFLOW_AUTH=off pour un essai (écoute alors sur 127.0.0.1 seulement).")
+    return OidcAuthenticator(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url, directory,
+                             settings.oidc_algorithms, settings.service_clients,
+                             jwks_cooldown=settings.oidc_jwks_cooldown_seconds)
+
+
+async def current_principal(request: Request) -> Principal:
+    """The authenticated caller, or 401. Used through :func:`right`."""
+    cached = getattr(request.state, "principal", None)
+    if cached is not None:
+        return cached
+    auth: Authenticator | None = getattr(request.app.state, "auth", None)
+    principal = None if auth is None else await auth.authenticate(request)
+    if principal is None:
+        raise Unauthenticated()
+    request.state.principal = principal
+    return principal
+
+
+@dataclass(frozen=True)
+class Right:
+    """What a route needs: ``module`` and ``access``, or ``service`` (only services' tokens)."""
+
+    module: str
+    access: str
+    services_only: bool = False
+
+    async def __call__(self, request: Request) -> Principal:
+        principal = await current_principal(request)
+        if self.services_only:
+            if principal.service is None and principal is not ADMINISTRATOR:
+                raise Forbidden(SERVICES_ONLY)
+            return principal
+        if principal.service is not None and self.access == "read":
+            return principal  # services read each other's data (lookups, keys); they change nothing by HTTP
+        if not principal.may(self.module, self.access):
+            raise Forbidden(FORBIDDEN.format(access=_ACCESS_FR[self.access], module=self.module))
+        return principal
+
+
+_ACCESS_FR = {"read": "lecture", "write": "écriture"}
+
+
+def right(module: str, access: Access) -> Any:
+    """The one dependency a route declares: ``dependencies=[right("planning", "write")]``."""
+    if module not in MODULES:
+        raise ValueError(f"unknown module {module!r}")
+    return Depends(Right(module, access))
+
+
+def services_only(module: str) -> Any:
+    """A route only services call (SEC-03), e.g. importer's keys."""
+    return Depends(Right(module, "read", services_only=True))
+
+
+def declared_right(route: APIRoute) -> Right | None:
+    """The right a route declared, if any (the route enumeration test)."""
+    for dependant in route.dependant.dependencies:
+        if isinstance(dependant.call, Right):
+            return dependant.call
+    return None
+
+
+def routes_without_right(routes: Iterable[Any]) -> list[str]:
+    """``METHOD path`` of every API route that declares no right, health and metrics aside."""
+    return sorted(f"{','.join(sorted(r.methods))} {r.path}" for r in routes
+                  if isinstance(r, APIRoute) and r.path not in OPEN_PATHS and declared_right(r) is None)
+
