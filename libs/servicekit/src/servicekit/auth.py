@@ -243,7 +243,16 @@ def services_only(module: str) -> Any:
     return Depends(Right(module, "read", services_only=True))
 
 
-def declared_right(route: APIRoute) -> Right | None:
+def api_routes(routes: Iterable[Any]) -> list[Any]:
+    """Every API route of an app with its full path, routers included (FastAPI ≥ 0.16x includes
+    routers lazily: ``iter_route_contexts`` gives each route as mounted)."""
+    from fastapi import routing
+
+    contexts = routing.iter_route_contexts(list(routes)) if hasattr(routing, "iter_route_contexts") else routes
+    return [c for c in contexts if isinstance(getattr(c, "original_route", c), APIRoute)]
+
+
+def declared_right(route: Any) -> Right | None:
     """The right a route declared, if any (the route enumeration test)."""
     for dependant in route.dependant.dependencies:
         if isinstance(dependant.call, Right):
@@ -253,6 +262,5 @@ def declared_right(route: APIRoute) -> Right | None:
 
 def routes_without_right(routes: Iterable[Any]) -> list[str]:
     """``METHOD path`` of every API route that declares no right, health and metrics aside."""
-    return sorted(f"{','.join(sorted(r.methods))} {r.path}" for r in routes
-                  if isinstance(r, APIRoute) and r.path not in OPEN_PATHS and declared_right(r) is None)
-
+    return sorted(f"{','.join(sorted(r.methods))} {r.path}" for r in api_routes(routes)
+                  if r.path not in OPEN_PATHS and declared_right(r) is None)

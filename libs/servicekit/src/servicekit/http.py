@@ -13,7 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from servicekit.auth import UNAUTHENTICATED, Authenticator, Forbidden, LocalAdministrator, Unauthenticated
+from servicekit.auth import (OPEN_PATHS, UNAUTHENTICATED, Authenticator, Forbidden, LocalAdministrator,
+                             Unauthenticated, current_principal)
 from servicekit.body_limit import BodyLimit, BodyTooLarge, body_too_large
 from servicekit import metrics, tracing
 from servicekit.bus import Bus
@@ -54,6 +55,10 @@ def status_of(exc: RefusedInput) -> int:
     return 422
 
 
+def _unauthenticated() -> JSONResponse:
+    return JSONResponse({"messages": [UNAUTHENTICATED]}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+
+
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BodyTooLarge, body_too_large)
 
@@ -63,7 +68,7 @@ def install_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(_request: Request, _exc: Unauthenticated) -> JSONResponse:
-        return JSONResponse({"messages": [UNAUTHENTICATED]}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
+        return _unauthenticated()
 
     @app.exception_handler(Forbidden)
     async def forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
@@ -100,6 +105,17 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.auth = auth or LocalAdministrator()
+
+    @app.middleware("http")
+    async def authenticate_first(request: Request, call_next):
+        """SEC-01: every request but health and metrics is authenticated before its body is read;
+        each route's ``right`` then checks what the caller may do."""
+        if request.url.path not in OPEN_PATHS:
+            try:
+                await current_principal(request)
+            except Unauthenticated:
+                return _unauthenticated()
+        return await call_next(request)
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=limits().request_bytes)  # every upload, before it is read (X-03)
     services = {r.name for r in runtimes}

@@ -19,6 +19,7 @@ from sqlalchemy import MetaData, Text, cast, select
 
 from contracts import Event
 from contracts.topics import BY_PRODUCER, dead_letter_topic
+from servicekit.auth import right
 from servicekit.bus import Bus
 from servicekit.clock import Clock, FileClock, SystemClock
 from servicekit.db import Database
@@ -146,20 +147,20 @@ def admin_router(runtime: ServiceRuntime) -> APIRouter:
     """Operator endpoints every service has: its dead letters and their re-drive."""
     router = APIRouter(prefix="/admin", tags=["admin"])
 
-    @router.get("/dead-letters")
+    @router.get("/dead-letters", dependencies=[right("administration", "read")])
     async def list_dead_letters(all: bool = False) -> list[dict[str, Any]]:
         return await runtime.dispatcher.dead_letters.parked(include_redriven=all)
 
-    @router.post("/dead-letters/redrive")
+    @router.post("/dead-letters/redrive", dependencies=[right("administration", "write")])
     async def redrive_dead_letters() -> dict[str, Any]:
         return await runtime.dispatcher.redrive()
 
-    @router.get("/digest")
+    @router.get("/digest", dependencies=[right("audit", "read")])
     async def state_digest_() -> dict[str, Any]:
         """The digest of the service's whole state, which an audit replay compares (OPS-04)."""
         return await runtime_digest(runtime)
 
-    @router.post("/outbox/publish")
+    @router.post("/outbox/publish", dependencies=[right("administration", "write")])
     async def publish_outbox() -> dict[str, int]:
         return {"published": await runtime.relay.publish_pending(read_outbox=True)}
 
@@ -170,7 +171,7 @@ def event_log_router(runtime: ServiceRuntime) -> APIRouter:
     """The service's emitted events, in order, from its outbox: what auditors replay."""
     router = APIRouter(prefix="/admin", tags=["admin"])
 
-    @router.get("/events")
+    @router.get("/events", dependencies=[right("audit", "read")])
     async def list_events(after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
         outbox = runtime.tables.outbox
         async with runtime.database.sessions() as session:

@@ -5,6 +5,7 @@ from typing import Any
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
+from servicekit.auth import right
 from servicekit.keys import HttpKeySource
 from servicekit.runtime import ServiceRuntime
 
@@ -24,18 +25,18 @@ def build_router(runtime: ServiceRuntime, keys: HttpKeySource) -> APIRouter:
     router = APIRouter(tags=["affectation"])
     uow = runtime.uow_factory
 
-    @router.get("/referential")
+    @router.get("/referential", dependencies=[right("affectation", "read")])
     async def get_referential_projection() -> dict[str, Any]:
         """What affectation knows of the referential: sites, advisors and ressources."""
         async with uow() as u:
             return await u.referential.snapshot()
 
-    @router.get("/appointments")
+    @router.get("/appointments", dependencies=[right("affectation", "read")])
     async def appointments_to_assign(resource: str | None = None, site: str | None = None) -> list[dict[str, Any]]:
         """AFF-01/AFF-02: the worklist with ranked candidates (no site: every site)."""
         return await handlers.worklist(uow(), keys, resource, site)
 
-    @router.post("/appointments/{action_id}/assign")
+    @router.post("/appointments/{action_id}/assign", dependencies=[right("affectation", "write")])
     async def assign(action_id: str, request: AssignRequest) -> dict[str, Any]:
         """AFF-03: 409 when another user assigned it first."""
         return await handlers.assign(handlers.Assign(action_id, **request.model_dump()), uow(), keys)

@@ -6,6 +6,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, Field
 
+from servicekit.auth import right
 from servicekit.runtime import ServiceRuntime
 
 from billing.domain.catalogue import CataloguePart
@@ -27,23 +28,23 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["billing"])
     tools = runtime.invoicing
 
-    @router.put("/catalogue")
+    @router.put("/catalogue", dependencies=[right("facturation", "write")])
     async def put_catalogue(part: CataloguePart, dry_run: bool = False) -> dict[str, Any]:
         """Merge legal entities, antennes' legal entity, buyers and tariffs; 422 with French messages."""
         return await handlers.load_catalogue(handlers.LoadCatalogue(part, dry_run), runtime.uow_factory())
 
-    @router.get("/catalogue")
+    @router.get("/catalogue", dependencies=[right("facturation", "read")])
     async def get_catalogue() -> dict[str, Any]:
         async with runtime.uow_factory() as uow:
             cat = await uow.catalogue.get()
         return cat.model_dump(mode="json") | {"tariffs": [t.model_dump(mode="json") for t in cat.tariffs.values()]}
 
-    @router.get("/catalogue/summary")
+    @router.get("/catalogue/summary", dependencies=[right("facturation", "read")])
     async def catalogue_summary() -> dict[str, Any]:
         """BIL-01: tariffs in force, ending within 30 days, ended, future; ressources without a tariff."""
         return await reports.catalogue_summary(runtime.uow_factory())
 
-    @router.get("/referential")
+    @router.get("/referential", dependencies=[right("facturation", "read")])
     async def get_referential_projection() -> dict[str, Any]:
         """What billing knows of the referential: ressources and sites."""
         async with runtime.uow_factory() as uow:

@@ -5,6 +5,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
+from servicekit.auth import right, services_only
 from servicekit.errors import NotFound
 from servicekit.runtime import ServiceRuntime
 
@@ -20,13 +21,13 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
     router = APIRouter(tags=["importer"])
     uow = runtime.uow_factory
 
-    @router.get("/referential")
+    @router.get("/referential", dependencies=[right("import", "read")])
     async def get_referential_projection() -> dict[str, Any]:
         """What importer knows of the referential: ressources, ODS and France Travail addresses."""
         async with uow() as u:
             return await u.referential.snapshot()
 
-    @router.post("/imports")
+    @router.post("/imports", dependencies=[right("import", "write")])
     async def upload_list(file: UploadFile = File(description="Prest@ppli « Liste des inscrits » (CSV)"),
                           resource: str = Form(description="Ressource code", examples=["ACR2025-L12"]),
                           partial: bool = Form(False, description="Import recognised rows, report the others"),
@@ -39,7 +40,7 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
             file.filename or "liste.csv", await file.read(), resource, user, partial, kind, upload_id), uow(), progress)
         return JSONResponse(report, status_code=422 if report["status"] == "refused" else 200)
 
-    @router.get("/imports/progress/{upload_id}")
+    @router.get("/imports/progress/{upload_id}", dependencies=[right("import", "read")])
     async def import_progress(upload_id: str) -> dict[str, int]:
         """Rows applied so far by an import under way; 404 once it is over (or not started)."""
         found = await progress.get(upload_id)
@@ -48,13 +49,13 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
         done, total = found
         return {"done": done, "total": total}
 
-    @router.get("/imports")
+    @router.get("/imports", dependencies=[right("import", "read")])
     async def import_history(limit: int = 100) -> list[dict[str, Any]]:
         """IMP-08: file, hash, ressource, user, time, counts and messages of each import."""
         async with uow() as u:
             return [imports.report_of(b) for b in await u.imports.listing(limit)]
 
-    @router.get("/imports/{batch_id}")
+    @router.get("/imports/{batch_id}", dependencies=[right("import", "read")])
     async def import_detail(batch_id: str) -> dict[str, Any]:
         async with uow() as u:
             batch = await u.imports.get(batch_id)
@@ -62,7 +63,7 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
             raise NotFound([f"Import « {batch_id} » introuvable."])
         return imports.report_of(batch)
 
-    @router.get("/beneficiaries")
+    @router.get("/beneficiaries", dependencies=[right("import", "read")])
     async def beneficiaries() -> list[dict[str, Any]]:
         """Records with their enrolments (staff only: personal data)."""
         async with uow() as u:
@@ -70,13 +71,13 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
         return [_json(p) | {"enrolments": [_json(e) | {"registration": e["registration"] and _json(e["registration"])}
                                            for e in p["enrolments"]]} for p in people]
 
-    @router.post("/beneficiaries/keys")
+    @router.post("/beneficiaries/keys", dependencies=[services_only("import")])
     async def beneficiary_keys(beneficiary_ids: list[str]) -> dict[str, str]:
         """Keys of several beneficiaries at once (purged ones are absent)."""
         async with uow() as u:
             return await u.people.keys(beneficiary_ids[:10_000])
 
-    @router.get("/beneficiaries/{beneficiary_id}/key")
+    @router.get("/beneficiaries/{beneficiary_id}/key", dependencies=[services_only("import")])
     async def beneficiary_key(beneficiary_id: str) -> dict[str, Any]:
         """Key of the beneficiary's sealed event fields, for services on the bus; gone once purged."""
         async with uow() as u:
@@ -85,7 +86,7 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
             raise NotFound([f"Clé du bénéficiaire « {beneficiary_id} » introuvable ou détruite."])
         return {"beneficiary_id": beneficiary_id, "key": key}
 
-    @router.post("/purge")
+    @router.post("/purge", dependencies=[right("administration", "write")])
     async def purge() -> dict[str, Any]:
         """Purge the records whose 5 days have passed (the service also runs it every hour)."""
         return {"purged": await imports.purge_due(uow())}

@@ -6,6 +6,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
+from servicekit.auth import right
 from servicekit.errors import Conflict, NotFound, RefusedInput
 from servicekit.runtime import ServiceRuntime
 
@@ -68,12 +69,12 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
     router = APIRouter(tags=["notify"])
     uow = runtime.uow_factory
 
-    @router.put("/setup")
+    @router.put("/setup", dependencies=[right("notifications", "write")])
     async def put_setup(part: SetupPart, dry_run: bool = False) -> dict[str, Any]:
         """Merge templates and sending rules; 422 with French messages if refused."""
         return await setup_commands.load_setup(setup_commands.LoadSetup(part, dry_run), uow())
 
-    @router.get("/setup")
+    @router.get("/setup", dependencies=[right("notifications", "read")])
     async def get_setup() -> dict[str, Any]:
         async with uow() as u:
             setup = await u.setup.get()
@@ -83,7 +84,7 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
 
     # --- Templates (NOT-01) ---
 
-    @router.get("/templates")
+    @router.get("/templates", dependencies=[right("notifications", "read")])
     async def list_templates() -> list[dict[str, Any]]:
         """Every template, with what uses it; a used one cannot be deleted, only deactivated."""
         async with uow() as u:
@@ -98,12 +99,12 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
                         "deletable": code not in SYSTEM_TEMPLATES and not rules and not usage.get(code)})
         return out
 
-    @router.get("/templates/fields")
+    @router.get("/templates/fields", dependencies=[right("notifications", "read")])
     async def template_fields() -> dict[str, dict[str, str]]:
         """The fields a template may use, with their meaning."""
         return FIELDS
 
-    @router.post("/templates/preview")
+    @router.post("/templates/preview", dependencies=[right("notifications", "read")])
     async def preview_draft(template: Template) -> dict[str, Any]:
         """Check a template and render it with sample data, without saving it."""
         problems = template_problems(template)
@@ -113,7 +114,7 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
             structure = ((await u.referential.get()).get("structure") or {}).get("name")
         return _preview(template, settings, structure)
 
-    @router.get("/templates/{code}")
+    @router.get("/templates/{code}", dependencies=[right("notifications", "read")])
     async def get_template(code: str) -> dict[str, Any]:
         async with uow() as u:
             template = templates_of(await u.setup.get()).get(code)
@@ -122,12 +123,12 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
         filled, default_body = with_bodies(template)
         return filled.model_dump() | {"system": code in SYSTEM_TEMPLATES, "default_body": default_body}
 
-    @router.put("/templates/{code}")
+    @router.put("/templates/{code}", dependencies=[right("notifications", "write")])
     async def put_template(code: str, template: TemplateIn) -> dict[str, Any]:
         """Create or replace a template; an unknown field is refused, named (NOT-01)."""
         return await setup_commands.save_template(Template(code=code, **template.model_dump()), uow())
 
-    @router.post("/templates/{code}/preview")
+    @router.post("/templates/{code}/preview", dependencies=[right("notifications", "read")])
     async def preview_template(code: str) -> dict[str, Any]:
         """The saved template rendered with sample data."""
         async with uow() as u:
@@ -137,22 +138,22 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
             raise NotFound([f"Modèle « {code} » inconnu."])
         return _preview(template, settings, structure)
 
-    @router.post("/templates/{code}/activate")
+    @router.post("/templates/{code}/activate", dependencies=[right("notifications", "write")])
     async def activate_template(code: str) -> dict[str, Any]:
         return await setup_commands.set_template_active(code, True, uow())
 
-    @router.post("/templates/{code}/deactivate")
+    @router.post("/templates/{code}/deactivate", dependencies=[right("notifications", "write")])
     async def deactivate_template(code: str) -> dict[str, Any]:
         return await setup_commands.set_template_active(code, False, uow())
 
-    @router.delete("/templates/{code}")
+    @router.delete("/templates/{code}", dependencies=[right("notifications", "write")])
     async def delete_template(code: str) -> dict[str, Any]:
         """Refused (409) while a rule or a sending uses it: deactivate it instead."""
         return await setup_commands.delete_template(code, uow())
 
     # --- Rules (NOT-02) ---
 
-    @router.get("/rules")
+    @router.get("/rules", dependencies=[right("notifications", "read")])
     async def list_rules() -> list[dict[str, Any]]:
         """Sending rules; those whose template is inactive (or unknown) are flagged: they send nothing."""
         async with uow() as u:
@@ -167,11 +168,11 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
                 "message": None if active else f"Modèle « {rule.template} » inactif : cette règle n'envoie rien."})
         return out
 
-    @router.post("/rules")
+    @router.post("/rules", dependencies=[right("notifications", "write")])
     async def add_rule(rule: Rule) -> dict[str, Any]:
         return await setup_commands.add_rule(rule, uow())
 
-    @router.delete("/rules")
+    @router.delete("/rules", dependencies=[right("notifications", "write")])
     async def delete_rule(ods: str, confirmation: Literal["yes", "no", "any"], template: str,
                           delay_days: int) -> dict[str, Any]:
         return await setup_commands.delete_rule(Rule(ods=ods, confirmation=confirmation, template=template,
@@ -179,7 +180,7 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
 
     # --- Outbox and messages (NOT-03..NOT-06) ---
 
-    @router.get("/outbox")
+    @router.get("/outbox", dependencies=[right("notifications", "read")])
     async def outbox(status: list[str] = Query(default=[]), beneficiary_id: str | None = None,
                      limit: int = 1000) -> list[dict[str, Any]]:
         """Messages (scheduled, sent, not sent with the reason, cancelled, to send by hand)."""
@@ -187,12 +188,12 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
             rows = await u.messages.listing(status, beneficiary_id, limit=min(limit, 10_000))
         return [message_view(m) for m in rows]
 
-    @router.post("/outbox/send")
+    @router.post("/outbox/send", dependencies=[right("notifications", "write")])
     async def send_due() -> dict[str, int]:
         """Send what is due now (the background job does the same every few seconds)."""
         return await postman.send_due()
 
-    @router.get("/messages/{message_id}")
+    @router.get("/messages/{message_id}", dependencies=[right("notifications", "read")])
     async def message_detail(message_id: str) -> dict[str, Any]:
         """A message with every delivery attempt and the server's answer (NOT-06)."""
         async with uow() as u:
@@ -203,7 +204,7 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
         return message_view(message) | {"recipient": message["recipient"], "subject": message["subject"],
                                          "delivery": [_attempt_view(a) for a in attempts]}
 
-    @router.get("/messages/{message_id}/eml", response_class=Response)
+    @router.get("/messages/{message_id}/eml", response_class=Response, dependencies=[right("notifications", "read")])
     async def message_eml(message_id: str) -> Response:
         """The e-mail as sent, or as it would be sent now (ignoring its time), in MIME (.eml)."""
         async with uow() as u:
@@ -225,7 +226,7 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
 
     # --- A beneficiary's record (NOT-03, NOT-04, NOT-05) ---
 
-    @router.get("/beneficiaries/{beneficiary_id}/messages")
+    @router.get("/beneficiaries/{beneficiary_id}/messages", dependencies=[right("notifications", "read")])
     async def beneficiary_messages(beneficiary_id: str) -> dict[str, Any]:
         """What was sent to the person, what was not and why, and whether the GDPR mail is still to send."""
         await postman.unseal_contacts([beneficiary_id])
@@ -249,12 +250,13 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
                          for m in messages],
         }
 
-    @router.post("/beneficiaries/{beneficiary_id}/virtual-office-logins")
+    @router.post("/beneficiaries/{beneficiary_id}/virtual-office-logins",
+                 dependencies=[right("notifications", "write")])
     async def record_login(beneficiary_id: str, login: Login = Body(default_factory=Login)) -> dict[str, Any]:
         """The virtual office (MBV) reports a login: the J-7 reminder is then not needed (NOT-04)."""
         return await projections.record_login(beneficiary_id, login.at, uow())
 
-    @router.post("/beneficiaries/{beneficiary_id}/gdpr")
+    @router.post("/beneficiaries/{beneficiary_id}/gdpr", dependencies=[right("notifications", "write")])
     async def send_gdpr(beneficiary_id: str) -> dict[str, Any]:
         """Send the GDPR information mail by hand (NOT-05)."""
         await postman.unseal_contacts([beneficiary_id])

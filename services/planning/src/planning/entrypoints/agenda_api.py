@@ -6,6 +6,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from servicekit.auth import right
 from servicekit.runtime import ServiceRuntime
 
 from planning.adapters import exports
@@ -80,12 +81,12 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["agenda"])
     uow = runtime.uow_factory
 
-    @router.post("/actions", status_code=201)
+    @router.post("/actions", status_code=201, dependencies=[right("planning", "write")])
     async def plan(request: PlanActionRequest) -> dict[str, Any]:
         """PLN-01..PLN-03: plan an action; 422 with every rule it breaks."""
         return action_json(await agenda.plan_action(ActionDraft(**request.model_dump()), uow()))
 
-    @router.get("/actions")
+    @router.get("/actions", dependencies=[right("planning", "read")])
     async def list_actions(advisor: list[str] = Query(default=[]), site: list[str] = Query(default=[]),
                            first_day: date | None = Query(default=None, alias="from"),
                            last_day: date | None = Query(default=None, alias="to"),
@@ -97,12 +98,12 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
                                             to_assign=to_assign, include_cancelled=include_cancelled)
         return [action_json(a) for a in actions]
 
-    @router.get("/actions/flagged")
+    @router.get("/actions/flagged", dependencies=[right("planning", "read")])
     async def flagged(after: datetime | None = None) -> list[dict[str, Any]]:
         """PLN-06: future actions whose ressource or étapes changed since they were planned (en rouge)."""
         return await agenda.flagged_actions(uow(), as_aware(after) if after else None)
 
-    @router.get("/actions/{action_id}")
+    @router.get("/actions/{action_id}", dependencies=[right("planning", "read")])
     async def get_action(action_id: str) -> dict[str, Any]:
         async with uow() as u:
             action = await agenda.existing_action(u, action_id)
@@ -111,16 +112,16 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
             {"beneficiary_id": p.beneficiary_id, "resource": p.resource, "ods": p.ods, "presence": p.presence}
             for p in participants]}
 
-    @router.patch("/actions/{action_id}")
+    @router.patch("/actions/{action_id}", dependencies=[right("planning", "write")])
     async def change(action_id: str, request: ChangeActionRequest) -> dict[str, Any]:
         changes = request.model_dump(exclude_unset=True)
         return action_json(await agenda.change_action(agenda.ChangeAction(action_id, changes), uow()))
 
-    @router.post("/actions/{action_id}/cancel")
+    @router.post("/actions/{action_id}/cancel", dependencies=[right("planning", "write")])
     async def cancel(action_id: str, request: CancelRequest) -> dict[str, Any]:
         return action_json(await agenda.cancel_action(action_id, request.reason, uow()))
 
-    @router.post("/actions/{action_id}/duplicate")
+    @router.post("/actions/{action_id}/duplicate", dependencies=[right("planning", "write")])
     async def duplicate(action_id: str, request: DuplicateRequest) -> dict[str, Any]:
         """PLN-04: copies to dates/times or a weekly pattern; lists created and refused copies."""
         starts = list(request.starts)
@@ -130,19 +131,20 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         result = await agenda.duplicate_action(action_id, starts, uow())
         return {"created": [action_json(a) for a in result.created], "refused": result.refused}
 
-    @router.post("/actions/{action_id}/participants")
+    @router.post("/actions/{action_id}/participants", dependencies=[right("planning", "write")])
     async def add_participant(action_id: str, request: ParticipantRequest) -> dict[str, Any]:
         return await agenda.add_participant(agenda.AddParticipant(action_id, **request.model_dump()), uow())
 
-    @router.delete("/actions/{action_id}/participants/{beneficiary_id}")
+    @router.delete("/actions/{action_id}/participants/{beneficiary_id}", dependencies=[right("planning", "write")])
     async def remove_participant(action_id: str, beneficiary_id: str, reason: str | None = None) -> dict[str, Any]:
         return await agenda.remove_participant(action_id, beneficiary_id, reason, uow())
 
-    @router.put("/actions/{action_id}/participants/{beneficiary_id}/presence")
+    @router.put("/actions/{action_id}/participants/{beneficiary_id}/presence",
+                dependencies=[right("planning", "write")])
     async def presence(action_id: str, beneficiary_id: str, request: PresenceRequest) -> dict[str, Any]:
         return await agenda.validate_presence(action_id, beneficiary_id, request.presence, uow())
 
-    @router.get("/planning-table")
+    @router.get("/planning-table", dependencies=[right("planning", "read")])
     async def planning_table(first_day: date = Query(alias="from"), last_day: date = Query(alias="to"),
                              resource: str | None = None, site: str | None = None,
                              advisor: str | None = None) -> dict[str, Any]:
@@ -150,7 +152,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         return await agenda.planning_table(
             agenda.PlanningTableQuery(first_day, last_day, resource, site, advisor), uow())
 
-    @router.get("/planning-table/export.csv")
+    @router.get("/planning-table/export.csv", dependencies=[right("planning", "read")])
     async def export_csv(first_day: date = Query(alias="from"), last_day: date = Query(alias="to"),
                          resource: str | None = None, site: str | None = None, advisor: str | None = None) -> Response:
         """PLN-07: the file uploaded to France Travail (PLANNING_FORMAT.md): free slots only."""
@@ -158,7 +160,7 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         return Response(exports.france_travail_csv(slots), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="planification_{first_day}_{last_day}.csv"'})
 
-    @router.get("/planning-table/export.xlsx")
+    @router.get("/planning-table/export.xlsx", dependencies=[right("planning", "read")])
     async def export_xlsx(first_day: date = Query(alias="from"), last_day: date = Query(alias="to"),
                           resource: str | None = None, site: str | None = None, advisor: str | None = None) -> Response:
         """PLN-07: the workbook, one sheet per site."""

@@ -1,0 +1,82 @@
+"""SEC-01..SEC-03 across every service: each route declares its right, none answers without a token,
+importer's keys answer services only."""
+
+import re
+
+import httpx
+import pytest
+
+from servicekit.auth import (OPEN_PATHS, OidcAuthenticator, StaticDirectory, api_routes, declared_right,
+                             routes_without_right)
+from servicekit.oidc_provider import LocalOpenIdProvider
+
+from prestaflow.embedded import SERVICE_NAMES, Embedded
+
+
+@pytest.fixture
+def provider():
+    with LocalOpenIdProvider() as p:
+        yield p
+
+
+def test_SEC_02_every_route_of_every_service_declares_its_right(sqlite_settings):
+    """Fails on any route (of any service, or servicekit's admin routes) without ``right(...)``:
+    add ``dependencies=[right("<module>", "read"|"write")]`` to the route."""
+    app = Embedded(sqlite_settings, background_relays=False).app
+    routes = api_routes(app.routes)
+    assert routes_without_right(app.routes) == []
+    # every service is there, each with its API and servicekit's admin routes
+    for service in SERVICE_NAMES:
+        assert any(r.path.startswith(f"/{service}/admin/") for r in routes), service
+        assert sum(r.path.startswith(f"/{service}/") for r in routes) >= 5, service
+    assert {r.path for r in routes if declared_right(r) is None} <= OPEN_PATHS
+
+
+def _sample_path(path: str) -> str:
+    return re.sub(r"\{[^}]+\}", "x", path)
+
+
+async def test_SEC_01_every_route_without_a_token_answers_401_and_health_stays_open(sqlite_settings, provider):
+    auth = OidcAuthenticator(provider.issuer, provider.audience, provider.jwks_url, StaticDirectory({}),
+                             jwks_cooldown=0)
+    app = Embedded(sqlite_settings, background_relays=False, auth=auth).app
+    checked = 0
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        for route in api_routes(app.routes):
+            if route.path in OPEN_PATHS:
+                continue
+            for method in route.methods:
+                for headers in ({}, {"Authorization": "Bearer " + provider.token("x", aud="other")}):
+                    response = await client.request(method, _sample_path(route.path), headers=headers)
+                    assert response.status_code == 401, (method, route.path, response.text)
+                    assert response.json() == {
+                        "messages": ["Authentification requise : jeton d'accès absent, invalide ou expiré."]}
+                    checked += 1
+        assert (await client.get("/health/live")).status_code == 200
+        assert (await client.get("/metrics")).status_code == 200
+        assert (await client.get("/openapi.json")).status_code == 401
+    assert checked > 100
+
+
+async def test_SEC_03_importer_keys_answer_services_only(sqlite_settings, provider):
+    everything = {(m, a) for m in ("import", "administration", "audit") for a in ("read", "write")}
+    auth = OidcAuthenticator(provider.issuer, provider.audience, provider.jwks_url,
+                             StaticDirectory({"admin": (everything, None)}), services={"prestaflow-notify": "notify"},
+                             jwks_cooldown=0)
+    embedded = Embedded(sqlite_settings, background_relays=False, auth=auth)
+    app = embedded.app
+    async with app.router.lifespan_context(app):
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+            person = {"Authorization": "Bearer " + provider.token("admin")}
+            service = {"Authorization": "Bearer " + provider.service_token("prestaflow-notify")}
+            unknown_client = {"Authorization": "Bearer " + provider.service_token("someone-else")}
+            for headers in (person, unknown_client):
+                response = await client.post("/importer/beneficiaries/keys", json=["b1"], headers=headers)
+                assert response.status_code == 403, response.text
+                assert response.json()["messages"] == ["Accès refusé : réservé aux services de Prestaflow."]
+                assert (await client.get("/importer/beneficiaries/b1/key", headers=headers)).status_code == 403
+            response = await client.post("/importer/beneficiaries/keys", json=["b1"], headers=service)
+            assert response.status_code == 200 and response.json() == {}
+            # a person with the right reads the import history; a service's token changes nothing
+            assert (await client.get("/importer/imports", headers=person)).status_code == 200
+            assert (await client.post("/importer/purge", headers=service)).status_code == 403
