@@ -146,7 +146,7 @@ async def import_once(broker: KafkaBroker, data: bytes, n: int, workdir: Path) -
             async with httpx.AsyncClient(timeout=600) as client:
                 response = await client.post(f"{cluster.url('importer')}/importer/imports",
                                              files={"file": ("liste_bench.csv", data)},
-                                             data={"resource": RESOURCE, "user": "bench"})
+                                             data={"resource": RESOURCE, "user": "bench"}, headers=cluster.headers())
             request_seconds = time.perf_counter() - started
             assert response.status_code == 200 and response.json()["status"] == "imported", response.text[:2000]
             await progress.wait_done(float(os.environ.get('BENCH_TIMEOUT', 1800)))
@@ -163,7 +163,7 @@ async def import_once(broker: KafkaBroker, data: bytes, n: int, workdir: Path) -
             assert parked == [], f"{service}: {len(parked)} dead letter(s): {str(parked)[:2000]}"
         return KafkaRun(seconds, request_seconds, cpu)
     finally:
-        cluster.stop_all()
+        cluster.close()
         await drop_schemas(prefix)
 
 

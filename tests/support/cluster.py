@@ -11,11 +11,18 @@ from pathlib import Path
 
 import httpx
 
+from servicekit.oidc_provider import LocalOpenIdProvider
 from servicekit.pytest_plugin import PG_URL, KafkaBroker, free_port
 
 SERVICES = ("planning", "importer", "affectation", "billing", "notify")
 REPO = Path(__file__).resolve().parents[2]
 SAMPLES = REPO.parent / "shared" / "prestappli" / "samples"
+ADMIN = "admin-tests"  # the tests' administrator (PRESTAFLOW_ADMINISTRATORS)
+CLI_CLIENT = "prestaflow-cli"  # the CLI's client; its service account is an administrator too
+
+
+def client_secret(client: str) -> str:
+    return f"secret-of-{client}"
 
 
 @dataclass
@@ -26,6 +33,17 @@ class Cluster:
     ports: dict[str, int] = field(default_factory=dict)
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
     extra_env: dict[str, str] = field(default_factory=dict)
+    # SEC-01/SEC-03: the services check tokens of this provider; each has its own client credentials.
+    oidc: LocalOpenIdProvider = field(default_factory=lambda: LocalOpenIdProvider(clients={
+        c: client_secret(c) for c in [CLI_CLIENT, *(f"prestaflow-{s}" for s in SERVICES)]}).__enter__())
+
+    def close(self) -> None:
+        self.stop_all()
+        self.oidc.__exit__(None, None, None)
+
+    def headers(self, subject: str = ADMIN) -> dict[str, str]:
+        """A bearer token of ``subject`` (the tests' administrator by default)."""
+        return {"Authorization": f"Bearer {self.oidc.token(subject)}"}
 
     @property
     def faults_file(self) -> Path:
@@ -47,11 +65,21 @@ class Cluster:
             "PRESTAFLOW_RELAY_POLL_SECONDS": "0.2",
             "PRESTAFLOW_URL": self.url("planning"),
             "PRESTAFLOW_IMPORTER_URL": self.url("importer"),
+            "PRESTAFLOW_OIDC_ISSUER": self.oidc.issuer,
+            "PRESTAFLOW_OIDC_AUDIENCE": self.oidc.audience,
+            "PRESTAFLOW_OIDC_JWKS_URL": self.oidc.jwks_url,
+            "PRESTAFLOW_ADMINISTRATORS": json.dumps([ADMIN, f"service-account-{CLI_CLIENT}"]),
+            # the CLI's client replays services' logs (prestaflow replay), which reads importer's keys
+            "PRESTAFLOW_SERVICE_CLIENTS": json.dumps({f"prestaflow-{s}": s for s in SERVICES} | {CLI_CLIENT: "replay"}),
+            "PRESTAFLOW_CLIENT_ID": CLI_CLIENT,
+            "PRESTAFLOW_CLIENT_SECRET": client_secret(CLI_CLIENT),
         })
         env.update({f"PRESTAFLOW_URL_{s.upper()}": self.url(s) for s in self.ports})
         env.update(self.extra_env)
         if service:
             env["PRESTAFLOW_HTTP_PORT"] = str(self.ports[service])
+            env["PRESTAFLOW_CLIENT_ID"] = f"prestaflow-{service}"
+            env["PRESTAFLOW_CLIENT_SECRET"] = client_secret(f"prestaflow-{service}")
         return env
 
     def events(self, service: str) -> list[dict]:
@@ -115,7 +143,7 @@ class Cluster:
         return path.read_text(errors="replace") if path.exists() else ""
 
     def get(self, service: str, path: str):
-        response = httpx.get(f"{self.url(service)}/{service}{path}", timeout=10)
+        response = httpx.get(f"{self.url(service)}/{service}{path}", headers=self.headers(), timeout=10)
         response.raise_for_status()
         return response.json()
 

@@ -37,5 +37,5 @@ async def cluster(kafka_broker, tmp_path):
     try:
         yield c
     finally:
-        c.stop_all()
+        c.close()
         await drop_schemas(prefix)

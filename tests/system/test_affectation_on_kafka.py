@@ -27,7 +27,8 @@ def test_aff03_two_concurrent_assignments_one_wins_and_the_worklist_replays_iden
     def assign(advisor: str) -> None:
         barrier.wait()
         answers[advisor] = httpx.post(f"{cluster.url('affectation')}/affectation/appointments/{entry['action_id']}/assign",
-                                      json={"advisor": advisor, "site": "ARM", "user": advisor}, timeout=30)
+                                      json={"advisor": advisor, "site": "ARM", "user": advisor},
+                                      headers=cluster.headers(), timeout=30)
 
     threads = [threading.Thread(target=assign, args=(a,)) for a in ("cdurand", "kbenamar")]
     for t in threads:

@@ -72,7 +72,7 @@ async def test_imp06_sample_lists_confirmation_and_purge_through_the_broker(clus
     assert etienne["purge_on"] == "2025-01-17"
 
     clock.write_text((datetime(2025, 1, 12, 18, tzinfo=UTC) + timedelta(days=5)).isoformat())
-    purged = httpx.post(cluster.url("importer") + "/importer/purge", timeout=30).json()
+    purged = httpx.post(cluster.url("importer") + "/importer/purge", headers=cluster.headers(), timeout=30).json()
     assert purged == {"purged": [etienne["id"]]}
     wait_until(lambda: any(e["type"] == "BeneficiaryPurged" for e in cluster.events("importer")), what="purge event")
 
@@ -87,7 +87,10 @@ async def test_imp06_sample_lists_confirmation_and_purge_through_the_broker(clus
     for value in ETIENNE:
         assert value not in databases, f"{value} left in a database"
         assert value not in log, f"{value} readable in the event log"
-    assert httpx.get(cluster.url("importer") + f"/importer/beneficiaries/{etienne['id']}/key").status_code == 404
+    key_url = cluster.url("importer") + f"/importer/beneficiaries/{etienne['id']}/key"
+    service = {"Authorization": "Bearer " + cluster.oidc.service_token("prestaflow-notify")}
+    assert httpx.get(key_url, headers=service).status_code == 404
+    assert httpx.get(key_url, headers=cluster.headers()).status_code == 403  # SEC-03: no person's token opens it
 
 
 def started_with_a_list(cluster, tmp_path, rows: int):

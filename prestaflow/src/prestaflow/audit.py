@@ -336,7 +336,7 @@ async def replay(entries: list[Entry], api, expected_heads: dict[str, Any] | Non
     key_source = None
     if api.transport is not None or api.url:
         base = api._address("importer", "").rsplit("/importer", 1)[0]
-        key_source = HttpKeySource(base, transport=api.transport)
+        key_source = HttpKeySource(base, transport=api.transport, auth=api.auth)
     with tempfile.TemporaryDirectory(prefix="prestaflow-audit-") as tmp:
         rebuilt = await rebuild(in_order(entries), Path(tmp), key_source)
     return {"events": len(entries), **compare(rebuilt, live, heads(entries))}

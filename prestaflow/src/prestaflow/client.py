@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 from servicekit.clock import Clock
+from servicekit.oidc_client import TokenUnavailable, auth_from_settings
 from servicekit.settings import ServiceSettings
 
 from prestaflow.embedded import Embedded
@@ -22,11 +23,24 @@ class ServiceUnavailable(Exception):
     pass
 
 
+class AccessRefused(Exception):
+    """401 or 403 from a service (SEC-01, SEC-02): its French message."""
+
+    def __init__(self, status: int, messages: list[str]):
+        super().__init__("; ".join(messages))
+        self.status, self.messages = status, messages
+
+
 class Api:
-    def __init__(self, settings: ServiceSettings | None = None, clock: Clock | None = None):
+    def __init__(self, settings: ServiceSettings | None = None, clock: Clock | None = None,
+                 user: str | None = None):
+        """``user``: embedded only, act as this referential user instead of the local administrator."""
         self.settings = settings or ServiceSettings()
         self.clock = clock
         self.url = os.environ.get("PRESTAFLOW_URL", "").rstrip("/") or None
+        # With a URL: PRESTAFLOW_TOKEN, else a token from PRESTAFLOW_CLIENT_ID/SECRET (client credentials).
+        self.auth = auth_from_settings(self.settings, os.environ.get("PRESTAFLOW_TOKEN")) if self.url else None
+        self.headers = {"X-Prestaflow-User": user} if user and not self.url else {}
         self.embedded: Embedded | None = None
         self._stack = AsyncExitStack()
         self._client: httpx.AsyncClient | None = None
@@ -34,13 +48,13 @@ class Api:
 
     async def __aenter__(self) -> "Api":
         if self.url:
-            self._client = await self._stack.enter_async_context(httpx.AsyncClient(timeout=60))
+            self._client = await self._stack.enter_async_context(httpx.AsyncClient(timeout=60, auth=self.auth))
         else:
             self.embedded = Embedded(self.settings, background_relays=False, clock=self.clock)
             await self._stack.enter_async_context(self.embedded.app.router.lifespan_context(self.embedded.app))
             self.transport = httpx.ASGITransport(app=self.embedded.app)
             self._client = await self._stack.enter_async_context(httpx.AsyncClient(
-                transport=self.transport, base_url="http://embedded", timeout=60))
+                transport=self.transport, base_url="http://embedded", timeout=60, headers=self.headers))
             await self.embedded.settle(everything=True)  # events a previous command left in an outbox
         return self
 
@@ -60,6 +74,14 @@ class Api:
             response = await self._client.request(method, self._address(service, path), **kwargs)
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"Service « {service} » injoignable ({self._address(service, path)}) : {exc}") from exc
+        except TokenUnavailable as exc:
+            raise AccessRefused(401, [str(exc)]) from exc
+        if response.status_code in (401, 403):
+            try:
+                messages = list(response.json()["messages"])
+            except (ValueError, KeyError, TypeError):
+                messages = ["Authentification requise." if response.status_code == 401 else "Accès refusé."]
+            raise AccessRefused(response.status_code, messages)
         if self.embedded is not None and settle:
             await self.embedded.settle()
         return response

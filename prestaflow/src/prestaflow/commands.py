@@ -9,7 +9,7 @@ from typing import Any
 
 import click
 
-from prestaflow.client import Api, ServiceUnavailable
+from prestaflow.client import AccessRefused, Api, ServiceUnavailable
 from prestaflow.referential import Refused
 
 REFUSED = 1
@@ -25,6 +25,11 @@ def run(work: Callable[[Api], Awaitable[Any]]) -> Any:
         return asyncio.run(main())
     except Refused as exc:
         click.echo("Refusé, rien n'a été modifié :", err=True)
+        for message in exc.messages:
+            click.echo(f"  - {message}", err=True)
+        sys.exit(REFUSED)
+    except AccessRefused as exc:
+        click.echo("Non autorisé :" if exc.status == 401 else "Refusé :", err=True)
         for message in exc.messages:
             click.echo(f"  - {message}", err=True)
         sys.exit(REFUSED)

@@ -18,7 +18,7 @@ a public key can't be used as an HMAC secret).
 import asyncio
 import logging
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 import jwt
@@ -106,6 +106,20 @@ class StaticDirectory:
         return Principal(subject, rights, antennes, claims=claims)
 
 
+class WithAdministrators:
+    """The settings' administrators (``PRESTAFLOW_ADMINISTRATORS``: who loads the first referential)
+    have every right on every antenne; everyone else is found in ``people``."""
+
+    def __init__(self, administrators: Iterable[str], people: Directory | None = None):
+        self.administrators = frozenset(administrators)
+        self.people: Directory = people or NoRights()
+
+    async def principal(self, subject: str, claims: Mapping[str, Any]) -> Principal:
+        if subject in self.administrators:
+            return Principal(subject, every_right(), None, claims=claims)
+        return await self.people.principal(subject, claims)
+
+
 class Authenticator(Protocol):
     async def authenticate(self, request: Request) -> Principal | None: ...
 
@@ -165,10 +179,11 @@ class OidcAuthenticator:
             # The reason only (never the token): expired, wrong audience, bad signature...
             log.info("token refused", extra={"reason": type(exc).__name__})
             return None
+        principal = await self.directory.principal(str(claims["sub"]), claims)
         client = claims.get("azp") or claims.get("client_id")
-        if client in self.services:
-            return Principal(str(claims["sub"]), frozenset(), None, service=self.services[client], claims=claims)
-        return await self.directory.principal(str(claims["sub"]), claims)
+        if client in self.services:  # a service: reads what services read, changes what its account may
+            return replace(principal, service=self.services[client])
+        return principal
 
 
 def authenticator_from_settings(settings: ServiceSettings, directory: Directory | None = None) -> Authenticator:
@@ -189,6 +204,7 @@ def authenticator_from_settings(settings: ServiceSettings, directory: Directory 
         raise AuthNotConfigured(
             f"Authentification non configurée : {', '.join(missing)} manquant(s). Renseignez le fournisseur "
             "OpenID Connect, ou PRESTAFLOW_AUTH=off pour un essai (écoute alors sur 127.0.0.1 seulement).")
+    directory = WithAdministrators(settings.administrators, directory)
     return OidcAuthenticator(settings.oidc_issuer, settings.oidc_audience, settings.oidc_jwks_url, directory,
                              settings.oidc_algorithms, settings.service_clients,
                              jwks_cooldown=settings.oidc_jwks_cooldown_seconds)

@@ -15,15 +15,18 @@ class HttpKeySource:
     set after construction, since the app that serves keys is built after the services.
     """
 
-    def __init__(self, base_url: str | None, transport: httpx.AsyncBaseTransport | None = None):
+    def __init__(self, base_url: str | None, transport: httpx.AsyncBaseTransport | None = None,
+                 auth: httpx.Auth | None = None):
         self.base_url = (base_url or "http://importer").rstrip("/")
         self.transport = transport
+        self.auth = auth  # SEC-03: the service's own client credentials (servicekit.oidc_client)
 
     async def keys(self, beneficiary_ids: list[str]) -> dict[str, str]:
         """Several keys in one request; purged people are missing from the answer."""
         if not beneficiary_ids:
             return {}
-        async with httpx.AsyncClient(base_url=self.base_url, transport=self.transport, timeout=30) as client:
+        async with httpx.AsyncClient(base_url=self.base_url, transport=self.transport, auth=self.auth,
+                                     timeout=30) as client:
             response = await client.post("/importer/beneficiaries/keys", json=sorted(set(beneficiary_ids)))
         response.raise_for_status()
         return response.json()

@@ -1,7 +1,7 @@
 from pathlib import Path
 from typing import Literal, Self
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -47,6 +47,14 @@ class ServiceSettings(BaseSettings):
     service_clients: dict[str, str] = Field(
         default={}, description="SEC-03: OAuth2 client id → service name, the clients whose tokens are services'.",
         examples=[{"prestaflow-notify": "notify"}])
+    oidc_token_url: str | None = Field(default=None, description="The provider's token endpoint (client "
+                                       "credentials); default: from the issuer's discovery document.")
+    client_id: str | None = Field(default=None, description="SEC-03: this service's (or the CLI's) OAuth2 client.",
+                                  examples=["prestaflow-notify"])
+    client_secret: SecretStr | None = Field(default=None, description="The client's secret (never logged).")
+    administrators: list[str] = Field(
+        default=[], description="SEC-02: token subjects that are administrators whatever the referential says "
+        "(who loads the first referential).", examples=[["f3b1c2d4-admin"]])
     http_host: str = "127.0.0.1"
     http_port: int = 8000
     relay_batch_size: int = Field(default=1000, description="Outbox rows published per batch.")

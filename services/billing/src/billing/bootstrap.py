@@ -6,6 +6,7 @@ from pathlib import Path
 from servicekit.bus import Bus
 from servicekit.clock import PARIS, Clock
 from servicekit.keys import HttpKeySource
+from servicekit.oidc_client import auth_from_settings
 from servicekit.pdf import PdfRenderer
 from servicekit.runtime import ServiceRuntime, assemble
 from servicekit.settings import ServiceSettings
@@ -32,7 +33,7 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     settings = BillingSettings.of(settings)
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, BillingUnitOfWork, clock)
-    runtime.key_source = key_source or HttpKeySource(settings.importer_url)
+    runtime.key_source = key_source or HttpKeySource(settings.importer_url, auth=auth_from_settings(settings))
     renderer = PdfRenderer(settings.pdf_workers)  # renders invoices and runs their EN 16931 checks
     runtime.invoicing = Invoicing(CiiValidator(renderer), InvoicePdfs(renderer), runtime.key_source, [])
     runtime.chorus = (ChorusApi(settings, chorus_transport) if settings.chorus_configured

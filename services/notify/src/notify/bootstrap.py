@@ -9,6 +9,7 @@ import httpx
 from servicekit.bus import Bus
 from servicekit.clock import Clock
 from servicekit.keys import HttpKeySource
+from servicekit.oidc_client import auth_from_settings
 from servicekit.runtime import ServiceRuntime, assemble
 from servicekit.settings import ServiceSettings
 
@@ -55,7 +56,7 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     ``importer_transport`` (the embedded runner's ``httpx.ASGITransport``; it may also be set later on
     ``runtime.key_source.transport``). ``channels_override`` replaces the e-mail/SMS adapters (tests)."""
     settings = notify_settings(settings)
-    key_source = HttpKeySource(settings.importer_url, importer_transport)
+    key_source = HttpKeySource(settings.importer_url, importer_transport, auth_from_settings(settings))
     holder: list[Postman] = []
     uow_class = partial(NotifyUnitOfWork, on_due=lambda: holder and holder[0].wake(), setup_cache=SetupCache(),
                         sent_copies=SentCopies(settings.outbox_folder))
