@@ -39,7 +39,7 @@ def _sample_path(path: str) -> str:
 async def test_SEC_01_every_route_without_a_token_answers_401_and_health_stays_open(sqlite_settings, provider):
     auth = OidcAuthenticator(provider.issuer, provider.audience, provider.jwks_url, StaticDirectory({}),
                              jwks_cooldown=0)
-    app = Embedded(sqlite_settings, background_relays=False, auth=auth).app
+    app = Embedded(sqlite_settings, background_relays=False, auth=lambda _directory: auth).app
     checked = 0
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         for route in api_routes(app.routes):
@@ -63,7 +63,7 @@ async def test_SEC_03_importer_keys_answer_services_only(sqlite_settings, provid
     auth = OidcAuthenticator(provider.issuer, provider.audience, provider.jwks_url,
                              StaticDirectory({"admin": (everything, None)}), services={"prestaflow-notify": "notify"},
                              jwks_cooldown=0)
-    embedded = Embedded(sqlite_settings, background_relays=False, auth=auth)
+    embedded = Embedded(sqlite_settings, background_relays=False, auth=lambda _directory: auth)
     app = embedded.app
     async with app.router.lifespan_context(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
@@ -80,3 +80,54 @@ async def test_SEC_03_importer_keys_answer_services_only(sqlite_settings, provid
             # a person with the right reads the import history; a service's token changes nothing
             assert (await client.get("/importer/imports", headers=person)).status_code == 200
             assert (await client.post("/importer/purge", headers=service)).status_code == 403
+
+
+PROFILES_YAML = """
+profiles:
+  - code: CONSEILLER-DOU
+    name: Conseiller Douaisis
+    rights: {planning: écriture, affectation: écriture, import: lecture}
+    antennes: [DOUAISIS]
+  - code: ADMIN
+    name: Administrateur
+    rights: {administration: écriture, audit: lecture}
+    antennes: toutes
+users:
+  - code: sub-dou
+    advisor: kbenamar
+    profiles: [CONSEILLER-DOU]
+  - code: sub-admin
+    profiles: [ADMIN]
+"""
+
+
+async def test_SEC_02_rights_come_from_the_referentials_profiles_by_subject(sqlite_settings, tmp_path):
+    from prestaflow import referential
+    from prestaflow.client import AccessRefused, Api
+
+    from cluster import SAMPLES
+
+    with_profiles = tmp_path / "referentiel.yaml"
+    with_profiles.write_text((SAMPLES / "referentiel.yaml").read_text(encoding="utf-8") + PROFILES_YAML,
+                             encoding="utf-8")
+    async with Api(sqlite_settings) as api:  # the local administrator loads it
+        await referential.load(api, with_profiles)
+    async with Api(sqlite_settings, user="sub-dou") as advisor:
+        assert (await advisor.request("GET", "planning", "/actions")).status_code == 200
+        assert (await advisor.request("GET", "importer", "/imports")).status_code == 200
+        for method, service, path, module, access in [
+                ("PUT", "planning", "/referential", "administration", "écriture"),  # only administrators
+                ("GET", "billing", "/catalogue", "facturation", "lecture"),
+                ("POST", "importer", "/imports", "import", "écriture"),
+                ("GET", "planning", "/admin/events", "audit", "lecture")]:
+            try:
+                await advisor.request(method, service, path, json={})
+                raise AssertionError(f"{method} {path} answered")
+            except AccessRefused as refused:
+                assert refused.status == 403
+                assert refused.messages == [f"Accès refusé : votre profil ne donne pas le droit « {access} » "
+                                            f"sur le module « {module} »."]
+    async with Api(sqlite_settings, user="sub-admin") as admin:
+        assert (await admin.request("GET", "planning", "/admin/events")).status_code == 200
+        assert (await admin.request("PUT", "planning", "/referential", params={"dry_run": "true"},
+                                    json={})).status_code == 200

@@ -65,6 +65,7 @@ class Cluster:
             "PRESTAFLOW_RELAY_POLL_SECONDS": "0.2",
             "PRESTAFLOW_URL": self.url("planning"),
             "PRESTAFLOW_IMPORTER_URL": self.url("importer"),
+            "PRESTAFLOW_PLANNING_URL": self.url("planning"),
             "PRESTAFLOW_OIDC_ISSUER": self.oidc.issuer,
             "PRESTAFLOW_OIDC_AUDIENCE": self.oidc.audience,
             "PRESTAFLOW_OIDC_JWKS_URL": self.oidc.jwks_url,

@@ -258,11 +258,12 @@ def serve(host: str | None, port: int | None) -> None:
     settings = settings.model_copy(update={k: v for k, v in {"http_host": host, "http_port": port}.items() if v})
     logs.configure()
     try:  # SEC-01: a port opens only with authentication on, or on loopback for a trial
-        auth = authenticator_from_settings(settings)
+        embedded = Embedded(settings, background_relays=True,
+                            auth=lambda directory: authenticator_from_settings(settings, directory))
     except AuthNotConfigured as exc:
         click.echo(str(exc), err=True)
         sys.exit(REFUSED)
-    server.run(Embedded(settings, background_relays=True, auth=auth).app, settings)
+    server.run(embedded.app, settings)
 
 
 @main.command("demo")

@@ -1,7 +1,7 @@
 """Every service in one process: one bus, one HTTP app with each API under its own prefix."""
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import httpx
 from fastapi import FastAPI
@@ -11,7 +11,7 @@ from billing.bootstrap import bootstrap as billing
 from importer.bootstrap import bootstrap as importer
 from notify.bootstrap import bootstrap as notify
 from planning.bootstrap import bootstrap as planning
-from servicekit.auth import Authenticator
+from servicekit.auth import Authenticator, Directory, LocalAdministrator
 from servicekit.bus import Bus
 from servicekit.clock import Clock
 from servicekit.http import build_app
@@ -24,11 +24,17 @@ SERVICE_NAMES = ("planning", "importer", "affectation", "billing", "notify")
 
 class Embedded:
     def __init__(self, settings: ServiceSettings, *, background_relays: bool, clock: Clock | None = None,
-                 auth: Authenticator | None = None):
+                 auth: Callable[[Directory], Authenticator] | None = None):
+        """``auth``: who the callers are, given planning's directory of rights (default: the local
+        administrator; ``prestaflow serve``: OIDC or AUTH=off)."""
         self.bus = Bus.from_settings(settings)
         self.runtimes: Sequence[ServiceRuntime] = [b(self.bus, settings, clock=clock) for b in BOOTSTRAPS]
+        # People's rights from planning's referential (SEC-02); the embedded default's caller is the
+        # local administrator, or the referential user it names (``Api(user=...)``).
+        self.directory = next(r.directory for r in self.runtimes if r.directory is not None)
+        authenticator = auth(self.directory) if auth else LocalAdministrator(self.directory)
         self.app: FastAPI = build_app(self.runtimes, self.bus, "Prestaflow", run_relays=background_relays,
-                                         auth=auth)
+                                      auth=authenticator)
         # Importer serves beneficiaries' keys from this same process.
         for runtime in self.runtimes:
             if runtime.key_source is not None and not settings.importer_url:

@@ -14,7 +14,7 @@ import yaml
 from servicekit.limits import Limits, capped, french_count, limits, shorten, too_large
 
 SECTIONS = ("structure", "legal_entities", "antennes", "sites", "advisors", "ods", "resources", "buyers",
-            "tariffs", "templates", "rules", "profiles")
+            "tariffs", "templates", "rules", "profiles", "users")
 
 
 class ReferentialFileError(Exception):
@@ -162,7 +162,7 @@ def split(data: dict[str, Any]) -> Parts:
     if {"name", "siret"} & structure.keys():
         parts.planning["structure"] = {k: structure.get(k) for k in ("name", "siret")}
     parts.planning["antennes"] = [{k: v for k, v in a.items() if k != "legal_entity"} for a in entries["antennes"]]
-    for key in ("sites", "advisors", "ods", "resources"):
+    for key in ("sites", "advisors", "ods", "resources", "profiles", "users"):  # profiles, users: SEC-02
         parts.planning[key] = entries[key]
     if "base_number" in structure:
         parts.billing["base_number"] = structure["base_number"]
@@ -173,9 +173,6 @@ def split(data: dict[str, Any]) -> Parts:
     parts.billing["tariffs"] = entries["tariffs"]
     parts.notify["templates"] = entries["templates"]
     parts.notify["rules"] = entries["rules"]
-    if entries["profiles"]:
-        raise ReferentialFileError(["Section « profiles » : les profils de droit ne se chargent pas encore "
-                                    "par fichier ; retirez la section."])
     return parts
 
 

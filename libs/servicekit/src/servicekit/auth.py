@@ -17,10 +17,13 @@ a public key can't be used as an HMAC secret).
 
 import asyncio
 import logging
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
+from urllib.parse import quote
 
+import httpx
 import jwt
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
@@ -118,6 +121,36 @@ class WithAdministrators:
         if subject in self.administrators:
             return Principal(subject, every_right(), None, claims=claims)
         return await self.people.principal(subject, claims)
+
+
+def principal_of(subject: str, access: Mapping[str, Any], claims: Mapping[str, Any]) -> Principal:
+    """A person from their access as the referential gives it: ``{"rights": {module: "read"|"write"},
+    "antennes": [...] | None}``."""
+    return Principal(subject, frozenset(access["rights"].items()),
+                     None if access["antennes"] is None else frozenset(access["antennes"]), claims=claims)
+
+
+class HttpDirectory:
+    """People's rights as the referential's owner (planning) serves them (``GET /planning/access/{sub}``),
+    asked with the service's own credentials and kept ``ttl`` seconds. ``transport``: in-process."""
+
+    def __init__(self, base_url: str | None, auth: httpx.Auth | None = None,
+                 transport: httpx.AsyncBaseTransport | None = None, ttl: float = 60):
+        self.base_url = (base_url or "http://planning").rstrip("/")
+        self.auth, self.transport, self.ttl = auth, transport, ttl
+        self._cache: dict[str, tuple[float, Principal]] = {}
+
+    async def principal(self, subject: str, claims: Mapping[str, Any]) -> Principal:
+        cached = self._cache.get(subject)
+        if cached and cached[0] > time.monotonic():
+            return replace(cached[1], claims=claims)
+        async with httpx.AsyncClient(base_url=self.base_url, transport=self.transport, auth=self.auth,
+                                     timeout=10) as client:
+            response = await client.get(f"/planning/access/{quote(subject, safe='')}")
+        response.raise_for_status()
+        principal = principal_of(subject, response.json(), claims)
+        self._cache[subject] = (time.monotonic() + self.ttl, principal)
+        return principal
 
 
 class Authenticator(Protocol):

@@ -56,6 +56,7 @@ class ServiceRuntime:
     # Handlers of the service's own events that an audit replay applies to rebuild what the service's
     # commands decided (its own events that no event of the log caused).
     restorers: Mapping[type[Event], Handler] = field(default_factory=dict)
+    directory: Any = None  # the referential's owner: people's rights (servicekit.auth.Directory)
     _relay_task: asyncio.Task | None = None
     _jobs: list[asyncio.Task] = field(default_factory=list)
 

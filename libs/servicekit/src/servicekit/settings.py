@@ -32,6 +32,8 @@ class ServiceSettings(BaseSettings):
     kafka_create_topics: bool = Field(default=True, description="Create missing topics at start; false where "
                                       "topics are declared (Strimzi KafkaTopic) and users may not create them.")
     importer_url: str | None = Field(default=None, description="Where importer's API is (beneficiaries' keys).")
+    planning_url: str | None = Field(default=None, description="Where planning's API is (people's rights, SEC-02); "
+                                     "default http://planning.")
     auth: Literal["on", "off"] = Field(
         default="on", description="SEC-01: 'off' only for a trial: no authentication, loopback only.")
     oidc_issuer: str | None = Field(default=None, description="OpenID provider's issuer (the tokens' iss).",

@@ -6,9 +6,10 @@ import sys
 from collections.abc import Callable
 
 from servicekit import logs, serve, tracing
-from servicekit.auth import AuthNotConfigured, authenticator_from_settings
+from servicekit.auth import AuthNotConfigured, HttpDirectory, authenticator_from_settings
 from servicekit.bus import Bus
 from servicekit.http import build_app
+from servicekit.oidc_client import auth_from_settings
 from servicekit.runtime import ServiceRuntime
 from servicekit.settings import ServiceSettings
 
@@ -20,8 +21,10 @@ def main(bootstrap: Callable[..., ServiceRuntime], settings: ServiceSettings) ->
         asyncio.run(_migrate(runtime))
         return
     logs.configure()
+    # People's rights: the referential's owner reads its own; the others ask it (SEC-02, SEC-03).
+    directory = runtime.directory or HttpDirectory(settings.planning_url, auth_from_settings(settings))
     try:
-        auth = authenticator_from_settings(settings)  # refuses to start without OIDC settings or AUTH=off
+        auth = authenticator_from_settings(settings, directory)  # refuses to start without OIDC or AUTH=off
     except AuthNotConfigured as exc:
         print(exc, file=sys.stderr)
         raise SystemExit(2) from exc

@@ -39,4 +39,5 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     deliverables = Deliverables(Templates(TEMPLATES), PdfRenderer(pdf_workers), runtime.key_source)
     runtime.router.include_router(journey_views_api.build_router(runtime, deliverables))
     runtime.periodic.append((CLOSE_DUE_EVERY_SECONDS, lambda: journeys.close_due(runtime.uow_factory())))
+    runtime.directory = api.ReferentialDirectory(runtime)
     return runtime

@@ -7,8 +7,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servicekit.sql import upsert
 
 from planning.adapters import orm
-from planning.domain.referential import (Advisor, Antenne, Ods, Referential, Resource, Site, Step, Structure,
-                                         normalise_address)
+from planning.domain.referential import (Advisor, Antenne, Ods, Profile, Referential, Resource, Site, Step,
+                                         Structure, User, normalise_address)
 
 
 _REASON_LISTS = ("bilan_reasons", "early_exit_reasons", "abandon_reasons")
@@ -51,6 +51,9 @@ class SqlReferentialRepository:
 
     async def _read(self, version: int) -> Referential:
         s = self.session
+        # Profiles and users (SEC-02) live in the version's snapshot only: few, read whole.
+        snapshot = (await s.execute(select(orm.referential_versions.c.snapshot).where(
+            orm.referential_versions.c.version == version))).scalar() or {}
         structure = (await s.execute(select(orm.structure))).mappings().first()
         addresses, adv_sites, ods_sites, steps = {}, {}, {}, {}
         for r in await self._rows(orm.site_ft_addresses, orm.site_ft_addresses.c.position):
@@ -86,6 +89,8 @@ class SqlReferentialRepository:
                 lead_contractor=r["lead_contractor"], funder=r["funder"], active=r["active"],
                 setting_version=r["setting_version"])
                 for r in await self._rows(orm.resources, orm.resources.c.code)},
+            profiles={c: Profile(**p) for c, p in snapshot.get("profiles", {}).items()},
+            users={c: User(**u) for c, u in snapshot.get("users", {}).items()},
         )
 
     async def save(self, ref: Referential, changed_at: datetime) -> None:

@@ -114,6 +114,31 @@ class Resource(Entry):
         return self.model_dump(exclude={"setting_version"}) == other.model_dump(exclude={"setting_version"})
 
 
+MODULES = ("planning", "import", "affectation", "parcours", "facturation", "notifications", "administration",
+           "audit")  # servicekit.auth.MODULES
+
+
+class Profile(Entry):
+    """A *profil de droit* (SEC-02): read or write per module, on some antennes or all of them."""
+
+    code: str = Field(min_length=1)
+    name: str = Field(min_length=1)
+    rights: dict[str, Literal["lecture", "écriture"]] = Field(
+        default={}, description="module → lecture or écriture (écriture includes lecture).")
+    antennes: tuple[str, ...] | Literal["toutes"] = Field(
+        default=(), description="Antennes covered, or « toutes ».")
+
+
+class User(Entry):
+    """A user (REF-02) known by the token's subject, with the profiles they hold."""
+
+    code: str = Field(min_length=1, description="The subject (sub) of the user's tokens.")
+    name: str | None = None
+    advisor: str | None = Field(default=None, description="The advisor's code, when the user is one.")
+    profiles: tuple[str, ...] = ()
+    active: bool = True
+
+
 class ReferentialPart(Entry):
     """What a load sends to planning: any subset of the referential."""
 
@@ -123,6 +148,8 @@ class ReferentialPart(Entry):
     advisors: tuple[Advisor, ...] = ()
     ods: tuple[Ods, ...] = ()
     resources: tuple[Resource, ...] = ()
+    profiles: tuple[Profile, ...] = ()
+    users: tuple[User, ...] = ()
 
 
 def normalise_address(address: str) -> str:
@@ -130,7 +157,8 @@ def normalise_address(address: str) -> str:
     return normalise_label(address)
 
 
-KINDS = {"antennes": "Antenne", "sites": "Site", "advisors": "Conseiller", "ods": "ODS", "resources": "Ressource"}
+KINDS = {"antennes": "Antenne", "sites": "Site", "advisors": "Conseiller", "ods": "ODS", "resources": "Ressource",
+         "profiles": "Profil", "users": "Utilisateur"}
 
 
 def _duplicates(part: ReferentialPart) -> list[str]:
@@ -156,12 +184,14 @@ class Referential(BaseModel):
     advisors: dict[str, Advisor] = {}
     ods: dict[str, Ods] = {}
     resources: dict[str, Resource] = {}
+    profiles: dict[str, Profile] = {}
+    users: dict[str, User] = {}
 
     def merged_with(self, part: ReferentialPart) -> "Referential":
         merged = self.model_copy(deep=True)
         if part.structure is not None:
             merged.structure = part.structure
-        for kind in ("antennes", "sites", "advisors", "ods"):
+        for kind in ("antennes", "sites", "advisors", "ods", "profiles", "users"):
             getattr(merged, kind).update({e.code: e for e in getattr(part, kind)})
         for resource in part.resources:
             old = self.resources.get(resource.code)
@@ -204,10 +234,46 @@ class Referential(BaseModel):
             msgs += [f"Ressource « {res.code} » : ODS « {o} » inconnue." for o in res.ods if o not in self.ods]
             if res.start > res.end:
                 msgs.append(f"Ressource « {res.code} » : début {res.start:%d/%m/%Y} après la fin {res.end:%d/%m/%Y}.")
+        msgs += self.access_problems()
         return msgs
 
+    def access_problems(self) -> list[str]:
+        msgs = []
+        for profile in self.profiles.values():
+            msgs += [f"Profil « {profile.code} » : module « {m} » inconnu (attendu : {', '.join(MODULES)})."
+                     for m in profile.rights if m not in MODULES]
+            if profile.antennes != "toutes":
+                msgs += [f"Profil « {profile.code} » : antenne « {a} » inconnue."
+                         for a in profile.antennes if a not in self.antennes]
+        for user in self.users.values():
+            msgs += [f"Utilisateur « {user.code} » : profil « {p} » inconnu." for p in user.profiles
+                     if p not in self.profiles]
+            if user.advisor is not None and user.advisor not in self.advisors:
+                msgs.append(f"Utilisateur « {user.code} » : conseiller « {user.advisor} » inconnu.")
+        return msgs
+
+    def access_of(self, subject: str) -> dict:
+        """SEC-02: a user's rights (module → read|write, the widest of their profiles) and antennes
+        (None: all). Unknown or inactive users have none."""
+        user = self.users.get(subject)
+        rights: dict[str, str] = {}
+        antennes: set[str] | None = set()
+        for code in (user.profiles if user and user.active else ()):
+            profile = self.profiles[code]
+            for module, level in profile.rights.items():
+                if level == "écriture" or module not in rights:
+                    rights[module] = "write" if level == "écriture" else "read"
+            if profile.antennes == "toutes" or antennes is None:
+                antennes = None
+            else:
+                antennes |= set(profile.antennes)
+        return {"subject": subject, "rights": rights,
+                "antennes": None if antennes is None else sorted(antennes),
+                "advisor": user.advisor if user else None}
+
     def digest(self) -> str:
-        content = self.model_dump(mode="json", exclude={"version"})
+        content = self.model_dump(mode="json", exclude={"version"} | ({"profiles", "users"} if not self.profiles
+                                                                     and not self.users else set()))
         return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
     def structure_ref(self) -> StructureRef | None:
