@@ -131,3 +131,31 @@ async def test_SEC_02_rights_come_from_the_referentials_profiles_by_subject(sqli
         assert (await admin.request("GET", "planning", "/admin/events")).status_code == 200
         assert (await admin.request("PUT", "planning", "/referential", params={"dry_run": "true"},
                                     json={})).status_code == 200
+
+
+async def test_SEC_04_events_name_the_user_whose_command_caused_them_and_audit_who_lists_them(sqlite_settings,
+                                                                                              tmp_path):
+    from prestaflow import audit, planning_cli, referential
+    from prestaflow.client import Api
+
+    from cluster import SAMPLES
+
+    with_profiles = tmp_path / "referentiel.yaml"
+    with_profiles.write_text((SAMPLES / "referentiel.yaml").read_text(encoding="utf-8") + PROFILES_YAML,
+                             encoding="utf-8")
+    async with Api(sqlite_settings) as api:
+        await referential.load(api, with_profiles)
+    async with Api(sqlite_settings, user="sub-dou") as advisor:
+        action = await planning_cli.plan(advisor, {
+            "advisor": "kbenamar", "starts_at": "2025-01-14T09:00:00+01:00", "ends_at": "2025-01-14T10:00:00+01:00",
+            "site": "ARM", "step": 1, "mode": "on_site"})
+    async with Api(sqlite_settings) as api:
+        everyone = await audit.who(api)
+        mine = await audit.who(api, actor="sub-dou")
+    assert [(r["actor"], r["service"], r["event"]) for r in everyone[:3]] == [
+        ("administrateur-local", "planning", "ReferentialChanged"),
+        ("administrateur-local", "billing", "CatalogueChanged"),
+        ("administrateur-local", "notify", "NotificationSetupChanged")]
+    assert [(r["event"], r["records"]) for r in mine if r["service"] == "planning"] == [
+        ("ActionPlanned", [action["action_id"]])]
+    assert all(r["actor"] == "sub-dou" for r in mine) and mine

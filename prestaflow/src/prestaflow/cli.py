@@ -112,7 +112,23 @@ def events(service: tuple[str, ...]) -> None:
 
 @main.group()
 def audit() -> None:
-    """Audit du journal d'événements : export, vérification des chaînes, rejeu dans des bases neuves (OPS-04)."""
+    """Audit du journal d'événements : qui a fait quoi, export, vérification des chaînes, rejeu dans des bases
+    neuves (SEC-04, OPS-04)."""
+
+
+@audit.command("who")
+@click.option("--beneficiary", default=None, metavar="ID", help="seulement ce qui touche ce bénéficiaire")
+@click.option("--actor", default=None, metavar="UTILISATEUR", help="seulement ce qu'a fait cet utilisateur")
+@click.option("--json", "as_json", is_flag=True, help="afficher en JSON")
+def audit_who(beneficiary: str | None, actor: str | None, as_json: bool) -> None:
+    """Qui a fait quoi, quand, sur quel enregistrement (SEC-04)."""
+    from prestaflow.audit_who import lines, who
+
+    rows = run(lambda api: who(api, beneficiary, actor))
+    if as_json:
+        print_json(rows)
+    else:
+        click.echo("\n".join(lines(rows)))
 
 
 from_kafka = click.option("--from-kafka", "bootstrap", metavar="BOOTSTRAP", default=None,

@@ -29,6 +29,7 @@ from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
 from servicekit.settings import ServiceSettings
+from servicekit.uow import current_actor
 
 log = logging.getLogger("servicekit.auth")
 
@@ -266,6 +267,8 @@ class Right:
 
     async def __call__(self, request: Request) -> Principal:
         principal = await current_principal(request)
+        if principal.service is None:
+            current_actor.set(principal.subject)  # SEC-04: the events this request causes name them
         if self.services_only:
             if principal.service is None and principal is not ADMINISTRATOR:
                 raise Forbidden(SERVICES_ONLY)

@@ -14,6 +14,7 @@ Every event's partition key is the structure (``ServiceSettings.structure``).
 
 import asyncio
 from collections.abc import Callable, Iterable
+from contextvars import ContextVar
 from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Self
@@ -89,6 +90,11 @@ def _with_version(unversioned: str, version: int) -> str:
     return f'{{"version":{version}{"," if rest != "}" else ""}{rest}'
 
 
+# SEC-04: the authenticated person behind the HTTP request being served (set by servicekit.auth's
+# ``right``); a unit of work opened for that request records them as its events' actor.
+current_actor: ContextVar[str | None] = ContextVar("prestaflow_actor", default=None)
+
+
 class UnitOfWork:
     """What handlers see. Subclasses add the service's repositories in ``_open``."""
 
@@ -102,7 +108,7 @@ class UnitOfWork:
         self.structure = structure
         self.correlation_id: str | None = None
         self.causation_id: str | None = None
-        self.actor: str | None = None
+        self.actor: str | None = current_actor.get()  # SEC-04: the person whose command this is
         self._staged: list[_Staged] = []
 
     def caused_by(self, correlation_id: str | None, causation_id: str | None, actor: str | None = None) -> None:
