@@ -88,6 +88,10 @@ profiles:
     name: Conseiller Douaisis
     rights: {planning: écriture, affectation: écriture, import: lecture}
     antennes: [DOUAISIS]
+  - code: CONSEILLER-LIL
+    name: Conseiller Lille
+    rights: {planning: écriture, import: lecture}
+    antennes: [LILLE]
   - code: ADMIN
     name: Administrateur
     rights: {administration: écriture, audit: lecture}
@@ -96,6 +100,9 @@ users:
   - code: sub-dou
     advisor: kbenamar
     profiles: [CONSEILLER-DOU]
+  - code: sub-lil
+    advisor: cdurand
+    profiles: [CONSEILLER-LIL]
   - code: sub-admin
     profiles: [ADMIN]
 """
@@ -145,17 +152,61 @@ async def test_SEC_04_events_name_the_user_whose_command_caused_them_and_audit_w
                              encoding="utf-8")
     async with Api(sqlite_settings) as api:
         await referential.load(api, with_profiles)
-    async with Api(sqlite_settings, user="sub-dou") as advisor:
+    async with Api(sqlite_settings, user="sub-lil") as advisor:
         action = await planning_cli.plan(advisor, {
-            "advisor": "kbenamar", "starts_at": "2025-01-14T09:00:00+01:00", "ends_at": "2025-01-14T10:00:00+01:00",
+            "advisor": "cdurand", "starts_at": "2025-01-14T09:00:00+01:00", "ends_at": "2025-01-14T10:00:00+01:00",
             "site": "ARM", "step": 1, "mode": "on_site"})
     async with Api(sqlite_settings) as api:
         everyone = await audit.who(api)
-        mine = await audit.who(api, actor="sub-dou")
+        mine = await audit.who(api, actor="sub-lil")
     assert [(r["actor"], r["service"], r["event"]) for r in everyone[:3]] == [
         ("administrateur-local", "planning", "ReferentialChanged"),
         ("administrateur-local", "billing", "CatalogueChanged"),
         ("administrateur-local", "notify", "NotificationSetupChanged")]
     assert [(r["event"], r["records"]) for r in mine if r["service"] == "planning"] == [
         ("ActionPlanned", [action["action_id"]])]
-    assert all(r["actor"] == "sub-dou" for r in mine) and mine
+    assert all(r["actor"] == "sub-lil" for r in mine) and mine
+
+
+async def test_SEC_02_an_advisor_of_douaisis_lists_reads_and_changes_nothing_of_lille(sqlite_settings, tmp_path):
+    from prestaflow import planning_cli, referential
+    from prestaflow.client import AccessRefused, Api
+
+    from cluster import SAMPLES
+
+    with_profiles = tmp_path / "referentiel.yaml"
+    with_profiles.write_text((SAMPLES / "referentiel.yaml").read_text(encoding="utf-8") + PROFILES_YAML,
+                             encoding="utf-8")
+    slot = {"advisor": "cdurand", "starts_at": "2025-01-14T09:00:00+01:00", "ends_at": "2025-01-14T10:00:00+01:00",
+            "site": "ARM", "step": 1, "mode": "on_site"}
+    async with Api(sqlite_settings) as api:
+        await referential.load(api, with_profiles)
+        lille = await planning_cli.plan(api, slot)
+    period = {"from": "2025-01-13", "to": "2025-01-17"}
+    async with Api(sqlite_settings, user="sub-lil") as own:  # Lille's advisor sees it
+        assert [a["action_id"] for a in (await own.request("GET", "planning", "/actions")).json()] == [
+            lille["action_id"]]
+        assert len((await own.request("GET", "planning", "/planning-table", params=period)).json()["sites"]) == 1
+        lille_csv = (await own.request("GET", "planning", "/planning-table/export.csv", params=period)).text
+    async with Api(sqlite_settings, user="sub-dou") as other:
+        assert (await other.request("GET", "planning", "/actions")).json() == []
+        assert (await other.request("GET", "planning", "/actions", params={"site": "ARM"})).json() == []
+        assert (await other.request("GET", "planning", f"/actions/{lille['action_id']}")).status_code == 404
+        assert (await other.request("GET", "planning", "/planning-table", params=period)).json()["sites"] == []
+        csv = (await other.request("GET", "planning", "/planning-table/export.csv", params=period)).text
+        assert len(csv.splitlines()) == len(lille_csv.splitlines()) - 1  # the header, without Lille's slot
+        for method, path, body in [("POST", f"/actions/{lille['action_id']}/cancel", {}),
+                                   ("PATCH", f"/actions/{lille['action_id']}", {"max_participants": 2}),
+                                   ("POST", f"/actions/{lille['action_id']}/duplicate", {"starts": []}),
+                                   ("POST", "/actions", slot)]:
+            try:
+                await other.request(method, "planning", path, json=body)
+                raise AssertionError(f"{method} {path} answered")
+            except AccessRefused as refused:
+                assert refused.status == 403
+                assert refused.messages == [
+                    "Accès refusé : le site « ARM » relève d'une antenne que votre profil ne couvre pas."]
+    async with Api(sqlite_settings) as api:  # nothing changed
+        assert (await api.request("GET", "planning", f"/actions/{lille['action_id']}")).json()["status"] == \
+            lille["status"]
+        assert len((await api.request("GET", "planning", "/actions")).json()) == 1
