@@ -18,7 +18,7 @@ from notify.config import NotifySettings
 
 from prestaflow import (affectation_cli, demo_billing, import_cli, journey_cli, journey_views_cli, notify_cli,
                         planning_cli, referential)
-from prestaflow.client import Api
+from prestaflow.client import AccessRefused, Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
 
@@ -89,6 +89,7 @@ async def _scenario(out: Path, samples: Path) -> None:
         await _journey_views(api, out, clock, story)
 
         # Later chapters (billing, access...) go here, in date order; the scan for the purged stays last.
+        await _access(api, out, story)
         await _nothing_left_of(purged, out, story)
 
         events = []
@@ -384,6 +385,43 @@ async def _journey_views(api: Api, out: Path, clock: FixedClock, story: Story) -
         for line in lines:
             _say(f"   {datetime.fromisoformat(line['at']):%d/%m/%Y %H:%M}  {line['text']}")
         (out / "timeline.json").write_text(json.dumps(lines, indent=2, ensure_ascii=False), encoding="utf-8")
+
+
+ACCESS = {
+    "profiles": [
+        {"code": "CONSEILLER-DOUAISIS", "name": "Conseiller de l'antenne Douaisis",
+         "rights": {"planning": "écriture", "affectation": "écriture", "import": "lecture"}, "antennes": ["DOUAISIS"]},
+        {"code": "ADMINISTRATEUR", "name": "Administrateur", "antennes": "toutes",
+         "rights": {m: "écriture" for m in ("planning", "import", "affectation", "parcours", "facturation",
+                                            "notifications", "administration", "audit")}}],
+    "users": [{"code": "kbenamar", "name": "Karim BENAMAR", "advisor": "kbenamar",
+               "profiles": ["CONSEILLER-DOUAISIS"]}],
+}
+
+
+async def _access(api: Api, out: Path, story: Story) -> None:
+    """SEC-02, SEC-04: profiles of rights, an advisor of another antenne refused, who did what."""
+    story.step("Profils de droit : un conseiller du Douaisis ne voit ni ne modifie rien de Lille")
+    path = out / "profils.yaml"
+    path.write_text(yaml.safe_dump(ACCESS, allow_unicode=True, sort_keys=False), encoding="utf-8")
+    await referential.load(api, path)
+    _say(f"   {path.name} chargé : profils {', '.join(p['code'] for p in ACCESS['profiles'])} ; "
+         f"utilisateur kbenamar → CONSEILLER-DOUAISIS")
+    as_advisor = {"X-Prestaflow-User": "kbenamar"}  # embedded only: act as a referential user
+    everything = (await api.request("GET", "planning", "/actions")).json()
+    seen = (await api.request("GET", "planning", "/actions", headers=as_advisor)).json()
+    _say(f"   l'administrateur local voit {len(everything)} action(s) ; kbenamar en voit {len(seen)}")
+    lille = next(a for a in everything if a["site"] in ("ARM", "LIL"))
+    try:
+        await api.request("POST", "planning", f"/actions/{lille['action_id']}/cancel", json={}, headers=as_advisor)
+    except AccessRefused as refused:
+        _say(f"   kbenamar annule l'action {lille['action_id'][:8]}… de {lille['site']} : refusé ({refused.status})")
+        for message in refused.messages:
+            _say(f"     - {message}")
+    from prestaflow.audit_who import who
+
+    done = Counter(r["actor"] for r in await who(api))
+    _say("   qui a fait quoi (prestaflow audit who) : " + ", ".join(f"{a} {n} événement(s)" for a, n in done.items()))
 
 
 def run_demo(out: Path, samples: Path | None) -> int:

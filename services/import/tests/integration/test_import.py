@@ -225,8 +225,9 @@ async def test_imp08_history_keeps_file_hash_ressource_user_counts_and_messages(
     await upload(api, "adresse.csv", (SAMPLES / "liste_inscrits_adresse_inconnue.csv").read_bytes(), user="mpetit")
     history = (await api.request("GET", "importer", "/imports")).json()
     refused, imported = history
+    # SEC-04: the user is the authenticated caller (here the embedded local administrator), not the form's field
     assert (imported["file_name"], imported["resource"], imported["user"], imported["status"]) == (
-        J10.name, "ACR2025-L12", "mpetit", "imported")
+        J10.name, "ACR2025-L12", "administrateur-local", "imported")
     assert len(imported["sha256"]) == 64 and imported["counts"]["created"] == 6
     assert refused["status"] == "refused" and refused["messages"][-1]["row"] == 2
     [event] = [e["envelope"] for e in (await api.request("GET", "importer", "/admin/events")).json()

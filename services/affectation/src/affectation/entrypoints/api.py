@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from servicekit.auth import right
 from servicekit.keys import HttpKeySource
 from servicekit.runtime import ServiceRuntime
+from servicekit.uow import current_actor
 
 from affectation.service_layer import handlers
 
@@ -18,7 +19,7 @@ class AssignRequest(BaseModel):
     advisor: str = Field(description="Advisor's code.", examples=["cdurand"])
     target_action_id: str | None = Field(default=None, description="The advisor's slot to join (categories 1, 2).")
     site: str | None = Field(default=None, description="Site of the new action (category 4).")
-    user: str = Field(default="inconnu", description="Who assigns.")
+    user: str = Field(default="inconnu", description="Who assigns (ignored when the caller is authenticated).")
 
 
 def build_router(runtime: ServiceRuntime, keys: HttpKeySource) -> APIRouter:
@@ -39,6 +40,7 @@ def build_router(runtime: ServiceRuntime, keys: HttpKeySource) -> APIRouter:
     @router.post("/appointments/{action_id}/assign", dependencies=[right("affectation", "write")])
     async def assign(action_id: str, request: AssignRequest) -> dict[str, Any]:
         """AFF-03: 409 when another user assigned it first."""
-        return await handlers.assign(handlers.Assign(action_id, **request.model_dump()), uow(), keys)
+        fields = request.model_dump() | {"user": current_actor.get() or request.user}  # SEC-04: from the token
+        return await handlers.assign(handlers.Assign(action_id, **fields), uow(), keys)
 
     return router

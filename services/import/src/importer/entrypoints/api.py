@@ -7,6 +7,7 @@ from fastapi.responses import JSONResponse
 
 from servicekit.auth import right, services_only
 from servicekit.errors import NotFound
+from servicekit.uow import current_actor
 from servicekit.runtime import ServiceRuntime
 
 from importer.adapters.progress import ImportProgress
@@ -32,10 +33,11 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
                           resource: str = Form(description="Ressource code", examples=["ACR2025-L12"]),
                           partial: bool = Form(False, description="Import recognised rows, report the others"),
                           kind: Literal["J-10", "J-2"] | None = Form(None, description="Default: from the dates"),
-                          user: str = Form("inconnu"),
+                          user: str = Form("inconnu", description="Ignored when the caller is authenticated"),
                           upload_id: str | None = Form(None, description="Id to follow the progress with")
                           ) -> JSONResponse:
         """IMP-01..IMP-08: 200 imported or already imported, 422 refused (nothing imported) with the report."""
+        user = current_actor.get() or user  # SEC-04: the authenticated user, not what the form says
         report = await imports.import_list(imports.ImportList(
             file.filename or "liste.csv", await file.read(), resource, user, partial, kind, upload_id), uow(), progress)
         return JSONResponse(report, status_code=422 if report["status"] == "refused" else 200)
