@@ -86,7 +86,7 @@ PROFILES_YAML = """
 profiles:
   - code: CONSEILLER-DOU
     name: Conseiller Douaisis
-    rights: {planning: écriture, affectation: écriture, import: lecture}
+    rights: {planning: écriture, affectation: écriture, import: écriture}
     antennes: [DOUAISIS]
   - code: CONSEILLER-LIL
     name: Conseiller Lille
@@ -125,7 +125,7 @@ async def test_SEC_02_rights_come_from_the_referentials_profiles_by_subject(sqli
         for method, service, path, module, access in [
                 ("PUT", "planning", "/referential", "administration", "écriture"),  # only administrators
                 ("GET", "billing", "/catalogue", "facturation", "lecture"),
-                ("POST", "importer", "/imports", "import", "écriture"),
+                ("PUT", "notify", "/setup", "notifications", "écriture"),
                 ("GET", "planning", "/admin/events", "audit", "lecture")]:
             try:
                 await advisor.request(method, service, path, json={})
@@ -210,3 +210,53 @@ async def test_SEC_02_an_advisor_of_douaisis_lists_reads_and_changes_nothing_of_
         assert (await api.request("GET", "planning", f"/actions/{lille['action_id']}")).json()["status"] == \
             lille["status"]
         assert len((await api.request("GET", "planning", "/actions")).json()) == 1
+
+
+async def test_SEC_02_douaisis_sees_no_beneficiary_import_or_appointment_of_lille(sqlite_settings, tmp_path):
+    from datetime import UTC, datetime
+
+    from prestaflow import referential
+    from prestaflow.client import AccessRefused, Api
+    from servicekit.clock import FixedClock
+
+    from cluster import SAMPLES
+
+    with_profiles = tmp_path / "referentiel.yaml"
+    with_profiles.write_text((SAMPLES / "referentiel.yaml").read_text(encoding="utf-8") + PROFILES_YAML,
+                             encoding="utf-8")
+    j10 = (SAMPLES / "liste_inscrits_J-10.csv").read_bytes()
+    clock = FixedClock(datetime(2025, 1, 4, 9, 0, tzinfo=UTC))
+    async with Api(sqlite_settings, clock=clock) as api:
+        await referential.load(api, with_profiles)
+        imported = await api.request("POST", "importer", "/imports", files={"file": ("J-10.csv", j10)},
+                                     data={"resource": "ACR2025-L12"})
+        assert imported.status_code == 200 and imported.json()["counts"]["created"] == 6
+    async with Api(sqlite_settings, clock=clock, user="sub-lil") as own:
+        assert len((await own.request("GET", "importer", "/beneficiaries")).json()) == 6
+        assert len((await own.request("GET", "importer", "/imports")).json()) == 1
+    async with Api(sqlite_settings, clock=clock, user="sub-dou") as other:
+        assert (await other.request("GET", "importer", "/beneficiaries")).json() == []
+        assert (await other.request("GET", "importer", "/imports")).json() == []
+        assert (await other.request("GET", "importer", f"/imports/{imported.json()['batch_id']}")).status_code == 404
+        worklist = (await other.request("GET", "affectation", "/appointments")).json()
+        assert worklist == []
+        try:
+            await other.request("POST", "importer", "/imports", files={"file": ("J-10.csv", j10)},
+                                data={"resource": "ACR2025-L12"})
+            raise AssertionError("imported")
+        except AccessRefused as refused:
+            assert refused.status == 403
+            assert refused.messages == ["Accès refusé : la ressource « ACR2025-L12 » relève d'une antenne que votre "
+                                        "profil ne couvre pas."]
+    async with Api(sqlite_settings, clock=clock) as api:
+        lille_worklist = (await api.request("GET", "affectation", "/appointments")).json()
+        assert lille_worklist  # they exist
+        assert len((await api.request("GET", "importer", "/imports")).json()) == 1  # nothing imported again
+    async with Api(sqlite_settings, clock=clock, user="sub-dou") as other:
+        entry = lille_worklist[0]
+        try:
+            await other.request("POST", "affectation", f"/appointments/{entry['action_id']}/assign",
+                                json={"advisor": "kbenamar", "site": "DOU"})
+            raise AssertionError("assigned")
+        except AccessRefused as refused:
+            assert refused.status == 403 and f"le site « {entry['site']} »" in refused.messages[0]

@@ -18,7 +18,7 @@ a public key can't be used as an HMAC secret).
 import asyncio
 import logging
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 from urllib.parse import quote
@@ -77,6 +77,14 @@ class Principal:
 
     def covers(self, antenne: str | None) -> bool:
         return self.antennes is None or antenne in self.antennes
+
+
+async def covered(principal: Principal, entries: Callable[[], Awaitable[Iterable[tuple[str, str]]]]) -> set[str] | None:
+    """SEC-02 antenne scope: the codes (sites, ressources...) among ``entries()`` — pairs (code,
+    antenne) — whose antenne the caller's profiles cover; None when they cover every antenne."""
+    if principal.antennes is None:
+        return None
+    return {code for code, antenne in await entries() if antenne in principal.antennes}
 
 
 def every_right() -> frozenset[tuple[str, str]]:

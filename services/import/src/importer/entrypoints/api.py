@@ -2,10 +2,10 @@
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, Depends, File, Form, UploadFile
 from fastapi.responses import JSONResponse
 
-from servicekit.auth import right, services_only
+from servicekit.auth import Forbidden, Principal, covered, current_principal, right, services_only
 from servicekit.errors import NotFound
 from servicekit.uow import current_actor
 from servicekit.runtime import ServiceRuntime
@@ -21,6 +21,15 @@ def _json(row: dict[str, Any]) -> dict[str, Any]:
 def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter:
     router = APIRouter(tags=["importer"])
     uow = runtime.uow_factory
+    caller = Depends(current_principal)
+
+    async def resources() -> list[tuple[str, str]]:
+        async with uow() as u:
+            return [(r["code"], r["antenne_code"]) for r in (await u.referential.snapshot())["resources"]]
+
+    async def covered_resources(principal: Principal) -> set[str] | None:
+        """SEC-02: the ressources of the antennes the caller's profiles cover (None: all)."""
+        return await covered(principal, resources)
 
     @router.get("/referential", dependencies=[right("import", "read")])
     async def get_referential_projection() -> dict[str, Any]:
@@ -34,9 +43,13 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
                           partial: bool = Form(False, description="Import recognised rows, report the others"),
                           kind: Literal["J-10", "J-2"] | None = Form(None, description="Default: from the dates"),
                           user: str = Form("inconnu", description="Ignored when the caller is authenticated"),
-                          upload_id: str | None = Form(None, description="Id to follow the progress with")
-                          ) -> JSONResponse:
+                          upload_id: str | None = Form(None, description="Id to follow the progress with"),
+                          principal: Principal = caller) -> JSONResponse:
         """IMP-01..IMP-08: 200 imported or already imported, 422 refused (nothing imported) with the report."""
+        covered = await covered_resources(principal)
+        if covered is not None and resource not in covered:
+            raise Forbidden(f"Accès refusé : la ressource « {resource} » relève d'une antenne que votre profil "
+                            "ne couvre pas.")
         user = current_actor.get() or user  # SEC-04: the authenticated user, not what the form says
         report = await imports.import_list(imports.ImportList(
             file.filename or "liste.csv", await file.read(), resource, user, partial, kind, upload_id), uow(), progress)
@@ -52,24 +65,32 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
         return {"done": done, "total": total}
 
     @router.get("/imports", dependencies=[right("import", "read")])
-    async def import_history(limit: int = 100) -> list[dict[str, Any]]:
-        """IMP-08: file, hash, ressource, user, time, counts and messages of each import."""
+    async def import_history(limit: int = 100, principal: Principal = caller) -> list[dict[str, Any]]:
+        """IMP-08: file, hash, ressource, user, time, counts and messages of each import (of the
+        ressources of the antennes the caller covers)."""
+        covered = await covered_resources(principal)
         async with uow() as u:
-            return [imports.report_of(b) for b in await u.imports.listing(limit)]
+            return [imports.report_of(b) for b in await u.imports.listing(limit)
+                    if covered is None or b["resource_code"] in covered]
 
     @router.get("/imports/{batch_id}", dependencies=[right("import", "read")])
-    async def import_detail(batch_id: str) -> dict[str, Any]:
+    async def import_detail(batch_id: str, principal: Principal = caller) -> dict[str, Any]:
+        covered = await covered_resources(principal)
         async with uow() as u:
             batch = await u.imports.get(batch_id)
-        if batch is None:
+        if batch is None or (covered is not None and batch["resource_code"] not in covered):
             raise NotFound([f"Import « {batch_id} » introuvable."])
         return imports.report_of(batch)
 
     @router.get("/beneficiaries", dependencies=[right("import", "read")])
-    async def beneficiaries() -> list[dict[str, Any]]:
-        """Records with their enrolments (staff only: personal data)."""
+    async def beneficiaries(principal: Principal = caller) -> list[dict[str, Any]]:
+        """Records with their enrolments (staff only: personal data), those enrolled on a ressource
+        of the antennes the caller covers."""
+        covered = await covered_resources(principal)
         async with uow() as u:
             people = await u.people.listing()
+        if covered is not None:
+            people = [p for p in people if any(e["resource_code"] in covered for e in p["enrolments"])]
         return [_json(p) | {"enrolments": [_json(e) | {"registration": e["registration"] and _json(e["registration"])}
                                            for e in p["enrolments"]]} for p in people]
 

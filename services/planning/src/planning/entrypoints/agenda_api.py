@@ -6,7 +6,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from servicekit.auth import Forbidden, Principal, current_principal, right
+from servicekit.auth import Forbidden, Principal, covered, current_principal, right
 from servicekit.errors import NotFound
 from servicekit.runtime import ServiceRuntime
 
@@ -86,13 +86,13 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
     uow = runtime.uow_factory
     caller = Depends(current_principal)
 
+    async def sites() -> list[tuple[str, str]]:
+        async with uow() as u:
+            return [(code, site.antenne) for code, site in (await u.referential.get()).sites.items()]
+
     async def covered_sites(principal: Principal) -> set[str] | None:
         """SEC-02: the sites of the antennes the caller's profiles cover (None: every site)."""
-        if principal.antennes is None:
-            return None
-        async with uow() as u:
-            ref = await u.referential.get()
-        return {code for code, site in ref.sites.items() if site.antenne in principal.antennes}
+        return await covered(principal, sites)
 
     async def ensure_covered(principal: Principal, *sites: str | None) -> None:
         covered = await covered_sites(principal)
