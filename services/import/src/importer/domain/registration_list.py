@@ -29,6 +29,7 @@ from datetime import date, datetime, timezone
 from typing import Literal
 
 from servicekit.clock import PARIS
+from servicekit.contact import normalise_email, normalise_phone
 from servicekit.limits import Limits, french_count, limits, too_large
 
 __all__ = [
@@ -412,10 +413,6 @@ _DATE_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})")
 _DATETIME_RE = re.compile(r"([0-9]{1,2})/([0-9]{1,2})/([0-9]{4})\s+([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?")
 _SIRET_RE = re.compile(r"[0-9]{14}")
 _FT_ID_RE = re.compile(r"[0-9]{7}[A-Z0-9]")
-_EMAIL_RE = re.compile(
-    r"[a-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[a-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
-)
 _PRESCRIBER_RE = re.compile(r"(?P<agency>\S.*?)\s+-\s+(?P<name>.*\S)", re.DOTALL)
 _PRESCRIBER_COMPACT_RE = re.compile(r"(?P<agency>[0-9][0-9A-Za-z]*)\s*-\s*(?P<name>.*\S)", re.DOTALL)
 
@@ -558,8 +555,8 @@ def _parse_row(row: int, fields: list[str], bounds: Limits) -> tuple[Registratio
 
     email = r.optional(COL_EMAIL)
     if email is not None:
-        email = email.lower()
-        if not _valid_email(email):
+        email = normalise_email(email)
+        if email is None:
             r.error(COL_EMAIL, "la valeur n'est pas une adresse e-mail valide (nom@domaine.fr attendu).")
 
     phone = None
@@ -620,12 +617,6 @@ def _parse_date(value: str) -> date | None:
         return None
 
 
-def _valid_email(email: str) -> bool:
-    if len(email) > 254 or not _EMAIL_RE.fullmatch(email):
-        return False
-    return len(email.split("@", 1)[0]) <= 64
-
-
 def _split_prescriber(value: str | None) -> tuple[str | None, str | None]:
     """"59123 - MARTIN Paul" -> ("59123", "MARTIN Paul"); without " - ": (None, whole text)."""
     if value is None:
@@ -634,68 +625,6 @@ def _split_prescriber(value: str | None) -> tuple[str | None, str | None]:
     if match is None:
         return None, value
     return match["agency"].strip(), match["name"].strip()
-
-
-# --------------------------------------------------------------------------- phone numbers
-
-# Overseas departments use their own country codes; their national numbers start with these
-# three digits (after the trunk 0): Réunion/Mayotte +262, Guadeloupe & co +590, Guyane +594,
-# Martinique +596.
-_OVERSEAS_PREFIXES = {
-    "262": "262", "263": "262", "269": "262", "639": "262", "692": "262", "693": "262",
-    "590": "590", "690": "590", "691": "590",
-    "594": "594", "694": "594",
-    "596": "596", "696": "596", "697": "596",
-}
-_PHONE_CHARS_RE = re.compile(r"\+?[0-9\s.\-/()]+")
-_COUNTRY_CODES = ("33", "262", "590", "594", "596")
-
-
-def normalise_phone(raw: str) -> str | None:
-    """A French phone number in any usual writing -> E.164 (``+33612345678``), else None.
-
-    Accepts national numbers ("06 12 34 56 78", "03.20.11.22.33", "0712345678"), international
-    ones ("+33 7 11 22 33 44", "+33 (0)6 ...", "0033 6 ..."), the overseas departments' codes,
-    and the forms a spreadsheet makes of them (leading 0 or "+" dropped: "612345678",
-    "33612345678").
-    """
-    text = raw.strip().replace("(0)", " ")
-    if not _PHONE_CHARS_RE.fullmatch(text):
-        return None
-    digits = re.sub(r"[^0-9]", "", text)
-    if text.startswith("+"):
-        return _international(digits)
-    if digits.startswith("00"):
-        return _international(digits[2:])
-    if len(digits) == 10 and digits[0] == "0":
-        return _national(digits[1:])
-    if len(digits) == 9:
-        return _national(digits)
-    if len(digits) == 11 and digits.startswith("33"):
-        return _international(digits)
-    return None
-
-
-def _national(nsn: str) -> str | None:
-    """National significant number (9 digits, no trunk 0) -> E.164."""
-    if len(nsn) != 9 or nsn[0] == "0":
-        return None
-    return f"+{_OVERSEAS_PREFIXES.get(nsn[:3], '33')}{nsn}"
-
-
-def _international(digits: str) -> str | None:
-    for code in _COUNTRY_CODES:
-        if not digits.startswith(code):
-            continue
-        nsn = digits[len(code):]
-        if len(nsn) == 10 and nsn[0] == "0":  # "+33 0 6 ..." : trunk 0 written after the code
-            nsn = nsn[1:]
-        if len(nsn) != 9 or nsn[0] == "0":
-            return None
-        if code == "33":
-            return _national(nsn)
-        return f"+{code}{nsn}" if _OVERSEAS_PREFIXES.get(nsn[:3]) == code else None
-    return None
 
 
 # --------------------------------------------------------------------------- helpers
