@@ -232,10 +232,14 @@ async def test_SEC_02_douaisis_sees_no_beneficiary_import_or_appointment_of_lill
                                      data={"resource": "ACR2025-L12"})
         assert imported.status_code == 200 and imported.json()["counts"]["created"] == 6
     async with Api(sqlite_settings, clock=clock, user="sub-lil") as own:
-        assert len((await own.request("GET", "importer", "/beneficiaries")).json()) == 6
+        people = (await own.request("GET", "importer", "/beneficiaries")).json()
+        assert len(people) == 6
+        record = (await own.request("GET", "importer", f"/beneficiaries/{people[0]['id']}")).json()  # BEN-01 show
+        assert record["id"] == people[0]["id"] and record["enrolments"][0]["resource_code"] == "ACR2025-L12"
         assert len((await own.request("GET", "importer", "/imports")).json()) == 1
     async with Api(sqlite_settings, clock=clock, user="sub-dou") as other:
         assert (await other.request("GET", "importer", "/beneficiaries")).json() == []
+        assert (await other.request("GET", "importer", f"/beneficiaries/{people[0]['id']}")).status_code == 404
         assert (await other.request("GET", "importer", "/imports")).json() == []
         assert (await other.request("GET", "importer", f"/imports/{imported.json()['batch_id']}")).status_code == 404
         worklist = (await other.request("GET", "affectation", "/appointments")).json()

@@ -580,3 +580,36 @@ billing_commands.register(main)
 
 if __name__ == "__main__":
     main()
+
+
+@main.group()
+def beneficiary() -> None:
+    """La fiche entrepreneur (BEN-01)."""
+
+
+@beneficiary.command("show")
+@click.argument("beneficiary_id", metavar="ID")
+@click.option("--json", "as_json", is_flag=True, help="afficher en JSON")
+def beneficiary_show(beneficiary_id: str, as_json: bool) -> None:
+    """La fiche d'un bénéficiaire : identité, contact, consentements, inscriptions."""
+    from prestaflow.referential import checked
+
+    async def work(api: Api) -> dict[str, Any]:
+        return checked(await api.request("GET", "importer", f"/beneficiaries/{beneficiary_id}"))
+
+    person = run(work)
+    if as_json:
+        print_json(person)
+        return
+    oui = {True: "oui", False: "non"}
+    for label, value in [("Identifiant", person["id"]), ("Identifiant France Travail", person["ft_id"]),
+                         ("Civilité", person["civility"]), ("Nom", person["last_name"]),
+                         ("Prénom", person["first_name"]), ("Date de naissance", person["birth_date"]),
+                         ("Code postal", person["postcode"]), ("E-mail", person["email"]),
+                         ("Téléphone", person["phone"]), ("Accepte les e-mails", oui[person["accepts_email"]]),
+                         ("Accepte les SMS", oui[person["accepts_sms"]]),
+                         ("Actif", oui[person["active"]])]:
+        click.echo(f"{label:27}: {value if value is not None else '-'}")
+    for e in person["enrolments"]:
+        click.echo(f"Inscription {e['resource_code']} (site {e['site_code']}, commande {e['order_number'] or '-'}) "
+                   f"du {e['created_at'][:10]}")

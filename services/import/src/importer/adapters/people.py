@@ -43,13 +43,19 @@ class SqlPeople:
             await s.execute(delete(_r).where(one_of(s, _r.c.beneficiary_id, part)))
             await s.execute(delete(_e).where(one_of(s, _e.c.beneficiary_id, part)))
 
-    async def listing(self) -> list[dict[str, Any]]:
-        """Beneficiaries with their enrolments and registrations (staff view)."""
-        people = [dict(r) for r in (await self.session.execute(select(_b).order_by(_b.c.last_name, _b.c.id))).mappings()]
-        registrations = {r["enrolment_id"]: dict(r) for r in (await self.session.execute(select(_r))).mappings()}
+    async def listing(self, beneficiary_id: str | None = None) -> list[dict[str, Any]]:
+        """Beneficiaries (or the one ``beneficiary_id``) with their enrolments and registrations (staff view)."""
+        one = beneficiary_id is not None
+        people = [dict(r) for r in (await self.session.execute(
+            select(_b).where(_b.c.id == beneficiary_id) if one else select(_b).order_by(_b.c.last_name, _b.c.id)
+        )).mappings()]
+        registrations = {r["enrolment_id"]: dict(r) for r in (await self.session.execute(
+            select(_r).where(_r.c.beneficiary_id == beneficiary_id) if one else select(_r))).mappings()}
         # Grouped once: scanning every enrolment for each person made 10,000 people take a minute.
         enrolments: dict[str, list[dict[str, Any]]] = {}
-        for row in (await self.session.execute(select(_e).order_by(_e.c.created_at))).mappings():
+        for row in (await self.session.execute(
+                (select(_e).where(_e.c.beneficiary_id == beneficiary_id) if one else select(_e))
+                .order_by(_e.c.created_at))).mappings():
             enrolments.setdefault(row["beneficiary_id"], []).append(
                 dict(row) | {"registration": registrations.get(row["id"])})
         for person in people:

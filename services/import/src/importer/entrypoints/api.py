@@ -18,6 +18,11 @@ def _json(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
 
 
+def _person_json(p: dict[str, Any]) -> dict[str, Any]:
+    return _json(p) | {"enrolments": [_json(e) | {"registration": e["registration"] and _json(e["registration"])}
+                                      for e in p["enrolments"]]}
+
+
 def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter:
     router = APIRouter(tags=["importer"])
     uow = runtime.uow_factory
@@ -91,8 +96,18 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
             people = await u.people.listing()
         if covered is not None:
             people = [p for p in people if any(e["resource_code"] in covered for e in p["enrolments"])]
-        return [_json(p) | {"enrolments": [_json(e) | {"registration": e["registration"] and _json(e["registration"])}
-                                           for e in p["enrolments"]]} for p in people]
+        return [_person_json(p) for p in people]
+
+    @router.get("/beneficiaries/{beneficiary_id}", dependencies=[right("import", "read")])
+    async def beneficiary(beneficiary_id: str, principal: Principal = caller) -> dict[str, Any]:
+        """BEN-01: one *fiche entrepreneur* with its enrolments (404 outside the caller's antennes)."""
+        covered = await covered_resources(principal)
+        async with uow() as u:
+            found = await u.people.listing(beneficiary_id)
+        if not found or (covered is not None and not any(e["resource_code"] in covered
+                                                         for e in found[0]["enrolments"])):
+            raise NotFound([f"Bénéficiaire « {beneficiary_id} » introuvable."])
+        return _person_json(found[0])
 
     @router.post("/beneficiaries/keys", dependencies=[services_only("import")])
     async def beneficiary_keys(beneficiary_ids: list[str]) -> dict[str, str]:
