@@ -77,8 +77,9 @@ async def test_SEC_03_importer_keys_answer_services_only(sqlite_settings, provid
                 assert (await client.get("/importer/beneficiaries/b1/key", headers=headers)).status_code == 403
             response = await client.post("/importer/beneficiaries/keys", json=["b1"], headers=service)
             assert response.status_code == 200 and response.json() == {}
-            # a person with the right reads the import history; a service's token changes nothing
+            # a person with the right reads the import history; a service's token opens nothing else
             assert (await client.get("/importer/imports", headers=person)).status_code == 200
+            assert (await client.get("/importer/beneficiaries", headers=service)).status_code == 403
             assert (await client.post("/importer/purge", headers=service)).status_code == 403
 
 

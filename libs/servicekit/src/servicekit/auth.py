@@ -223,7 +223,7 @@ class OidcAuthenticator:
             return None
         principal = await self.directory.principal(str(claims["sub"]), claims)
         client = claims.get("azp") or claims.get("client_id")
-        if client in self.services:  # a service: reads what services read, changes what its account may
+        if client in self.services:  # a service: opens the services-only routes, the rest as its account may
             return replace(principal, service=self.services[client])
         return principal
 
@@ -281,8 +281,6 @@ class Right:
             if principal.service is None and principal is not ADMINISTRATOR:
                 raise Forbidden(SERVICES_ONLY)
             return principal
-        if principal.service is not None and self.access == "read":
-            return principal  # services read each other's data (lookups, keys); they change nothing by HTTP
         if not principal.may(self.module, self.access):
             raise Forbidden(FORBIDDEN.format(access=_ACCESS_FR[self.access], module=self.module))
         return principal
