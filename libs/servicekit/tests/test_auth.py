@@ -171,3 +171,27 @@ def test_SEC_02_the_route_enumeration_finds_a_route_without_a_right(provider):
         return None
 
     assert routes_without_right(app.routes) == ["GET /planning/forgotten"]
+
+
+async def test_SEC_02_rights_looked_up_from_planning_with_service_credentials_and_503_when_it_is_down(provider):
+    """HttpDirectory: what a service other than planning does; planning answering 503 is told in French."""
+    from servicekit.auth import HttpDirectory
+    from servicekit.oidc_client import StaticToken
+
+    asked = []
+
+    async def planning(request: httpx.Request) -> httpx.Response:
+        asked.append((request.url.path, request.headers["authorization"]))
+        if request.url.path.endswith("/down"):
+            return httpx.Response(503)
+        return httpx.Response(200, json={"subject": "cdurand", "rights": {"planning": "read"}, "antennes": ["LILLE"]})
+
+    directory = HttpDirectory("http://planning", StaticToken("service-token"), httpx.MockTransport(planning))
+    app = make_app(provider)
+    app.state.auth.directory = directory
+    assert (await call(app, "GET", "/planning/things", provider.token("cdurand"))).status_code == 200
+    assert (await call(app, "GET", "/planning/things", provider.token("cdurand"))).status_code == 200
+    assert asked == [("/planning/access/cdurand", "Bearer service-token")]  # asked once, then cached
+    response = await call(app, "GET", "/planning/things", provider.token("down"))
+    assert response.status_code == 503
+    assert response.json() == {"messages": ["Droits d'accès momentanément indisponibles : réessayez dans un instant."]}

@@ -57,6 +57,13 @@ class Forbidden(Exception):
         self.messages = [message]
 
 
+class RightsUnavailable(Exception):
+    """503: the service that knows people's rights (planning) did not answer."""
+
+
+RIGHTS_UNAVAILABLE = "Droits d'accès momentanément indisponibles : réessayez dans un instant."
+
+
 class AuthNotConfigured(RuntimeError):
     """A service started alone without OIDC settings and without ``PRESTAFLOW_AUTH=off``."""
 
@@ -153,10 +160,14 @@ class HttpDirectory:
         cached = self._cache.get(subject)
         if cached and cached[0] > time.monotonic():
             return replace(cached[1], claims=claims)
-        async with httpx.AsyncClient(base_url=self.base_url, transport=self.transport, auth=self.auth,
-                                     timeout=10) as client:
-            response = await client.get(f"/planning/access/{quote(subject, safe='')}")
-        response.raise_for_status()
+        try:
+            async with httpx.AsyncClient(base_url=self.base_url, transport=self.transport, auth=self.auth,
+                                         timeout=10) as client:
+                response = await client.get(f"/planning/access/{quote(subject, safe='')}")
+            response.raise_for_status()
+        except httpx.HTTPError as exc:
+            log.warning("rights lookup failed", extra={"reason": type(exc).__name__})
+            raise RightsUnavailable() from exc
         principal = principal_of(subject, response.json(), claims)
         self._cache[subject] = (time.monotonic() + self.ttl, principal)
         return principal

@@ -13,8 +13,8 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from servicekit.auth import (OPEN_PATHS, UNAUTHENTICATED, Authenticator, Forbidden, LocalAdministrator,
-                             Unauthenticated, current_principal)
+from servicekit.auth import (OPEN_PATHS, RIGHTS_UNAVAILABLE, UNAUTHENTICATED, Authenticator, Forbidden,
+                             LocalAdministrator, RightsUnavailable, Unauthenticated, current_principal)
 from servicekit.body_limit import BodyLimit, BodyTooLarge, body_too_large
 from servicekit import metrics, tracing
 from servicekit.bus import Bus
@@ -59,6 +59,10 @@ def _unauthenticated() -> JSONResponse:
     return JSONResponse({"messages": [UNAUTHENTICATED]}, status_code=401, headers={"WWW-Authenticate": "Bearer"})
 
 
+def _rights_unavailable() -> JSONResponse:
+    return JSONResponse({"messages": [RIGHTS_UNAVAILABLE]}, status_code=503, headers={"Retry-After": "5"})
+
+
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BodyTooLarge, body_too_large)
 
@@ -69,6 +73,10 @@ def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(Unauthenticated)
     async def unauthenticated(_request: Request, _exc: Unauthenticated) -> JSONResponse:
         return _unauthenticated()
+
+    @app.exception_handler(RightsUnavailable)
+    async def rights_unavailable(_request: Request, _exc: RightsUnavailable) -> JSONResponse:
+        return _rights_unavailable()
 
     @app.exception_handler(Forbidden)
     async def forbidden(_request: Request, exc: Forbidden) -> JSONResponse:
@@ -115,6 +123,8 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
                 await current_principal(request)
             except Unauthenticated:
                 return _unauthenticated()
+            except RightsUnavailable:
+                return _rights_unavailable()
         return await call_next(request)
     install_handlers(app)
     app.add_middleware(BodyLimit, max_bytes=limits().request_bytes)  # every upload, before it is read
