@@ -28,6 +28,7 @@ class LocalOpenIdProvider:
         self.audience = audience
         self.clients = dict(clients or {})
         self.jwks_requests = 0
+        self.token_requests = 0
         self._keys: list[tuple[str, rsa.RSAPrivateKey]] = []
         self.rotate(keep_old=False)
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -117,6 +118,7 @@ class LocalOpenIdProvider:
                 if not self.path.endswith("/protocol/openid-connect/token"):
                     self._json({"error": "not_found"}, 404)
                     return
+                provider.token_requests += 1
                 form = urllib.parse.parse_qs(self.rfile.read(int(self.headers.get("Content-Length", 0))).decode())
                 client_id, secret = form.get("client_id", [""])[0], form.get("client_secret", [""])[0]
                 if form.get("grant_type") != ["client_credentials"]:
