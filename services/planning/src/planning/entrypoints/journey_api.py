@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Body, Query
 from pydantic import BaseModel, ConfigDict, Field
 
+from servicekit.auth import right
 from servicekit.runtime import ServiceRuntime
 
 from planning.domain.journeys import LABELS
@@ -36,36 +37,36 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["journeys"])
     uow = runtime.uow_factory
 
-    @router.get("/journeys")
+    @router.get("/journeys", dependencies=[right("parcours", "read")])
     async def list_journeys(first_day: date | None = Query(default=None, alias="from"),
                             last_day: date | None = Query(default=None, alias="to"),
                             resource: str | None = None, status: str | None = None) -> list[dict[str, Any]]:
         """Enrolments whose ODS start is in [from, to], by start: the ids the other routes take."""
         return await journeys.list_journeys(journeys.JourneyQuery(first_day, last_day, resource, status), uow())
 
-    @router.post("/journeys/close-due")
+    @router.post("/journeys/close-due", dependencies=[right("administration", "write")])
     async def close_due() -> dict[str, Any]:
         """PRC-07: the daily run; closes each due enrolment once (ODSClosed)."""
         return await journeys.close_due(uow())
 
-    @router.get("/journeys/{enrolment_id}")
+    @router.get("/journeys/{enrolment_id}", dependencies=[right("parcours", "read")])
     async def show(enrolment_id: str) -> dict[str, Any]:
         """The journey: dates, form, derived situation (PRC-03), its actions, the ODS's reason lists."""
         return await journeys.show_journey(enrolment_id, uow())
 
-    @router.put("/journeys/{enrolment_id}/dates")
+    @router.put("/journeys/{enrolment_id}/dates", dependencies=[right("parcours", "write")])
     async def dates(enrolment_id: str, request: DatesRequest) -> dict[str, Any]:
         """PRC-01: start on or before the first action, end on or after the last; 409 when closed."""
         return await journeys.change_dates(enrolment_id, request.start, request.end, uow())
 
-    @router.patch("/journeys/{enrolment_id}/form")
+    @router.patch("/journeys/{enrolment_id}/form", dependencies=[right("parcours", "write")])
     async def form(enrolment_id: str, changes: Any = Body(description=FORM_DESCRIPTION,
                                                            examples=[{"initial_outcome": "poursuivi"}])
                    ) -> dict[str, Any]:
         """PRC-02: a partial save (JourneyFormChanged); closes the journey when due (PRC-07)."""
         return await journeys.save_form(enrolment_id, changes, uow())
 
-    @router.post("/journeys/{enrolment_id}/reopen")
+    @router.post("/journeys/{enrolment_id}/reopen", dependencies=[right("parcours", "write")])
     async def reopen(enrolment_id: str, request: ReopenRequest) -> dict[str, Any]:
         """PRC-10: réouverture with a reason (ODSReopened)."""
         return await journeys.reopen_journey(enrolment_id, request.reason, uow())
