@@ -165,11 +165,11 @@ def test_ref_cli_invalid_yaml_exits_1_with_the_line_number(tmp_path):
 
 
 def test_ref_cli_unknown_top_level_section_exits_1(tmp_path):
-    bad = variant(tmp_path, "extra.yaml", append="\nusers:\n  - {code: admin}\n")
+    bad = variant(tmp_path, "extra.yaml", append="\nutilisateurs:\n  - {code: admin}\n")
     home = tmp_path / "home"
     result = run(home, "referential", "load", str(bad))
     assert result.exit_code == 1, result.output
-    assert "Section « users » inconnue" in result.output
+    assert "Section « utilisateurs » inconnue" in result.output
     assert show(home)["planning"]["version"] == 0
 
 
