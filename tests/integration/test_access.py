@@ -143,7 +143,7 @@ async def test_SEC_02_rights_come_from_the_referentials_profiles_by_subject(sqli
 
 async def test_SEC_04_events_name_the_user_whose_command_caused_them_and_audit_who_lists_them(sqlite_settings,
                                                                                               tmp_path):
-    from prestaflow import audit, planning_cli, referential
+    from prestaflow import audit_who as audit, planning_cli, referential
     from prestaflow.client import Api
 
     from cluster import SAMPLES

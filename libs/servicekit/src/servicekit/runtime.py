@@ -183,7 +183,7 @@ def event_log_router(runtime: ServiceRuntime) -> APIRouter:
         return [{"position": r.id, "published": r.published_at is not None, "envelope": json.loads(r.raw),
                  "raw": r.raw} for r in rows]
 
-    @router.get("/chain")
+    @router.get("/chain", dependencies=[right("audit", "read")])
     async def chain_head() -> dict[str, Any] | None:
         """The head of the service's event chain: its last event's sequence and hash (OPS-04)."""
         return await _chain_head(runtime)

@@ -50,41 +50,41 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         async with runtime.uow_factory() as uow:
             return await uow.referential.snapshot()
 
-    @router.get("/invoices/pending")
+    @router.get("/invoices/pending", dependencies=[right("facturation", "read")])
     async def pending(legal_entity: str | None = None) -> list[dict[str, Any]]:
         """*Factures à émettre sans devis* (BIL-03): drafts, with the reasons of those not issuable, and
         issued invoices whose journey was reopened (``action: avoir``)."""
         return await invoicing.pending(runtime.uow_factory(), legal_entity)
 
-    @router.get("/invoices/issued")
+    @router.get("/invoices/issued", dependencies=[right("facturation", "read")])
     async def issued(legal_entity: str | None = None) -> list[dict[str, Any]]:
         """*Factures émises*: invoices and credit notes, in number order, with their Chorus Pro status."""
         return await invoicing.issued(runtime.uow_factory(), legal_entity)
 
-    @router.get("/invoices/{invoice_id}/preview")
+    @router.get("/invoices/{invoice_id}/preview", dependencies=[right("facturation", "read")])
     async def preview(invoice_id: str, legal_entity: str | None = None) -> Response:
         """BIL-10: the PDF marked *aperçu*, no number consumed."""
         pdf = await invoicing.preview(runtime.uow_factory(), tools, invoice_id, legal_entity)
         return _pdf(pdf, f"apercu-{invoice_id}.pdf")
 
-    @router.post("/invoices/{invoice_id}/issue")
+    @router.post("/invoices/{invoice_id}/issue", dependencies=[right("facturation", "write")])
     async def issue(invoice_id: str, legal_entity: str | None = None) -> dict[str, Any]:
         """BIL-05: *Générer* — validated (XSD, EN 16931) before its number; 422 with the rules broken."""
         return await invoicing.issue_invoice(invoicing.IssueInvoice(invoice_id, legal_entity), runtime.uow_factory(),
                                              tools)
 
-    @router.post("/credit-notes")
+    @router.post("/credit-notes", dependencies=[right("facturation", "write")])
     async def credit_note(body: CreditNoteRequest) -> dict[str, Any]:
         """BIL-08: an avoir cancelling an issued invoice, numbered in the same sequence."""
         return await invoicing.issue_credit_note(invoicing.IssueCreditNote(body.number, body.reason, body.legal_entity),
                                                  runtime.uow_factory(), tools)
 
-    @router.get("/documents/{number}.pdf")
+    @router.get("/documents/{number}.pdf", dependencies=[right("facturation", "read")])
     async def document_pdf(number: str) -> Response:
         """An issued invoice's or credit note's Factur-X PDF."""
         return _pdf(await invoicing.pdf_of(runtime.uow_factory(), tools, number), f"{number}.pdf")
 
-    @router.get("/journal.csv")
+    @router.get("/journal.csv", dependencies=[right("facturation", "read")])
     async def journal(from_: date = Query(alias="from"), to: date = Query(), legal_entity: str | None = None
                       ) -> Response:
         """BIL-11: the sales journal of a period (issue dates, both included), one line per document."""
@@ -92,13 +92,13 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         return Response(content.encode("utf-8"), media_type="text/csv; charset=utf-8",
                         headers={"Content-Disposition": f'attachment; filename="journal-ventes-{from_}-{to}.csv"'})
 
-    @router.post("/chorus/deposit")
+    @router.post("/chorus/deposit", dependencies=[right("facturation", "write")])
     async def chorus_deposit() -> dict[str, Any]:
         """BIL-07/BIL-12: the night's Chorus Pro run, now (deposit, then reports); without credentials the
         flows are written to the folder for a manual upload."""
         return await runtime.deposit()
 
-    @router.get("/chorus/status")
+    @router.get("/chorus/status", dependencies=[right("facturation", "read")])
     async def chorus_status(legal_entity: str | None = None) -> list[dict[str, Any]]:
         """Each issued document's Chorus Pro state (pending, written, deposited, integrated, rejected with the
         reason, failed and retried next run)."""
