@@ -6,6 +6,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from servicekit.auth import right
 from servicekit.runtime import ServiceRuntime
 
 from planning.adapters import exports
@@ -19,16 +20,16 @@ def build_router(runtime: ServiceRuntime, tools: Deliverables) -> APIRouter:
     router = APIRouter(tags=["journeys"])
     uow = runtime.uow_factory
 
-    @router.post("/journeys/{enrolment_id}/deliverables")
+    @router.post("/journeys/{enrolment_id}/deliverables", dependencies=[right("parcours", "write")])
     async def generate_deliverables(enrolment_id: str) -> dict[str, Any]:
         """PRC-06: the bilan and the émargement as PDF after the six checks; 422 with the failed checks."""
         return await journey_views.generate_deliverables(enrolment_id, uow(), tools)
 
-    @router.get("/journeys/{enrolment_id}/deliverables")
+    @router.get("/journeys/{enrolment_id}/deliverables", dependencies=[right("parcours", "read")])
     async def list_deliverables(enrolment_id: str) -> list[dict[str, Any]]:
         return await journey_views.list_deliverables(enrolment_id, uow())
 
-    @router.get("/journeys/{enrolment_id}/deliverables/{kind}.pdf")
+    @router.get("/journeys/{enrolment_id}/deliverables/{kind}.pdf", dependencies=[right("parcours", "read")])
     async def deliverable_pdf(enrolment_id: str, kind: Literal["bilan", "emargement"],
                               number: int | None = None) -> Response:
         """The latest PDF of that kind, or the given number; its SHA-256 in ``X-SHA256``."""
@@ -40,7 +41,7 @@ def build_router(runtime: ServiceRuntime, tools: Deliverables) -> APIRouter:
               ) -> DashboardQuery:
         return DashboardQuery(starts_from, starts_to, resource or None, everyone)
 
-    @router.get("/dashboard")
+    @router.get("/dashboard", dependencies=[right("parcours", "read")])
     async def dashboard(starts_from: date | None = Query(default=None, alias="from"),
                         starts_to: date | None = Query(default=None, alias="to"),
                         resource: str | None = None, everyone: bool = Query(default=False, alias="all")
@@ -51,7 +52,7 @@ def build_router(runtime: ServiceRuntime, tools: Deliverables) -> APIRouter:
                                              runtime.key_source)
         return [_json(r) for r in rows]
 
-    @router.get("/dashboard.xlsx")
+    @router.get("/dashboard.xlsx", dependencies=[right("parcours", "read")])
     async def dashboard_xlsx(starts_from: date | None = Query(default=None, alias="from"),
                              starts_to: date | None = Query(default=None, alias="to"),
                              resource: str | None = None, everyone: bool = Query(default=False, alias="all")
@@ -63,12 +64,12 @@ def build_router(runtime: ServiceRuntime, tools: Deliverables) -> APIRouter:
         return Response(exports.dashboard_workbook(rows, title), media_type=XLSX,
                         headers={"Content-Disposition": 'attachment; filename="tableau_de_suivi.xlsx"'})
 
-    @router.get("/alerts")
+    @router.get("/alerts", dependencies=[right("parcours", "read")])
     async def alerts() -> list[dict[str, Any]]:
         """PRC-05: the three alerts, each enrolment with its reason."""
         return await journey_views.alerts(uow(), runtime.settings.invoice_alert_days, runtime.key_source)
 
-    @router.get("/timeline/{beneficiary_id}")
+    @router.get("/timeline/{beneficiary_id}", dependencies=[right("parcours", "read")])
     async def timeline(beneficiary_id: str) -> list[dict[str, Any]]:
         """PRC-09: one beneficiary's history in time order."""
         return await journey_views.timeline(beneficiary_id, uow())
