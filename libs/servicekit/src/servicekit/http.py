@@ -113,6 +113,9 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
 
     app = FastAPI(title=title, lifespan=lifespan)
     app.state.auth = auth or LocalAdministrator()
+    # Innermost, so that the body the routes read is the counted one (a BaseHTTPMiddleware between it
+    # and the routes turns its refusal into a 400); a declared length is still refused before reading.
+    app.add_middleware(BodyLimit, max_bytes=limits().request_bytes)  # every upload, before it is read
 
     @app.middleware("http")
     async def authenticate_first(request: Request, call_next):
@@ -127,7 +130,6 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
                 return _rights_unavailable()
         return await call_next(request)
     install_handlers(app)
-    app.add_middleware(BodyLimit, max_bytes=limits().request_bytes)  # every upload, before it is read
     services = {r.name for r in runtimes}
 
     @app.middleware("http")

@@ -83,7 +83,7 @@ async def test_x03_upload_over_the_limit_answered_413_before_being_read(sqlite_s
                                          headers={"content-type": "multipart/form-data; boundary=b"})
         else:
             response = await upload(api, b"x" * 3_200_000)
-        assert response.status_code == 413
+        assert response.status_code == 413, response.text
         assert response.json() == {"messages": [
             "Envoi trop volumineux : 1,1 Mo au plus par envoi (PRESTAFLOW_LIMIT_IMPORT_BYTES pour un fichier). "
             "Vérifiez le fichier choisi."]}
