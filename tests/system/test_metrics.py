@@ -56,7 +56,8 @@ def test_ops02_metrics_after_an_import_a_parked_event_and_a_stuck_relay(cluster)
 
     planning = scrape(cluster, "planning")
     assert {dict(k)["topic"] for k in series(planning, "prestaflow_consumer_lag")} == {
-        "prestaflow.import.events", "prestaflow.affectation.events"}
+        "prestaflow.import.events", "prestaflow.affectation.events", "prestaflow.billing.events",
+        "prestaflow.notify.events"}
     # Handler durations: importer's list event (one per import) handled by planning, timed.
     durations = series(planning, "prestaflow_handler_duration_seconds_count", service="planning")
     assert sum(durations.values()) >= 1
