@@ -2,33 +2,15 @@
 the sample J-10 list (PRC-01, PRC-02, PRC-07, PRC-10): answers, exit codes (0 done, 1 refused, 2 usage)
 and what the next command sees. The services' clock is a file the test moves."""
 
-import json
-from pathlib import Path
 
 import pytest
 
-from cli_runner import SAMPLE, SAMPLES, run
-
-
-class Journeys:
-    def __init__(self, home: Path, clock: Path):
-        self.home, self.clock = home, clock
-
-    def on(self, moment: str) -> None:
-        self.clock.write_text(moment)
-
-    def __call__(self, *args: str):
-        return run(self.home, *args, clock_file=self.clock)
-
-    def json(self, *args: str):
-        result = self(*args, "--json")
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
+from cli_runner import SAMPLE, SAMPLES, ClockedCli
 
 
 @pytest.fixture
-def cli(tmp_path) -> Journeys:
-    cli = Journeys(tmp_path / "home", tmp_path / "clock")
+def cli(tmp_path) -> ClockedCli:
+    cli = ClockedCli(tmp_path / "home", tmp_path / "clock")
     cli.on("2025-01-04T09:00:00+01:00")
     assert cli("referential", "load", str(SAMPLE)).exit_code == 0
     result = cli("import", str(SAMPLES / "liste_inscrits_J-10.csv"), "--ressource", "ACR2025-L12", "--liste", "J-10")

@@ -11,30 +11,12 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from cli_runner import SAMPLE, SAMPLES, run
-
-
-class Cli:
-    """The command line with the services' clock in a file the test moves."""
-
-    def __init__(self, home, clock):
-        self.home, self.clock = home, clock
-
-    def on(self, moment: str) -> None:
-        self.clock.write_text(moment)
-
-    def __call__(self, *args: str):
-        return run(self.home, *args, clock_file=self.clock)
-
-    def json(self, *args: str):
-        result = self(*args, "--json")
-        assert result.exit_code == 0, result.output
-        return json.loads(result.stdout)
+from cli_runner import SAMPLE, SAMPLES, ClockedCli
 
 
 @pytest.fixture
-def cli(tmp_path) -> Cli:
-    cli = Cli(tmp_path / "home", tmp_path / "clock")
+def cli(tmp_path) -> ClockedCli:
+    cli = ClockedCli(tmp_path / "home", tmp_path / "clock")
     cli.on("2025-01-04T09:00:00+01:00")
     assert cli("referential", "load", str(SAMPLE)).exit_code == 0
     assert cli("import", str(SAMPLES / "liste_inscrits_J-10.csv"), "--ressource", "ACR2025-L12",
@@ -42,7 +24,7 @@ def cli(tmp_path) -> Cli:
     return cli
 
 
-def test_prc04_prc05_prc06_prc09_dashboard_deliverables_alerts_timeline(cli: Cli, tmp_path):
+def test_prc04_prc05_prc06_prc09_dashboard_deliverables_alerts_timeline(cli: ClockedCli, tmp_path):
     everyone = cli.json("journey", "list")
     assert everyone and not any(r["on_dashboard"] for r in everyone)  # no form started yet
     assert "0 parcours." in cli("journey", "list").output

@@ -2,6 +2,7 @@
 on SQLite under ``PRESTAFLOW_HOME`` (no PRESTAFLOW_URL, no PRESTAFLOW_DATABASE_URL), so state persists
 between commands."""
 
+import json
 import os
 from pathlib import Path
 
@@ -21,3 +22,21 @@ def run(home: Path, *args: str, clock_file: Path | None = None) -> Result:
     if clock_file is not None:
         env["PRESTAFLOW_CLOCK_FILE"] = str(clock_file)
     return CliRunner().invoke(main, list(args), env=env, catch_exceptions=False)
+
+
+class ClockedCli:
+    """The command line on one home, with the services' clock in a file the test moves."""
+
+    def __init__(self, home: Path, clock: Path):
+        self.home, self.clock = home, clock
+
+    def on(self, moment: str) -> None:
+        self.clock.write_text(moment)
+
+    def __call__(self, *args: str) -> Result:
+        return run(self.home, *args, clock_file=self.clock)
+
+    def json(self, *args: str):
+        result = self(*args, "--json")
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
