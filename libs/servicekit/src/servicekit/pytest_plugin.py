@@ -9,6 +9,7 @@
 """
 
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -30,10 +31,37 @@ PG_URL = os.environ.get("PRESTAFLOW_TEST_DATABASE_URL", "postgresql+asyncpg://po
 _BROKER_USED: set[str] = set()
 
 
+def _ephemeral_floor() -> int:
+    try:
+        return int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
+
+
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
+    """A loopback port that is free now and stays free until a test process binds it.
+
+    A port the kernel hands out for ``bind(0)`` comes from the ephemeral range, which outgoing
+    connections (a service's Kafka clients, say) also draw from: a service that binds it seconds
+    later can find it taken (CI saw ``address already in use``). Ports below that range are never
+    given to outgoing connections, and a random start keeps two concurrent runs apart.
+    """
+    low, high = 20000, _ephemeral_floor() - 1
+    for _ in range(1000):
+        port = random.randint(low, high)
+        if port in _HANDED_OUT:
+            continue
+        with socket.socket() as s:
+            try:
+                s.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+        _HANDED_OUT.add(port)
+        return port
+    raise RuntimeError(f"no free loopback port between {low} and {high}")
 
 
 def wait_for_port(port: int, timeout: float = 20.0) -> None:
