@@ -264,8 +264,8 @@ async def alerts(uow, invoice_days: int, keys=None, sites: Collection[str] | Non
     """PRC-05's three alerts, each enrolment with its reason (and the person's name when ``keys``),
     grouped by alert in the seed's order; ``sites``: only the enrolments of these sites (SEC-02)."""
     async with uow:
-        opened, closed = ([e for e in await uow.enrolments.search(status=status) if sites is None or e.site in sites]
-                          for status in ("open", "closed"))
+        opened = [e for e in await uow.enrolments.search(status="open") if sites is None or e.site in sites]
+        closed = [e for e in await uow.enrolments.search(status="closed") if sites is None or e.site in sites]
         journeys = await with_actions(uow, opened + closed)
         invoices = views.invoice_statuses(await uow.views.invoice_events(enrolment_ids=[e.id for e in closed]))
         found = views.alerts_of(((j.enrolment, j.actions) for j in journeys), uow.clock.now(), invoices,
