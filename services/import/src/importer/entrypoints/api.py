@@ -2,7 +2,7 @@
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 
 from servicekit.auth import Scope, right, scope, services_only
@@ -70,7 +70,7 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
         return {"done": done, "total": total}
 
     @router.get("/imports", dependencies=[right("import", "read")])
-    async def import_history(limit: int = 100, resources: Scope = in_scope) -> list[dict[str, Any]]:
+    async def import_history(limit: int = Query(100, ge=1, le=10_000), resources: Scope = in_scope) -> list[dict[str, Any]]:
         """IMP-08: file, hash, ressource, user, time, counts and messages of each import (of the
         ressources of the antennes the caller covers)."""
         async with uow() as u:

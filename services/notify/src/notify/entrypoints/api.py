@@ -220,8 +220,8 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
         return await setup_commands.add_rule(rule, uow())
 
     @router.delete("/rules", dependencies=[right("notifications", "write")])
-    async def delete_rule(ods: str, confirmation: Literal["yes", "no", "any"], template: str,
-                          delay_days: int) -> dict[str, Any]:
+    async def delete_rule(ods: str = Query(min_length=1), confirmation: Literal["yes", "no", "any"] = Query(),
+                          template: str = Query(), delay_days: int = Query(ge=-60, le=60)) -> dict[str, Any]:
         return await setup_commands.delete_rule(Rule(ods=ods, confirmation=confirmation, template=template,
                                                delay_days=delay_days), uow())
 
@@ -229,7 +229,7 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
 
     @router.get("/outbox", dependencies=[right("notifications", "read")])
     async def outbox(status: list[str] = Query(default=[]), beneficiary_id: str | None = None,
-                     limit: int = 1000, sites: Scope = in_scope) -> list[dict[str, Any]]:
+                     limit: int = Query(1000, ge=1, le=10_000), sites: Scope = in_scope) -> list[dict[str, Any]]:
         """Messages (scheduled, sent, not sent with the reason, cancelled, to send by hand), of the
         people on the sites the caller covers."""
         async with uow() as u:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from servicekit.auth import Scope, right
+from servicekit.limits import DATABASE_INT_MAX
 from servicekit.runtime import ServiceRuntime
 
 from planning.adapters import exports
@@ -35,7 +36,8 @@ def build_router(runtime: ServiceRuntime, tools: Deliverables) -> APIRouter:
 
     @router.get("/journeys/{enrolment_id}/deliverables/{kind}.pdf", dependencies=[right("parcours", "read")])
     async def deliverable_pdf(enrolment_id: str, kind: Literal["bilan", "emargement"],
-                              number: int | None = None, sites: Scope = in_scope) -> Response:
+                              number: int | None = Query(None, ge=1, le=DATABASE_INT_MAX),
+                              sites: Scope = in_scope) -> Response:
         """The latest PDF of that kind, or the given number; its SHA-256 in ``X-SHA256``."""
         await journey.readable(sites, enrolment_id)
         meta, content = await journey_views.deliverable_pdf(enrolment_id, kind, number, uow())
