@@ -44,6 +44,11 @@ users:
 """
 DOUAISIS, LILLE = {"X-Prestaflow-User": "sub-dou"}, {"X-Prestaflow-User": "sub-lil"}
 OUT_OF_SCOPE = "Accès refusé : le site « {site} » relève d'une antenne que votre profil ne couvre pas."
+EVERY_ANTENNE = {
+    "/chorus/deposit": "Accès refusé : le dépôt Chorus Pro porte sur toutes les antennes et votre profil n'en "
+                       "couvre que certaines.",
+    "/outbox/send": "Accès refusé : l'envoi des messages dus porte sur toutes les antennes et votre profil n'en "
+                    "couvre que certaines."}
 LILLE_SITES = ("ARM", "LIL", "DIST")  # the sample's sites of LILLE
 APRIL = {"from": "2025-04-01", "to": "2025-04-30"}
 JANUARY_WEEK = {"from": "2025-01-13", "to": "2025-01-17"}
@@ -172,13 +177,15 @@ CHANGES = [
     ("planning", "POST", "/journeys/{enrolment}/deliverables", None),
     ("notify", "POST", "/beneficiaries/{beneficiary}/gdpr", None),
     ("notify", "POST", "/beneficiaries/{beneficiary}/virtual-office-logins", {}),
+    ("billing", "POST", "/chorus/deposit", None),  # every antenne's documents
+    ("notify", "POST", "/outbox/send", None),  # every antenne's due messages
 ]
 
 
 @pytest.mark.parametrize(("service", "method", "route", "body"), CHANGES, ids=[f"{s}{r}" for s, _, r, _ in CHANGES])
 async def test_SEC_02_douaisis_changes_nothing_of_lille(world, service, method, route, body):
-    """A change to a record of LILLE answers DOUAISIS's advisor 403 naming LILLE's site; nothing changes
-    (no event is emitted by any service)."""
+    """A change to a record of LILLE answers DOUAISIS's advisor 403 naming LILLE's site, a run over every
+    antenne (Chorus Pro deposit, sending what is due) 403 too; nothing changes (no service emits an event)."""
     api, ids = world
     before = {runtime.name: len((await api.request("GET", runtime.name, "/admin/events", params={"limit": 10000})).json())
               for runtime in api.embedded.runtimes}
@@ -186,7 +193,10 @@ async def test_SEC_02_douaisis_changes_nothing_of_lille(world, service, method, 
     with pytest.raises(AccessRefused) as refused:
         await api.request(method, service, route.format(**ids), json=json, headers=DOUAISIS)
     assert refused.value.status == 403
-    assert refused.value.messages in [[OUT_OF_SCOPE.format(site=site)] for site in LILLE_SITES]
+    if route in EVERY_ANTENNE:
+        assert refused.value.messages == [EVERY_ANTENNE[route]]
+    else:
+        assert refused.value.messages in [[OUT_OF_SCOPE.format(site=site)] for site in LILLE_SITES]
     after = {runtime.name: len((await api.request("GET", runtime.name, "/admin/events", params={"limit": 10000})).json())
              for runtime in api.embedded.runtimes}
     assert after == before

@@ -12,6 +12,7 @@ import uuid
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from schemathesis import GenerationMode
 from schemathesis.python import asgi
 
 from prestaflow import referential
@@ -24,7 +25,7 @@ from servicekit.settings import ServiceSettings
 
 from cluster import SAMPLES
 
-MAX_EXAMPLES = 10
+MAX_EXAMPLES = 15
 ADMIN = "fuzz-admin"
 UNAUTHENTICATED = {"messages": ["Authentification requise : jeton d'accès absent, invalide ou expiré."]}
 
@@ -73,7 +74,7 @@ def test_SEC_01_SEC_02_fuzzed_operations_answer_401_without_a_token_and_no_serve
 
         @settings(max_examples=MAX_EXAMPLES, deadline=None, database=None, derandomize=True,
                   phases=[Phase.explicit, Phase.generate], suppress_health_check=list(HealthCheck))
-        @given(case=operation.as_strategy())
+        @given(case=operation.as_strategy() | operation.as_strategy(GenerationMode.NEGATIVE))
         def check(case):
             calls.append(case.method)
             anonymous = case.call(headers={"Authorization": ""})

@@ -96,6 +96,7 @@ async def covered(principal: Principal, entries: Callable[[], Awaitable[Iterable
 
 
 OUT_OF_SCOPE = "Accès refusé : {what} « {code} » relève d'une antenne que votre profil ne couvre pas."
+ALL_ANTENNES = "Accès refusé : {action} porte sur toutes les antennes et votre profil n'en couvre que certaines."
 
 
 @dataclass(frozen=True)
@@ -133,6 +134,12 @@ class Scope:
         """404 (``not_found``, as if the record did not exist) unless one of ``codes`` is covered."""
         if not self.covers(*codes):
             raise NotFound([not_found])
+
+    def every_antenne(self, action: str) -> None:
+        """403 unless the caller covers every antenne: ``action`` (the night's Chorus Pro run, the
+        sending of every due message) acts on all of them at once."""
+        if self.codes is not None:
+            raise Forbidden(ALL_ANTENNES.format(action=action))
 
     def changeable(self, *codes: str | None) -> None:
         """403 naming the first code not covered (each must be: a record and the new site it goes to)."""

@@ -118,9 +118,11 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
                         headers={"Content-Disposition": f'attachment; filename="journal-ventes-{from_}-{to}.csv"'})
 
     @router.post("/chorus/deposit", dependencies=[right("facturation", "write")])
-    async def chorus_deposit() -> dict[str, Any]:
+    async def chorus_deposit(sites: Scope = in_scope) -> dict[str, Any]:
         """BIL-07/BIL-12: the night's Chorus Pro run, now (deposit, then reports); without credentials the
-        flows are written to the folder for a manual upload."""
+        flows are written to the folder for a manual upload. Every antenne's documents: 403 to a profile
+        covering only some (SEC-02)."""
+        sites.every_antenne("le dépôt Chorus Pro")
         return await runtime.deposit()
 
     @router.get("/chorus/status", dependencies=[right("facturation", "read")])

@@ -237,8 +237,10 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
         return [message_view(m) for m in await scoped(sites, rows)]
 
     @router.post("/outbox/send", dependencies=[right("notifications", "write")])
-    async def send_due() -> dict[str, int]:
-        """Send what is due now (the background job does the same every few seconds)."""
+    async def send_due(sites: Scope = in_scope) -> dict[str, int]:
+        """Send what is due now (the background job does the same every few seconds): every antenne's
+        messages, 403 to a profile covering only some (SEC-02)."""
+        sites.every_antenne("l'envoi des messages dus")
         return await postman.send_due()
 
     @router.get("/messages/{message_id}", dependencies=[right("notifications", "read")])
