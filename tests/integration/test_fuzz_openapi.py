@@ -18,6 +18,7 @@ from schemathesis.python import asgi
 from prestaflow import referential
 from prestaflow.client import Api
 from prestaflow.embedded import SERVICE_NAMES, Embedded
+from servicekit.http import DATA_REFUSED
 from servicekit.auth import OPEN_PATHS, OidcAuthenticator, WithAdministrators
 from servicekit.oidc_provider import LocalOpenIdProvider
 from servicekit.pytest_plugin import PG_URL, drop_schemas
@@ -97,8 +98,6 @@ def test_SEC_01_SEC_02_fuzzed_operations_answer_401_without_a_token_and_no_serve
 async def test_SEC_01_a_value_the_database_refuses_answers_422_not_500(pg_settings):
     """What the fuzzing found: a NUL character in a text, a number beyond PostgreSQL's integer reach the
     database as data exceptions; they answer 422 with a French message, never 500."""
-    from servicekit.http import DATA_REFUSED
-
     async with Api(pg_settings) as api:
         await referential.load(api, SAMPLES / "referentiel.yaml")
         response = await api.request("GET", "planning", "/actions", params={"advisor": "a\x00b"})
