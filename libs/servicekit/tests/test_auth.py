@@ -195,3 +195,39 @@ async def test_SEC_02_rights_looked_up_from_planning_with_service_credentials_an
     response = await call(app, "GET", "/planning/things", provider.token("down"))
     assert response.status_code == 503
     assert response.json() == {"messages": ["Droits d'accès momentanément indisponibles : réessayez dans un instant."]}
+
+
+async def test_SEC_02_a_scope_keeps_what_the_callers_antennes_cover_hides_the_rest_and_refuses_changes():
+    from servicekit.auth import ADMINISTRATOR, Forbidden, Principal, Scope, scope_of
+    from servicekit.errors import NotFound
+
+    looked_up = []
+
+    async def sites():
+        looked_up.append(True)
+        return [("ARM", "LILLE"), ("LIL", "LILLE"), ("DOU", "DOUAISIS")]
+
+    everything = await scope_of(ADMINISTRATOR, sites)
+    assert everything == Scope(None) and looked_up == []  # an administrator's scope reads nothing
+    douai = await scope_of(Principal("sub-dou", antennes=frozenset({"DOUAISIS"})), sites)
+    assert douai.codes == {"DOU"}
+    rows = [{"site": "ARM"}, {"site": "DOU"}, {"site": None}]
+    assert douai.keep(rows, "site") == [{"site": "DOU"}] and everything.keep(rows, "site") == rows
+    assert douai.keep([["ARM", "DOU"], ["LIL"]], lambda codes: codes) == [["ARM", "DOU"]]  # any of its codes
+    assert douai.only([]) == ["DOU"] and douai.only(["ARM"]) is None and everything.only(["ARM"]) == ["ARM"]
+    douai.readable("DOU", "ARM", not_found="absent")
+    with pytest.raises(NotFound) as hidden:
+        douai.readable("ARM", not_found="Action « a » introuvable.")
+    assert hidden.value.messages == ["Action « a » introuvable."]
+    with pytest.raises(Forbidden) as refused:
+        douai.changeable("DOU", "ARM")  # a record and the site it moves to: each must be covered
+    assert refused.value.messages == [
+        "Accès refusé : le site « ARM » relève d'une antenne que votre profil ne couvre pas."]
+    with pytest.raises(Forbidden) as refused:
+        Scope(frozenset(), "la ressource").changeable(None)
+    assert refused.value.messages == [
+        "Accès refusé : la ressource « aucun » relève d'une antenne que votre profil ne couvre pas."]
+    everything.every_antenne("le dépôt Chorus Pro")
+    with pytest.raises(Forbidden) as refused:
+        douai.every_antenne("le dépôt Chorus Pro")
+    assert "porte sur toutes les antennes" in refused.value.messages[0]

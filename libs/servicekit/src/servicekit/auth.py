@@ -28,6 +28,7 @@ import jwt
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
 
+from servicekit.errors import NotFound
 from servicekit.settings import ServiceSettings
 from servicekit.uow import current_actor
 
@@ -92,6 +93,79 @@ async def covered(principal: Principal, entries: Callable[[], Awaitable[Iterable
     if principal.antennes is None:
         return None
     return {code for code, antenne in await entries() if antenne in principal.antennes}
+
+
+OUT_OF_SCOPE = "Accès refusé : {what} « {code} » relève d'une antenne que votre profil ne couvre pas."
+ALL_ANTENNES = "Accès refusé : {action} porte sur toutes les antennes et votre profil n'en couvre que certaines."
+
+
+@dataclass(frozen=True)
+class Scope:
+    """SEC-02 antenne scope of one caller over one kind of code (the sites, or the ressources, of the
+    antennes their profiles cover; ``codes`` None: every antenne). One way across services: lists keep
+    what is covered, reading another antenne's record answers 404 as if it did not exist, changing it
+    answers 403 naming the code."""
+
+    codes: frozenset[str] | None
+    what: str = "le site"
+
+    def covers(self, *codes: str | None) -> bool:
+        """Any of ``codes`` covered (a record of several sites or ressources is seen through any)."""
+        return self.codes is None or any(code in self.codes for code in codes)
+
+    def keep(self, rows: Iterable[Any], code: str | Callable[[Any], str | Iterable[str] | None]) -> list[Any]:
+        """The rows whose code is covered: a key of each row, or a function of it giving its code or
+        its codes (then any of them)."""
+        if self.codes is None:
+            return list(rows)
+        of = (lambda row: row[code]) if isinstance(code, str) else code
+        return [row for row in rows if self.covers(*_codes(of(row)))]
+
+    def only(self, asked: Iterable[str]) -> list[str] | None:
+        """A search's codes: those asked and covered (none asked: every covered one); None when
+        nothing is left, so the search finds nothing."""
+        asked = list(asked)
+        if self.codes is None:
+            return asked
+        kept = [code for code in asked if code in self.codes] if asked else sorted(self.codes)
+        return kept or None
+
+    def readable(self, *codes: str | None, not_found: str) -> None:
+        """404 (``not_found``, as if the record did not exist) unless one of ``codes`` is covered."""
+        if not self.covers(*codes):
+            raise NotFound([not_found])
+
+    def every_antenne(self, action: str) -> None:
+        """403 unless the caller covers every antenne: ``action`` (the night's Chorus Pro run, the
+        sending of every due message) acts on all of them at once."""
+        if self.codes is not None:
+            raise Forbidden(ALL_ANTENNES.format(action=action))
+
+    def changeable(self, *codes: str | None) -> None:
+        """403 naming the first code not covered (each must be: a record and the new site it goes to)."""
+        for code in codes:
+            if not self.covers(code):
+                raise Forbidden(OUT_OF_SCOPE.format(what=self.what, code=code or "aucun"))
+
+
+def _codes(found: str | Iterable[str] | None) -> tuple[str | None, ...]:
+    return (found,) if found is None or isinstance(found, str) else tuple(found)
+
+
+async def scope_of(principal: Principal, entries: Callable[[], Awaitable[Iterable[tuple[str, str]]]],
+                   what: str = "le site") -> Scope:
+    """The caller's :class:`Scope` over ``entries()``, pairs (code, antenne), read only when needed."""
+    codes = await covered(principal, entries)
+    return Scope(None if codes is None else frozenset(codes), what)
+
+
+def scope(entries: Callable[[], Awaitable[Iterable[tuple[str, str]]]], what: str = "le site") -> Any:
+    """A route's dependency giving the caller's :class:`Scope`: ``sites: Scope = scope(site_antennes)``."""
+
+    async def caller_scope(request: Request) -> Scope:
+        return await scope_of(await current_principal(request), entries, what)
+
+    return Depends(caller_scope)
 
 
 def every_right() -> frozenset[tuple[str, str]]:

@@ -4,6 +4,7 @@ Each service's API lives under ``/<service>``, in both cases, so one ingress rou
 """
 
 import gc
+import logging
 import time
 from collections.abc import Sequence
 from contextlib import asynccontextmanager
@@ -12,6 +13,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy.exc import DBAPIError
 
 from servicekit.auth import (OPEN_PATHS, RIGHTS_UNAVAILABLE, UNAUTHENTICATED, Authenticator, Forbidden,
                              LocalAdministrator, RightsUnavailable, Unauthenticated, current_principal)
@@ -23,6 +25,7 @@ from servicekit.limits import limits
 from servicekit.runtime import ServiceRuntime, admin_router, event_log_router
 
 
+log = logging.getLogger("servicekit.http")
 _FROZEN: list[bool] = []
 
 
@@ -63,8 +66,34 @@ def _rights_unavailable() -> JSONResponse:
     return JSONResponse({"messages": [RIGHTS_UNAVAILABLE]}, status_code=503, headers={"Retry-After": "5"})
 
 
+DATA_REFUSED = ("Valeur refusée par la base de données : un nombre hors limites ou un caractère interdit "
+                "(caractère nul).")
+
+
+def data_exception(exc: BaseException) -> BaseException | None:
+    """The database's *data exception* (SQLSTATE class 22: a number out of range, a NUL character in
+    a text) behind a driver error, if that is what it is: the request's values, not the service, are
+    at fault. PostgreSQL only; SQLite takes such values."""
+    seen: set[int] = set()
+    while exc is not None and id(exc) not in seen:
+        seen.add(id(exc))
+        if str(getattr(exc, "sqlstate", "") or "").startswith("22"):
+            return exc
+        exc = getattr(exc, "orig", None) or exc.__cause__ or exc.__context__
+    return None
+
+
 def install_handlers(app: FastAPI) -> None:
     app.add_exception_handler(BodyTooLarge, body_too_large)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> Response:
+        """A value the database refuses as data (out of range, NUL) is a 422; anything else stays a 500."""
+        cause = data_exception(exc)
+        if cause is None:
+            raise exc
+        log.warning("data refused by the database", extra={"path": request.url.path, "reason": type(cause).__name__})
+        return JSONResponse({"messages": [DATA_REFUSED]}, status_code=422)
 
     @app.exception_handler(RefusedInput)
     async def refused(_request: Request, exc: RefusedInput) -> JSONResponse:

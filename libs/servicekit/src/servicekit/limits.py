@@ -11,6 +11,7 @@ from typing import TypeVar
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+DATABASE_INT_MAX = 2**31 - 1  # PostgreSQL's integer: a number a request passes to a query stays below
 MULTIPART_MARGIN = 1024 * 1024  # an upload's form fields and boundaries around the file
 
 

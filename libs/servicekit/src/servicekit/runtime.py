@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Query
 from sqlalchemy import MetaData, Text, cast, select
 
 from contracts import Event
@@ -26,6 +26,7 @@ from servicekit.db import Database
 from servicekit.digest import state_digest
 from servicekit.dispatch import EventDispatcher, Handler, SqlDeadLetters
 from servicekit.leader import Leadership
+from servicekit.limits import DATABASE_INT_MAX
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import KitTables
@@ -173,7 +174,8 @@ def event_log_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(prefix="/admin", tags=["admin"])
 
     @router.get("/events", dependencies=[right("audit", "read")])
-    async def list_events(after: int = 0, limit: int = 1000) -> list[dict[str, Any]]:
+    async def list_events(after: int = Query(0, ge=0, le=DATABASE_INT_MAX),
+                          limit: int = Query(1000, ge=1, le=10_000)) -> list[dict[str, Any]]:
         outbox = runtime.tables.outbox
         async with runtime.database.sessions() as session:
             rows = (await session.execute(

@@ -2,10 +2,10 @@
 
 from typing import Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
-from servicekit.auth import Forbidden, Principal, covered, current_principal, right
+from servicekit.auth import Scope, right, scope
 from servicekit.keys import HttpKeySource
 from servicekit.runtime import ServiceRuntime
 from servicekit.uow import current_actor
@@ -25,15 +25,12 @@ class AssignRequest(BaseModel):
 def build_router(runtime: ServiceRuntime, keys: HttpKeySource) -> APIRouter:
     router = APIRouter(tags=["affectation"])
     uow = runtime.uow_factory
-    caller = Depends(current_principal)
 
-    async def sites() -> list[tuple[str, str]]:
+    async def site_antennes() -> list[tuple[str, str]]:
         async with uow() as u:
             return [(s["code"], s["antenne_code"]) for s in (await u.referential.snapshot())["sites"]]
 
-    async def covered_sites(principal: Principal) -> set[str] | None:
-        """SEC-02: the sites of the antennes the caller's profiles cover (None: all)."""
-        return await covered(principal, sites)
+    in_scope = scope(site_antennes)  # SEC-02: the sites of the antennes the caller's profiles cover
 
     @router.get("/referential", dependencies=[right("affectation", "read")])
     async def get_referential_projection() -> dict[str, Any]:
@@ -43,22 +40,16 @@ def build_router(runtime: ServiceRuntime, keys: HttpKeySource) -> APIRouter:
 
     @router.get("/appointments", dependencies=[right("affectation", "read")])
     async def appointments_to_assign(resource: str | None = None, site: str | None = None,
-                                     principal: Principal = caller) -> list[dict[str, Any]]:
+                                     sites: Scope = in_scope) -> list[dict[str, Any]]:
         """AFF-01/AFF-02: the worklist with ranked candidates (no site: every site the caller covers)."""
-        covered = await covered_sites(principal)
-        rows = await handlers.worklist(uow(), keys, resource, site)
-        return rows if covered is None else [r for r in rows if r["site"] in covered]
+        return sites.keep(await handlers.worklist(uow(), keys, resource, site), "site")
 
     @router.post("/appointments/{action_id}/assign", dependencies=[right("affectation", "write")])
-    async def assign(action_id: str, request: AssignRequest, principal: Principal = caller) -> dict[str, Any]:
+    async def assign(action_id: str, request: AssignRequest, sites: Scope = in_scope) -> dict[str, Any]:
         """AFF-03: 409 when another user assigned it first."""
-        covered = await covered_sites(principal)
-        if covered is not None:
+        if sites.codes is not None:
             listed = {r["action_id"]: r["site"] for r in await handlers.worklist(uow(), keys)}
-            for site in (listed.get(action_id), request.site):
-                if site is not None and site not in covered:
-                    raise Forbidden(f"Accès refusé : le site « {site} » relève d'une antenne que votre profil "
-                                    "ne couvre pas.")
+            sites.changeable(*(site for site in (listed.get(action_id), request.site) if site is not None))
         fields = request.model_dump() | {"user": current_actor.get() or request.user}  # SEC-04: from the token
         return await handlers.assign(handlers.Assign(action_id, **fields), uow(), keys)
 

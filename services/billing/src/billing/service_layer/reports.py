@@ -1,5 +1,6 @@
 """Billing's read-outs: the catalogue summary (BIL-01) and the sales journal (BIL-11)."""
 
+from collections.abc import Collection
 from datetime import date
 from typing import Any
 
@@ -15,10 +16,13 @@ async def catalogue_summary(uow) -> dict[str, Any]:
         return summary(catalogue, {code: r.ods for code, r in resources.items()}, today(uow))
 
 
-async def journal(uow, first: date, last: date, legal_entity: str | None = None) -> str:
+async def journal(uow, first: date, last: date, legal_entity: str | None = None,
+                  sites: Collection[str] | None = None) -> str:
+    """``sites``: only the documents of these sites (SEC-02; None: all)."""
     async with uow:
         await known_entity(uow, legal_entity)
-        rows = [r for r in await uow.invoices.listed("issued", legal_entity) if first <= r["issued_on"] <= last]
+        rows = [r for r in await uow.invoices.listed("issued", legal_entity)
+                if first <= r["issued_on"] <= last and (sites is None or r["site"] in sites)]
         catalogue = await uow.catalogue.get()
         resources, _sites = await referential(uow)
         by_id = {r["id"]: r for r in await uow.invoices.listed("issued")}

@@ -2,10 +2,10 @@
 
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, File, Form, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 
-from servicekit.auth import Forbidden, Principal, covered, current_principal, right, services_only
+from servicekit.auth import Scope, right, scope, services_only
 from servicekit.errors import NotFound
 from servicekit.uow import current_actor
 from servicekit.runtime import ServiceRuntime
@@ -23,18 +23,21 @@ def _person_json(p: dict[str, Any]) -> dict[str, Any]:
                                       for e in p["enrolments"]]}
 
 
+def enrolled_on(person: dict[str, Any]) -> list[str]:
+    """The ressources a person is enrolled on: they are seen by the antennes of any of them."""
+    return [e["resource_code"] for e in person["enrolments"]]
+
+
 def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter:
     router = APIRouter(tags=["importer"])
     uow = runtime.uow_factory
-    caller = Depends(current_principal)
 
-    async def resources() -> list[tuple[str, str]]:
+    async def resource_antennes() -> list[tuple[str, str]]:
         async with uow() as u:
             return [(r["code"], r["antenne_code"]) for r in (await u.referential.snapshot())["resources"]]
 
-    async def covered_resources(principal: Principal) -> set[str] | None:
-        """SEC-02: the ressources of the antennes the caller's profiles cover (None: all)."""
-        return await covered(principal, resources)
+    # SEC-02: the ressources of the antennes the caller's profiles cover
+    in_scope = scope(resource_antennes, "la ressource")
 
     @router.get("/referential", dependencies=[right("import", "read")])
     async def get_referential_projection() -> dict[str, Any]:
@@ -49,12 +52,9 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
                           kind: Literal["J-10", "J-2"] | None = Form(None, description="Default: from the dates"),
                           user: str = Form("inconnu", description="Ignored when the caller is authenticated"),
                           upload_id: str | None = Form(None, description="Id to follow the progress with"),
-                          principal: Principal = caller) -> JSONResponse:
+                          resources: Scope = in_scope) -> JSONResponse:
         """IMP-01..IMP-08: 200 imported or already imported, 422 refused (nothing imported) with the report."""
-        covered = await covered_resources(principal)
-        if covered is not None and resource not in covered:
-            raise Forbidden(f"Accès refusé : la ressource « {resource} » relève d'une antenne que votre profil "
-                            "ne couvre pas.")
+        resources.changeable(resource)
         user = current_actor.get() or user  # SEC-04: the authenticated user, not what the form says
         report = await imports.import_list(imports.ImportList(
             file.filename or "liste.csv", await file.read(), resource, user, partial, kind, upload_id), uow(), progress)
@@ -70,43 +70,39 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
         return {"done": done, "total": total}
 
     @router.get("/imports", dependencies=[right("import", "read")])
-    async def import_history(limit: int = 100, principal: Principal = caller) -> list[dict[str, Any]]:
+    async def import_history(limit: int = Query(100, ge=1, le=10_000), resources: Scope = in_scope) -> list[dict[str, Any]]:
         """IMP-08: file, hash, ressource, user, time, counts and messages of each import (of the
         ressources of the antennes the caller covers)."""
-        covered = await covered_resources(principal)
         async with uow() as u:
-            return [imports.report_of(b) for b in await u.imports.listing(limit)
-                    if covered is None or b["resource_code"] in covered]
+            return [imports.report_of(b) for b in resources.keep(await u.imports.listing(limit), "resource_code")]
 
     @router.get("/imports/{batch_id}", dependencies=[right("import", "read")])
-    async def import_detail(batch_id: str, principal: Principal = caller) -> dict[str, Any]:
-        covered = await covered_resources(principal)
+    async def import_detail(batch_id: str, resources: Scope = in_scope) -> dict[str, Any]:
         async with uow() as u:
             batch = await u.imports.get(batch_id)
-        if batch is None or (covered is not None and batch["resource_code"] not in covered):
-            raise NotFound([f"Import « {batch_id} » introuvable."])
+        missing = f"Import « {batch_id} » introuvable."
+        if batch is None:
+            raise NotFound([missing])
+        resources.readable(batch["resource_code"], not_found=missing)
         return imports.report_of(batch)
 
     @router.get("/beneficiaries", dependencies=[right("import", "read")])
-    async def beneficiaries(principal: Principal = caller) -> list[dict[str, Any]]:
+    async def beneficiaries(resources: Scope = in_scope) -> list[dict[str, Any]]:
         """Records with their enrolments (staff only: personal data), those enrolled on a ressource
         of the antennes the caller covers."""
-        covered = await covered_resources(principal)
         async with uow() as u:
             people = await u.people.listing()
-        if covered is not None:
-            people = [p for p in people if any(e["resource_code"] in covered for e in p["enrolments"])]
-        return [_person_json(p) for p in people]
+        return [_person_json(p) for p in resources.keep(people, enrolled_on)]
 
     @router.get("/beneficiaries/{beneficiary_id}", dependencies=[right("import", "read")])
-    async def beneficiary(beneficiary_id: str, principal: Principal = caller) -> dict[str, Any]:
+    async def beneficiary(beneficiary_id: str, resources: Scope = in_scope) -> dict[str, Any]:
         """BEN-01: one *fiche entrepreneur* with its enrolments (404 outside the caller's antennes)."""
-        covered = await covered_resources(principal)
         async with uow() as u:
             found = await u.people.listing(beneficiary_id)
-        if not found or (covered is not None and not any(e["resource_code"] in covered
-                                                         for e in found[0]["enrolments"])):
-            raise NotFound([f"Bénéficiaire « {beneficiary_id} » introuvable."])
+        missing = f"Bénéficiaire « {beneficiary_id} » introuvable."
+        if not found:
+            raise NotFound([missing])
+        resources.readable(*enrolled_on(found[0]), not_found=missing)
         return _person_json(found[0])
 
     @router.post("/beneficiaries/keys", dependencies=[services_only("import")])

@@ -1,17 +1,19 @@
 """Notify's HTTP API (under /notify): templates, rules, the outbox, a beneficiary's messages."""
 
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, Body, Query, Response
 from pydantic import AwareDatetime, BaseModel, ConfigDict
 
-from servicekit.auth import right
+from servicekit.auth import Scope, right, scope
 from servicekit.errors import Conflict, NotFound, RefusedInput
 from servicekit.runtime import ServiceRuntime
 
 from notify.adapters.email import build_mime
 from notify.config import NotifySettings
+from notify.domain.appointments import Appointment
 from notify.domain.defaults import SYSTEM_TEMPLATES, templates_of, with_bodies
 from notify.domain.fields import FIELDS
 from notify.domain.messages import STATUS_LABELS, Stop
@@ -68,6 +70,51 @@ def _preview(template: Template, settings: NotifySettings, structure: str | None
 def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySettings) -> APIRouter:
     router = APIRouter(tags=["notify"])
     uow = runtime.uow_factory
+
+    async def site_antennes() -> list[tuple[str, str]]:
+        async with uow() as u:
+            return [(code, site.get("antenne")) for code, site in (await u.referential.get())["sites"].items()]
+
+    # SEC-02: messages are seen through the sites of the antennes the caller's profiles cover
+    in_scope = scope(site_antennes)
+
+    async def person_sites(u, beneficiary_ids: Iterable[str]) -> dict[str, list[Appointment]]:
+        return await u.appointments.of_beneficiaries(set(beneficiary_ids))
+
+    async def message_sites(u, messages: list[dict[str, Any]]) -> dict[str, list[str]]:
+        """Each message's sites: its appointment's, or (a message to the person, the GDPR mail) those
+        of every appointment of the person."""
+        appointments = await person_sites(u, (m["beneficiary_id"] for m in messages))
+        out = {}
+        for m in messages:
+            theirs = appointments.get(m["beneficiary_id"], [])
+            out[m["id"]] = [a.site for a in theirs if a.registration_id == m["registration_id"]] or [
+                a.site for a in theirs]
+        return out
+
+    async def scoped(sites: Scope, messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if sites.codes is None:
+            return messages
+        async with uow() as u:
+            of = await message_sites(u, messages)
+        return sites.keep(messages, lambda m: of[m["id"]])
+
+    async def readable_message(sites: Scope, message_id: str) -> dict[str, Any]:
+        """The message, or 404 (unknown, or outside the caller's antennes)."""
+        async with uow() as u:
+            message = await u.messages.get(message_id)
+        if message is None or not await scoped(sites, [message]):
+            raise NotFound([f"Message « {message_id} » introuvable."])
+        return message
+
+    async def changeable_person(sites: Scope, beneficiary_id: str) -> None:
+        """403 unless one of the person's appointments is on a site the caller covers."""
+        if sites.codes is None:
+            return
+        async with uow() as u:
+            theirs = [a.site for a in (await person_sites(u, [beneficiary_id])).get(beneficiary_id, [])]
+        if not sites.covers(*theirs):
+            sites.changeable(*(theirs or [None]))
 
     @router.put("/setup", dependencies=[right("notifications", "write")])
     async def put_setup(part: SetupPart, dry_run: bool = False) -> dict[str, Any]:
@@ -173,8 +220,8 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
         return await setup_commands.add_rule(rule, uow())
 
     @router.delete("/rules", dependencies=[right("notifications", "write")])
-    async def delete_rule(ods: str, confirmation: Literal["yes", "no", "any"], template: str,
-                          delay_days: int) -> dict[str, Any]:
+    async def delete_rule(ods: str = Query(min_length=1), confirmation: Literal["yes", "no", "any"] = Query(),
+                          template: str = Query(), delay_days: int = Query(ge=-60, le=60)) -> dict[str, Any]:
         return await setup_commands.delete_rule(Rule(ods=ods, confirmation=confirmation, template=template,
                                                delay_days=delay_days), uow())
 
@@ -182,35 +229,33 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
 
     @router.get("/outbox", dependencies=[right("notifications", "read")])
     async def outbox(status: list[str] = Query(default=[]), beneficiary_id: str | None = None,
-                     limit: int = 1000) -> list[dict[str, Any]]:
-        """Messages (scheduled, sent, not sent with the reason, cancelled, to send by hand)."""
+                     limit: int = Query(1000, ge=1, le=10_000), sites: Scope = in_scope) -> list[dict[str, Any]]:
+        """Messages (scheduled, sent, not sent with the reason, cancelled, to send by hand), of the
+        people on the sites the caller covers."""
         async with uow() as u:
             rows = await u.messages.listing(status, beneficiary_id, limit=min(limit, 10_000))
-        return [message_view(m) for m in rows]
+        return [message_view(m) for m in await scoped(sites, rows)]
 
     @router.post("/outbox/send", dependencies=[right("notifications", "write")])
-    async def send_due() -> dict[str, int]:
-        """Send what is due now (the background job does the same every few seconds)."""
+    async def send_due(sites: Scope = in_scope) -> dict[str, int]:
+        """Send what is due now (the background job does the same every few seconds): every antenne's
+        messages, 403 to a profile covering only some (SEC-02)."""
+        sites.every_antenne("l'envoi des messages dus")
         return await postman.send_due()
 
     @router.get("/messages/{message_id}", dependencies=[right("notifications", "read")])
-    async def message_detail(message_id: str) -> dict[str, Any]:
+    async def message_detail(message_id: str, sites: Scope = in_scope) -> dict[str, Any]:
         """A message with every delivery attempt and the server's answer (NOT-06)."""
+        message = await readable_message(sites, message_id)
         async with uow() as u:
-            message = await u.messages.get(message_id)
-            if message is None:
-                raise NotFound([f"Message « {message_id} » introuvable."])
             attempts = await u.messages.attempts(message_id)
         return message_view(message) | {"recipient": message["recipient"], "subject": message["subject"],
                                          "delivery": [_attempt_view(a) for a in attempts]}
 
     @router.get("/messages/{message_id}/eml", response_class=Response, dependencies=[right("notifications", "read")])
-    async def message_eml(message_id: str) -> Response:
+    async def message_eml(message_id: str, sites: Scope = in_scope) -> Response:
         """The e-mail as sent, or as it would be sent now (ignoring its time), in MIME (.eml)."""
-        async with uow() as u:
-            message = await u.messages.get(message_id)
-        if message is None:
-            raise NotFound([f"Message « {message_id} » introuvable."])
+        message = await readable_message(sites, message_id)
         await postman.unseal_contacts([message["beneficiary_id"]])
         async with uow() as u:
             if message["status"] == "sent" and message["body_text"] is not None:
@@ -227,12 +272,17 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
     # --- A beneficiary's record (NOT-03, NOT-04, NOT-05) ---
 
     @router.get("/beneficiaries/{beneficiary_id}/messages", dependencies=[right("notifications", "read")])
-    async def beneficiary_messages(beneficiary_id: str) -> dict[str, Any]:
-        """What was sent to the person, what was not and why, and whether the GDPR mail is still to send."""
+    async def beneficiary_messages(beneficiary_id: str, sites: Scope = in_scope) -> dict[str, Any]:
+        """What was sent to the person, what was not and why, and whether the GDPR mail is still to send
+        (404 unless one of their appointments is on a site the caller covers)."""
+        if sites.codes is not None:
+            async with uow() as u:
+                theirs = (await person_sites(u, [beneficiary_id])).get(beneficiary_id, [])
+            sites.readable(*(a.site for a in theirs), not_found=f"Bénéficiaire « {beneficiary_id} » introuvable.")
         await postman.unseal_contacts([beneficiary_id])
         async with uow() as u:
             contact = await u.contacts.get(beneficiary_id)
-            messages = await u.messages.of_beneficiary(beneficiary_id)
+            messages = await scoped(sites, await u.messages.of_beneficiary(beneficiary_id))
             attempts = await u.messages.attempts_of([m["id"] for m in messages])
             login = await u.logins.get(beneficiary_id)
         gdpr = next((m for m in messages if m["purpose"] == "gdpr"), None)
@@ -252,13 +302,16 @@ def build_router(runtime: ServiceRuntime, postman: Postman, settings: NotifySett
 
     @router.post("/beneficiaries/{beneficiary_id}/virtual-office-logins",
                  dependencies=[right("notifications", "write")])
-    async def record_login(beneficiary_id: str, login: Login = Body(default_factory=Login)) -> dict[str, Any]:
+    async def record_login(beneficiary_id: str, login: Login = Body(default_factory=Login),
+                           sites: Scope = in_scope) -> dict[str, Any]:
         """The virtual office (MBV) reports a login: the J-7 reminder is then not needed (NOT-04)."""
+        await changeable_person(sites, beneficiary_id)
         return await projections.record_login(beneficiary_id, login.at, uow())
 
     @router.post("/beneficiaries/{beneficiary_id}/gdpr", dependencies=[right("notifications", "write")])
-    async def send_gdpr(beneficiary_id: str) -> dict[str, Any]:
+    async def send_gdpr(beneficiary_id: str, sites: Scope = in_scope) -> dict[str, Any]:
         """Send the GDPR information mail by hand (NOT-05)."""
+        await changeable_person(sites, beneficiary_id)
         await postman.unseal_contacts([beneficiary_id])
         result = await gdpr.send_gdpr_by_hand(beneficiary_id, uow())
         return result | {"sent": await postman.send_due()}

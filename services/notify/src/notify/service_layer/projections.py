@@ -29,7 +29,8 @@ async def update_referential(event: ReferentialChanged, uow) -> None:
         if event.version > current["version"]:
             await uow.referential.put(event.version, {
                 "structure": {"name": event.structure.name} if event.structure else None,
-                "sites": {s.code: {"name": s.name, "address": s.address, "remote": s.remote} for s in event.sites},
+                "sites": {s.code: {"name": s.name, "address": s.address, "remote": s.remote, "antenne": s.antenne}
+                          for s in event.sites},
                 "ods": {o.code: o.name for o in event.ods}})
         await uow.commit()
 

@@ -3,11 +3,10 @@
 from datetime import date, datetime
 from typing import Any, Literal
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Query, Response
 from pydantic import BaseModel, ConfigDict, Field
 
-from servicekit.auth import Forbidden, Principal, covered, current_principal, right
-from servicekit.errors import NotFound
+from servicekit.auth import Scope, right, scope
 from servicekit.runtime import ServiceRuntime
 
 from planning.adapters import exports
@@ -78,46 +77,33 @@ def action_json(action: Action) -> dict[str, Any]:
         "duplicate_of": action.duplicate_of}
 
 
-OUT_OF_SCOPE = "Accès refusé : le site « {site} » relève d'une antenne que votre profil ne couvre pas."
+def site_scope(runtime: ServiceRuntime) -> Any:
+    """SEC-02: the dependency giving the caller's :class:`Scope` over planning's sites (those of the
+    antennes their profiles cover); actions, journeys and their views are scoped by their site."""
+
+    async def site_antennes() -> list[tuple[str, str]]:
+        async with runtime.uow_factory() as u:
+            return [(code, site.antenne) for code, site in (await u.referential.get()).sites.items()]
+
+    return scope(site_antennes)
 
 
 def build_router(runtime: ServiceRuntime) -> APIRouter:
     router = APIRouter(tags=["agenda"])
     uow = runtime.uow_factory
-    caller = Depends(current_principal)
+    in_scope = site_scope(runtime)
 
-    async def sites() -> list[tuple[str, str]]:
-        async with uow() as u:
-            return [(code, site.antenne) for code, site in (await u.referential.get()).sites.items()]
-
-    async def covered_sites(principal: Principal) -> set[str] | None:
-        """SEC-02: the sites of the antennes the caller's profiles cover (None: every site)."""
-        return await covered(principal, sites)
-
-    async def ensure_covered(principal: Principal, *sites: str | None) -> None:
-        covered = await covered_sites(principal)
-        for site in sites:
-            if covered is not None and site not in covered:
-                raise Forbidden(OUT_OF_SCOPE.format(site=site or "aucun"))
-
-    async def ensure_action_covered(principal: Principal, action_id: str, *new_sites: str | None) -> None:
-        if principal.antennes is None:
+    async def ensure_action_covered(sites: Scope, action_id: str, *new_sites: str | None) -> None:
+        if sites.codes is None:
             return
         async with uow() as u:
             action = await agenda.existing_action(u, action_id)
-        await ensure_covered(principal, action.site, *new_sites)
-
-    def scoped(sites: list[str], covered: set[str] | None) -> list[str] | None:
-        """The sites a search may see: those asked and covered; None when nothing is left."""
-        if covered is None:
-            return sites
-        kept = [s for s in sites if s in covered] if sites else sorted(covered)
-        return kept or None
+        sites.changeable(action.site, *new_sites)
 
     @router.post("/actions", status_code=201, dependencies=[right("planning", "write")])
-    async def plan(request: PlanActionRequest, principal: Principal = caller) -> dict[str, Any]:
+    async def plan(request: PlanActionRequest, sites: Scope = in_scope) -> dict[str, Any]:
         """PLN-01..PLN-03: plan an action; 422 with every rule it breaks."""
-        await ensure_covered(principal, request.site)
+        sites.changeable(request.site)
         return action_json(await agenda.plan_action(ActionDraft(**request.model_dump()), uow()))
 
     @router.get("/actions", dependencies=[right("planning", "read")])
@@ -125,10 +111,10 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
                            first_day: date | None = Query(default=None, alias="from"),
                            last_day: date | None = Query(default=None, alias="to"),
                            to_assign: bool | None = None, include_cancelled: bool = False,
-                           principal: Principal = caller) -> list[dict[str, Any]]:
+                           sites: Scope = in_scope) -> list[dict[str, Any]]:
         """Agendas: one advisor, a team (several advisors) or sites, over a date range (sites of the
         antennes the caller covers)."""
-        site = scoped(site, await covered_sites(principal))
+        site = sites.only(site)
         if site is None:
             return []
         start, end = agenda.day_bounds(first_day or date.min.replace(year=1970), last_day or date(9998, 12, 31))
@@ -138,39 +124,36 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
         return [action_json(a) for a in actions]
 
     @router.get("/actions/flagged", dependencies=[right("planning", "read")])
-    async def flagged(after: datetime | None = None, principal: Principal = caller) -> list[dict[str, Any]]:
+    async def flagged(after: datetime | None = None, sites: Scope = in_scope) -> list[dict[str, Any]]:
         """PLN-06: future actions whose ressource or étapes changed since they were planned (en rouge)."""
         found = await agenda.flagged_actions(uow(), as_aware(after) if after else None)
-        covered = await covered_sites(principal)
-        return found if covered is None else [a for a in found if a["action"]["site"] in covered]
+        return sites.keep(found, lambda a: a["action"]["site"])
 
     @router.get("/actions/{action_id}", dependencies=[right("planning", "read")])
-    async def get_action(action_id: str, principal: Principal = caller) -> dict[str, Any]:
-        covered = await covered_sites(principal)
+    async def get_action(action_id: str, sites: Scope = in_scope) -> dict[str, Any]:
         async with uow() as u:
             action = await agenda.existing_action(u, action_id)
-            if covered is not None and action.site not in covered:  # as if it did not exist
-                raise NotFound([f"Action « {action_id} » introuvable."])
+            sites.readable(action.site, not_found=f"Action « {action_id} » introuvable.")
             participants = await u.agenda.participants(action_id)
         return action_json(action) | {"participant_list": [
             {"beneficiary_id": p.beneficiary_id, "resource": p.resource, "ods": p.ods, "presence": p.presence}
             for p in participants]}
 
     @router.patch("/actions/{action_id}", dependencies=[right("planning", "write")])
-    async def change(action_id: str, request: ChangeActionRequest, principal: Principal = caller) -> dict[str, Any]:
+    async def change(action_id: str, request: ChangeActionRequest, sites: Scope = in_scope) -> dict[str, Any]:
         changes = request.model_dump(exclude_unset=True)
-        await ensure_action_covered(principal, action_id, *([changes["site"]] if changes.get("site") else []))
+        await ensure_action_covered(sites, action_id, *([changes["site"]] if changes.get("site") else []))
         return action_json(await agenda.change_action(agenda.ChangeAction(action_id, changes), uow()))
 
     @router.post("/actions/{action_id}/cancel", dependencies=[right("planning", "write")])
-    async def cancel(action_id: str, request: CancelRequest, principal: Principal = caller) -> dict[str, Any]:
-        await ensure_action_covered(principal, action_id)
+    async def cancel(action_id: str, request: CancelRequest, sites: Scope = in_scope) -> dict[str, Any]:
+        await ensure_action_covered(sites, action_id)
         return action_json(await agenda.cancel_action(action_id, request.reason, uow()))
 
     @router.post("/actions/{action_id}/duplicate", dependencies=[right("planning", "write")])
-    async def duplicate(action_id: str, request: DuplicateRequest, principal: Principal = caller) -> dict[str, Any]:
+    async def duplicate(action_id: str, request: DuplicateRequest, sites: Scope = in_scope) -> dict[str, Any]:
         """PLN-04: copies to dates/times or a weekly pattern; lists created and refused copies."""
-        await ensure_action_covered(principal, action_id)
+        await ensure_action_covered(sites, action_id)
         starts = list(request.starts)
         if request.weekly:
             w = request.weekly
@@ -180,53 +163,50 @@ def build_router(runtime: ServiceRuntime) -> APIRouter:
 
     @router.post("/actions/{action_id}/participants", dependencies=[right("planning", "write")])
     async def add_participant(action_id: str, request: ParticipantRequest,
-                              principal: Principal = caller) -> dict[str, Any]:
-        await ensure_action_covered(principal, action_id)
+                              sites: Scope = in_scope) -> dict[str, Any]:
+        await ensure_action_covered(sites, action_id)
         return await agenda.add_participant(agenda.AddParticipant(action_id, **request.model_dump()), uow())
 
     @router.delete("/actions/{action_id}/participants/{beneficiary_id}", dependencies=[right("planning", "write")])
     async def remove_participant(action_id: str, beneficiary_id: str, reason: str | None = None,
-                                 principal: Principal = caller) -> dict[str, Any]:
-        await ensure_action_covered(principal, action_id)
+                                 sites: Scope = in_scope) -> dict[str, Any]:
+        await ensure_action_covered(sites, action_id)
         return await agenda.remove_participant(action_id, beneficiary_id, reason, uow())
 
     @router.put("/actions/{action_id}/participants/{beneficiary_id}/presence",
                 dependencies=[right("planning", "write")])
     async def presence(action_id: str, beneficiary_id: str, request: PresenceRequest,
-                       principal: Principal = caller) -> dict[str, Any]:
-        await ensure_action_covered(principal, action_id)
+                       sites: Scope = in_scope) -> dict[str, Any]:
+        await ensure_action_covered(sites, action_id)
         return await agenda.validate_presence(action_id, beneficiary_id, request.presence, uow())
 
     @router.get("/planning-table", dependencies=[right("planning", "read")])
     async def planning_table(first_day: date = Query(alias="from"), last_day: date = Query(alias="to"),
                              resource: str | None = None, site: str | None = None,
-                             advisor: str | None = None, principal: Principal = caller) -> dict[str, Any]:
+                             advisor: str | None = None, sites: Scope = in_scope) -> dict[str, Any]:
         """PLN-07: the Planification Activ'Créa table, grouped by site (sites the caller covers)."""
         table = await agenda.planning_table(
             agenda.PlanningTableQuery(first_day, last_day, resource, site, advisor), uow())
-        covered = await covered_sites(principal)
-        return table if covered is None else table | {"sites": [g for g in table["sites"] if g["site"] in covered]}
+        return table | {"sites": sites.keep(table["sites"], "site")}
 
-    async def slots(query: agenda.PlanningTableQuery, principal: Principal) -> list[exports.PlanningSlot]:
-        found = await agenda.planning_slots(query, uow())
-        covered = await covered_sites(principal)
-        return found if covered is None else [slot for slot in found if slot.site_code in covered]
+    async def slots(query: agenda.PlanningTableQuery, sites: Scope) -> list[exports.PlanningSlot]:
+        return sites.keep(await agenda.planning_slots(query, uow()), lambda slot: slot.site_code)
 
     @router.get("/planning-table/export.csv", dependencies=[right("planning", "read")])
     async def export_csv(first_day: date = Query(alias="from"), last_day: date = Query(alias="to"),
                          resource: str | None = None, site: str | None = None, advisor: str | None = None,
-                         principal: Principal = caller) -> Response:
+                         sites: Scope = in_scope) -> Response:
         """PLN-07: the file uploaded to France Travail (PLANNING_FORMAT.md): free slots only."""
-        found = await slots(agenda.PlanningTableQuery(first_day, last_day, resource, site, advisor), principal)
+        found = await slots(agenda.PlanningTableQuery(first_day, last_day, resource, site, advisor), sites)
         return Response(exports.france_travail_csv(found), media_type="text/csv; charset=utf-8", headers={
             "Content-Disposition": f'attachment; filename="planification_{first_day}_{last_day}.csv"'})
 
     @router.get("/planning-table/export.xlsx", dependencies=[right("planning", "read")])
     async def export_xlsx(first_day: date = Query(alias="from"), last_day: date = Query(alias="to"),
                           resource: str | None = None, site: str | None = None, advisor: str | None = None,
-                          principal: Principal = caller) -> Response:
+                          sites: Scope = in_scope) -> Response:
         """PLN-07: the workbook, one sheet per site."""
-        found = await slots(agenda.PlanningTableQuery(first_day, last_day, resource, site, advisor), principal)
+        found = await slots(agenda.PlanningTableQuery(first_day, last_day, resource, site, advisor), sites)
         return Response(exports.planning_workbook(found, first_day, last_day), media_type=XLSX, headers={
             "Content-Disposition": f'attachment; filename="planification_{first_day}_{last_day}.xlsx"'})
 

@@ -3,7 +3,7 @@ and each beneficiary's timeline (PRC-09, PRC-08); and the events of other servic
 for them (importer's sealed identities, billing's invoice events, notify's messages)."""
 
 import hashlib
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
@@ -233,6 +233,7 @@ class DashboardQuery:
     starts_to: date | None = None  # inclusive
     resource: str | None = None
     everyone: bool = False  # also the enrolments not (yet) on the dashboard, flagged
+    sites: Collection[str] | None = None  # SEC-02: only the enrolments of these sites (None: all)
 
 
 async def dashboard(query: DashboardQuery, uow, keys) -> list[dict[str, Any]]:
@@ -246,6 +247,7 @@ async def dashboard(query: DashboardQuery, uow, keys) -> list[dict[str, Any]]:
         found = await uow.enrolments.search(
             resource=query.resource, starts_from=query.starts_from,
             starts_before=query.starts_to and date.fromordinal(query.starts_to.toordinal() + 1))
+        found = [e for e in found if query.sites is None or e.site in query.sites]
         journeys = [(j, views.appears_on_dashboard(j.enrolment, j.actions)) for j in await with_actions(uow, found)]
         journeys = [(j, shown) for j, shown in journeys if shown or query.everyone]
         ref = await uow.referential.get()
@@ -258,12 +260,12 @@ async def dashboard(query: DashboardQuery, uow, keys) -> list[dict[str, Any]]:
     return sorted(rows, key=lambda r: (r["start_on"], r["last_name"] or "", r["first_name"] or "", r["id"]))
 
 
-async def alerts(uow, invoice_days: int, keys=None) -> list[dict[str, Any]]:
+async def alerts(uow, invoice_days: int, keys=None, sites: Collection[str] | None = None) -> list[dict[str, Any]]:
     """PRC-05's three alerts, each enrolment with its reason (and the person's name when ``keys``),
-    grouped by alert in the seed's order."""
+    grouped by alert in the seed's order; ``sites``: only the enrolments of these sites (SEC-02)."""
     async with uow:
-        opened = await uow.enrolments.search(status="open")
-        closed = await uow.enrolments.search(status="closed")
+        opened = [e for e in await uow.enrolments.search(status="open") if sites is None or e.site in sites]
+        closed = [e for e in await uow.enrolments.search(status="closed") if sites is None or e.site in sites]
         journeys = await with_actions(uow, opened + closed)
         invoices = views.invoice_statuses(await uow.views.invoice_events(enrolment_ids=[e.id for e in closed]))
         found = views.alerts_of(((j.enrolment, j.actions) for j in journeys), uow.clock.now(), invoices,
@@ -278,13 +280,16 @@ async def alerts(uow, invoice_days: int, keys=None) -> list[dict[str, Any]]:
 
 # Timeline (PRC-09, PRC-08).
 
-async def timeline(beneficiary_id: str, uow) -> list[dict[str, Any]]:
+async def timeline(beneficiary_id: str, uow, sites: Collection[str] | None = None) -> list[dict[str, Any]]:
     """One beneficiary's history in time order: enrolments and their form, dates and closings, actions
-    planned, cancelled or left (with the reason), presence, deliverables, messages and invoices."""
+    planned, cancelled or left (with the reason), presence, deliverables, messages and invoices.
+    ``sites`` (SEC-02): unknown unless one of their enrolments or actions is on one of these sites."""
     async with uow:
         enrolments = (await uow.enrolments.of_beneficiaries([beneficiary_id])).get(beneficiary_id, [])
         participations = await uow.views.participations(beneficiary_id)
-        if not enrolments and not participations:
+        seen = sites is None or any(site in sites for site in [e.site for e in enrolments]
+                                    + [p["site_code"] for p in participations])
+        if not (enrolments or participations) or not seen:
             raise NotFound([f"Bénéficiaire « {beneficiary_id} » inconnu du planning."])
         history = await uow.enrolments.history([e.id for e in enrolments])
         changes: dict[str, list[dict[str, Any]]] = {}
