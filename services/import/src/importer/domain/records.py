@@ -47,6 +47,13 @@ class Beneficiary:
     created_at: datetime
     purge_on: date | None = None
     purged_at: datetime | None = None
+    address: str | None = None
+    email_consent_source: str | None = None
+    email_consent_at: datetime | None = None
+    email_consent_by: str | None = None
+    sms_consent_source: str | None = None
+    sms_consent_at: datetime | None = None
+    sms_consent_by: str | None = None
 
     def differs_from(self, identity: Identity) -> bool:
         return any(getattr(self, name) != value for name, value in identity.values().items())
