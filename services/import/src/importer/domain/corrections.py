@@ -66,8 +66,10 @@ def checked_changes(given: dict[str, Any], today: date) -> dict[str, Any]:
     unknown = sorted(set(given) - set(LABELS))
     if unknown:
         raise RefusedInput([f"Champ inconnu : « {name} »." for name in unknown])
-    for name, raw in given.items():
-        label = LABELS[name]
+    for name, label in LABELS.items():  # the messages in the order of the record
+        if name not in given:
+            continue
+        raw = given[name]
         if name in CONSENTS:
             if not isinstance(raw, bool):
                 errors.append(f"{label} : oui ou non attendu.")

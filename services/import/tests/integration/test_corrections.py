@@ -1,0 +1,97 @@
+"""BEN-01: correcting a *fiche entrepreneur* through importer's API (PATCH /importer/beneficiaries/{id}),
+every service in-process, on SQLite and the real PostgreSQL: values checked and normalised, the
+history of who changed what (personal values sealed in the database), each consent's source and
+date; a wrong value is refused with a French message naming the field, nothing changed."""
+
+from sqlalchemy import select
+
+from importer.adapters.orm import beneficiary_changes
+
+from cluster import SAMPLES
+
+J10 = SAMPLES / "liste_inscrits_J-10.csv"
+
+
+async def imported_lea(api) -> dict:
+    response = await api.request("POST", "importer", "/imports", files={"file": (J10.name, J10.read_bytes())},
+                                 data={"resource": "ACR2025-L12"})
+    assert response.status_code == 200, response.text
+    return next(p for p in (await api.request("GET", "importer", "/beneficiaries")).json() if p["ft_id"] == "1234567A")
+
+
+async def corrected_events(api) -> list[dict]:
+    return [e["envelope"] for e in (await api.request("GET", "importer", "/admin/events")).json()
+            if e["envelope"]["type"] == "BeneficiaryCorrected"]
+
+
+def importer_runtime(api):
+    return next(r for r in api.embedded.runtimes if r.name == "importer")
+
+
+async def test_ben01_edit_normalises_records_the_history_and_the_consents_source(api):
+    lea = await imported_lea(api)
+    assert (lea["email_consent_source"], lea["sms_consent_source"], lea["email_consent_at"]) == (
+        "prescription France Travail", "prescription France Travail", lea["created_at"])
+
+    response = await api.request("PATCH", "importer", f"/beneficiaries/{lea['id']}", json={
+        "civility": "mme", "email": " Lea.Nouvelle@Example.ORG ", "phone": "07 11 22 33 44", "birth_date": "23/05/1988",
+        "address": "12 rue de la Paix, 59000 Lille", "accepts_sms": False})
+    assert response.status_code == 200, response.text
+    # Civilité and birth date were already these: only what really changed is recorded.
+    assert response.json()["changed"] == ["address", "email", "phone", "accepts_sms"]
+
+    record = (await api.request("GET", "importer", f"/beneficiaries/{lea['id']}")).json()
+    assert (record["email"], record["phone"], record["address"], record["accepts_sms"], record["accepts_email"]) == (
+        "lea.nouvelle@example.org", "+33711223344", "12 rue de la Paix, 59000 Lille", False, True)
+    assert (record["sms_consent_source"], record["sms_consent_by"]) == ("personnel", "administrateur-local")
+    assert record["sms_consent_at"] > lea["created_at"]
+    assert (record["email_consent_source"], record["email_consent_by"]) == ("prescription France Travail", None)
+    history = [(h["actor"], h["field"], h["old"], h["new"]) for h in record["history"]]
+    assert history == [("administrateur-local", "address", None, "12 rue de la Paix, 59000 Lille"),
+                       ("administrateur-local", "email", "lea.dupont@example.org", "lea.nouvelle@example.org"),
+                       ("administrateur-local", "phone", "+33612345678", "+33711223344"),
+                       ("administrateur-local", "accepts_sms", "oui", "non")]
+
+    # In the database the personal values are sealed with the person's key; the consents are not.
+    async with importer_runtime(api).database.sessions() as session:
+        rows = (await session.execute(select(beneficiary_changes))).mappings().all()
+    stored = " ".join(f"{r['old_value']} {r['new_value']}" for r in rows)
+    assert "lea.dupont@example.org" not in stored and "nouvelle" not in stored and "Paix" not in stored
+    assert {(r["field"], r["sealed"]) for r in rows} == {("address", True), ("email", True), ("phone", True),
+                                                          ("accepts_sms", False)}
+
+    [event] = await corrected_events(api)
+    [item] = event["payload"]["items"]
+    assert item["changed"] == ["address", "email", "phone", "accepts_sms"]
+    assert (item["sms"]["accepted"], item["sms"]["source"], item["email"]["source"]) == (
+        False, "personnel", "prescription France Travail")
+
+    # The same values again: nothing changes, no history, no event.
+    again = await api.request("PATCH", "importer", f"/beneficiaries/{lea['id']}", json={"phone": "+33711223344"})
+    assert again.json()["changed"] == [] and len(await corrected_events(api)) == 1
+    assert len((await api.request("GET", "importer", f"/beneficiaries/{lea['id']}")).json()["history"]) == 4
+
+
+async def test_ben01_wrong_values_are_refused_with_the_field_named_and_nothing_changes(api):
+    lea = await imported_lea(api)
+    response = await api.request("PATCH", "importer", f"/beneficiaries/{lea['id']}", json={
+        "email": "pas-une-adresse", "phone": "12 34", "last_name": "DURAND", "postcode": "59-000",
+        "birth_date": "31/02/1988"})
+    assert response.status_code == 422
+    messages = response.json()["messages"]
+    assert [m.split(" : ")[0] for m in messages] == ["Date de naissance", "Code postal", "E-mail", "Téléphone"]
+    assert any("« pas-une-adresse » n'est pas une adresse e-mail valide" in m for m in messages)
+
+    emptied = await api.request("PATCH", "importer", f"/beneficiaries/{lea['id']}", json={"last_name": " "})
+    assert emptied.status_code == 422 and emptied.json()["messages"] == [
+        "Nom : valeur obligatoire, elle ne peut pas être vidée."]
+    unknown = await api.request("PATCH", "importer", f"/beneficiaries/{lea['id']}", json={"ft_id": "9999999Z"})
+    assert unknown.status_code == 422
+
+    record = (await api.request("GET", "importer", f"/beneficiaries/{lea['id']}")).json()
+    assert (record["last_name"], record["email"], record["phone"], record["history"]) == (
+        "DUPONT", "lea.dupont@example.org", "+33612345678", [])
+    assert await corrected_events(api) == []
+
+    missing = await api.request("PATCH", "importer", "/beneficiaries/inconnu", json={"email": "a@example.org"})
+    assert missing.status_code == 404 and "introuvable" in missing.json()["messages"][0]
