@@ -95,3 +95,17 @@ async def test_ben01_wrong_values_are_refused_with_the_field_named_and_nothing_c
 
     missing = await api.request("PATCH", "importer", "/beneficiaries/inconnu", json={"email": "a@example.org"})
     assert missing.status_code == 404 and "introuvable" in missing.json()["messages"][0]
+
+
+async def test_ben01_a_later_list_keeps_what_staff_corrected(api):
+    """The list still has the old e-mail: the corrected one stays; what staff did not correct follows the list."""
+    lea = await imported_lea(api)
+    response = await api.request("PATCH", "importer", f"/beneficiaries/{lea['id']}",
+                                 json={"email": "lea.martin@example.org"})
+    assert response.status_code == 200
+    again = J10.read_bytes().replace(b"06 12 34 56 78", b"07 99 88 77 66")  # a new phone number in the list
+    response = await api.request("POST", "importer", "/imports", files={"file": ("liste2.csv", again)},
+                                 data={"resource": "ACR2025-L12"})
+    assert response.status_code == 200 and response.json()["status"] == "imported", response.text
+    record = (await api.request("GET", "importer", f"/beneficiaries/{lea['id']}")).json()
+    assert (record["email"], record["phone"]) == ("lea.martin@example.org", "+33799887766")

@@ -85,6 +85,8 @@ beneficiaries = Table(
     Column("sms_consent_source", String(40), nullable=True),
     Column("sms_consent_at", UtcDateTime, nullable=True),
     Column("sms_consent_by", String(200), nullable=True),
+    # The identity fields staff corrected (comma-separated): a later list keeps them as corrected.
+    Column("corrected_fields", String(200), nullable=True),
 )
 # Who changed what on a record, and when (BEN-01). Personal values are stored sealed with the
 # person's key (``sealed`` true; unreadable once the key is destroyed), consents in clear.

@@ -119,6 +119,10 @@ def corrected(person: Beneficiary, values: dict[str, Any], actor: str, now: date
             channel = CONSENTS[name]
             updates |= {f"{channel}_consent_source": STAFF, f"{channel}_consent_at": now,
                         f"{channel}_consent_by": actor}
+    corrected_before = [f for f in (person.corrected_fields or "").split(",") if f]
+    corrected_now = corrected_before + [f for f in changed if f in PERSONAL and f not in corrected_before]
+    if corrected_now != corrected_before:
+        updates["corrected_fields"] = ",".join(corrected_now)
     return replace(person, **updates), changed
 
 

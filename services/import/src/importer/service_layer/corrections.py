@@ -69,7 +69,7 @@ async def correct_beneficiary(cmd: CorrectBeneficiary, uow) -> dict[str, Any]:
         for check in cmd.checks:
             await check(uow, before, after)
         columns = changed + [f"{CONSENTS[n]}_consent_{p}" for n in changed if n in CONSENTS
-                             for p in ("source", "at", "by")]
+                             for p in ("source", "at", "by")] + ["corrected_fields"]
         await uow.people.correct(after, columns)
         await uow.people.add_changes([{
             "beneficiary_id": before.id, "changed_at": now, "actor": actor, "field": name,

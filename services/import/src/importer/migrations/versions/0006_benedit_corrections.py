@@ -4,7 +4,8 @@ Revision ID: 0006_benedit
 Revises: 0005
 Create Date: 2026-12-03 07:30:00.000000
 
-The postal address, each consent's source and date, and the history of corrections. Records an
+The postal address, each consent's source and date, the identity fields staff corrected (a later
+list keeps them), and the history of corrections. Records an
 import created get France Travail's prescription as the source of their consents, at their creation.
 """
 from typing import Sequence, Union
@@ -29,6 +30,7 @@ def upgrade() -> None:
             batch.add_column(sa.Column(f'{channel}_consent_source', sa.String(length=40), nullable=True))
             batch.add_column(sa.Column(f'{channel}_consent_at', sa.DateTime(timezone=True), nullable=True))
             batch.add_column(sa.Column(f'{channel}_consent_by', sa.String(length=200), nullable=True))
+        batch.add_column(sa.Column('corrected_fields', sa.String(length=200), nullable=True))
     b = sa.table('beneficiaries', sa.column('created_by_import', sa.Boolean()),
                  sa.column('created_at', sa.DateTime(timezone=True)),
                  *(sa.column(f'{c}_consent_{p}') for c in CONSENTS for p in ('source', 'at')))
@@ -53,6 +55,7 @@ def downgrade() -> None:
     op.drop_index('ix_beneficiary_changes_beneficiary_id', table_name='beneficiary_changes')
     op.drop_table('beneficiary_changes')
     with op.batch_alter_table('beneficiaries') as batch:
+        batch.drop_column('corrected_fields')
         for channel in reversed(CONSENTS):
             for part in ('by', 'at', 'source'):
                 batch.drop_column(f'{channel}_consent_{part}')
