@@ -79,7 +79,9 @@ async def correct_beneficiary(cmd: CorrectBeneficiary, uow) -> dict[str, Any]:
             beneficiary_id=after.id, sealed=sealed_identity(key, after), changed=tuple(changed),
             email=consent(after, "email"), sms=consent(after, "sms"))])
         await uow.commit()
-    log.info("beneficiary corrected", extra={"beneficiary_id": before.id, "fields": ",".join(changed)})
+    # An id and field names, never the values (ARCHITECTURE, Personal data).
+    log.info("beneficiary %s corrected: %s", before.id, ",".join(changed), extra={"service": "importer",
+                                                                                 "count": len(changed)})
     return {"beneficiary_id": before.id, "changed": changed}
 
 
