@@ -109,3 +109,37 @@ async def test_ben01_a_later_list_keeps_what_staff_corrected(api):
     assert response.status_code == 200 and response.json()["status"] == "imported", response.text
     record = (await api.request("GET", "importer", f"/beneficiaries/{lea['id']}")).json()
     assert (record["email"], record["phone"]) == ("lea.martin@example.org", "+33799887766")
+
+
+RIGHTS_YAML = """
+profiles:
+  - {code: LECTURE-LIL, name: Lecture Lille, rights: {import: lecture}, antennes: [LILLE]}
+  - {code: IMPORT-DOU, name: Import Douaisis, rights: {import: écriture}, antennes: [DOUAISIS]}
+users:
+  - {code: sub-lecture, profiles: [LECTURE-LIL]}
+  - {code: sub-douaisis, profiles: [IMPORT-DOU]}
+"""
+
+
+async def test_ben01_correcting_needs_the_import_write_right_on_the_persons_antenne(sqlite_settings, tmp_path):
+    from prestaflow import referential
+    from prestaflow.client import AccessRefused, Api
+
+    with_rights = tmp_path / "referentiel.yaml"
+    with_rights.write_text((SAMPLES / "referentiel.yaml").read_text(encoding="utf-8") + RIGHTS_YAML, encoding="utf-8")
+    async with Api(sqlite_settings) as api:
+        await referential.load(api, with_rights)
+        lea = await imported_lea(api)
+    path, body = f"/beneficiaries/{lea['id']}", {"email": "autre@example.org"}
+    async with Api(sqlite_settings, user="sub-lecture") as reader:  # Lille, read only: 403
+        try:
+            await reader.request("PATCH", "importer", path, json=body)
+            raise AssertionError("PATCH answered")
+        except AccessRefused as refused:
+            assert refused.status == 403 and "écriture" in refused.messages[0]
+    async with Api(sqlite_settings, user="sub-douaisis") as other:  # another antenne: as if it did not exist
+        response = await other.request("PATCH", "importer", path, json=body)
+        assert response.status_code == 404
+    async with Api(sqlite_settings) as api:
+        record = (await api.request("GET", "importer", path)).json()
+        assert (record["email"], record["history"]) == ("lea.dupont@example.org", [])
