@@ -88,11 +88,16 @@ async def test_ben01_withdrawing_the_email_consent_cancels_pending_emails_at_onc
     pending = [m for m in await outbox(api, lea["id"]) if m["status"] == "scheduled"]
     assert {m["channel"] for m in pending} == {"email"}, pending
 
+    # The SMS consent withdrawn: the e-mails stay as they were.
+    response = await api.request("PATCH", "importer", f"/beneficiaries/{lea['id']}", json={"accepts_sms": False})
+    assert response.status_code == 200 and response.json()["changed"] == ["accepts_sms"]
+    assert [m for m in await outbox(api, lea["id"]) if m["status"] == "scheduled"] == pending
+
     response = await api.request("PATCH", "importer", f"/beneficiaries/{lea['id']}", json={"accepts_email": False})
     assert response.status_code == 200 and response.json()["changed"] == ["accepts_email"]
     record = response.json()["beneficiary"]
-    assert (record["accepts_email"], record["email_consent_source"], record["sms_consent_source"]) == (
-        False, "personnel", "prescription France Travail")
+    assert (record["accepts_email"], record["email_consent_source"], record["email_consent_by"]) == (
+        False, "personnel", "administrateur-local")
 
     messages = {m["message_id"]: m for m in await outbox(api, lea["id"])}
     for message in pending:
