@@ -3,20 +3,32 @@ every service in-process, on SQLite and the real PostgreSQL: values checked and 
 history of who changed what (personal values sealed in the database), each consent's source and
 date; a wrong value is refused with a French message naming the field, nothing changed."""
 
+from datetime import UTC, datetime, timedelta
+
 from sqlalchemy import select
+
+from prestaflow import referential
+from prestaflow.client import Api
+from servicekit.clock import FixedClock
 
 from importer.adapters.orm import beneficiary_changes
 
 from cluster import SAMPLES
+from scans import database_text
 
-J10 = SAMPLES / "liste_inscrits_J-10.csv"
+J10, J2 = SAMPLES / "liste_inscrits_J-10.csv", SAMPLES / "liste_inscrits_J-2.csv"
+
+
+async def imported(api, path, ft_id: str) -> dict:
+    """Import the list at ``path``; the record of ``ft_id`` after it."""
+    response = await api.request("POST", "importer", "/imports", files={"file": (path.name, path.read_bytes())},
+                                 data={"resource": "ACR2025-L12"})
+    assert response.status_code == 200, response.text
+    return next(p for p in (await api.request("GET", "importer", "/beneficiaries")).json() if p["ft_id"] == ft_id)
 
 
 async def imported_lea(api) -> dict:
-    response = await api.request("POST", "importer", "/imports", files={"file": (J10.name, J10.read_bytes())},
-                                 data={"resource": "ACR2025-L12"})
-    assert response.status_code == 200, response.text
-    return next(p for p in (await api.request("GET", "importer", "/beneficiaries")).json() if p["ft_id"] == "1234567A")
+    return await imported(api, J10, "1234567A")
 
 
 async def corrected_events(api) -> list[dict]:
@@ -143,3 +155,26 @@ async def test_ben01_correcting_needs_the_import_write_right_on_the_persons_ante
     async with Api(sqlite_settings) as api:
         record = (await api.request("GET", "importer", path)).json()
         assert (record["email"], record["history"]) == ("lea.dupont@example.org", [])
+
+
+async def test_ben01_x04_a_purge_leaves_nothing_readable_of_the_corrections(pg_settings):
+    """Étienne's record corrected, then not confirmed at J-2 and purged: the corrected values are gone
+    from every database, the history keeps who changed which field, when, without the values."""
+    clock = FixedClock(datetime(2025, 1, 12, 18, 0, tzinfo=UTC))
+    async with Api(pg_settings, clock=clock) as api:
+        await referential.load(api, SAMPLES / "referentiel.yaml")
+        etienne = await imported(api, J10, "4567890D")
+        response = await api.request("PATCH", "importer", f"/beneficiaries/{etienne['id']}", json={
+            "email": "francois.etienne.nouveau@example.org", "address": "7 impasse des Tilleuls"})
+        assert response.status_code == 200, response.text
+        clock.at += timedelta(minutes=5)
+        assert not (await imported(api, J2, "4567890D"))["active"]  # not confirmed at J-2
+        clock.at += timedelta(days=5)
+        assert (await api.request("POST", "importer", "/purge")).json() == {"purged": [etienne["id"]]}
+
+        for runtime in api.embedded.runtimes:
+            text = await database_text(runtime.database.engine)
+            for value in ("francois.etienne.nouveau", "Tilleuls"):
+                assert value not in text, f"{value} still in {runtime.name}'s database"
+        history = (await api.request("GET", "importer", f"/beneficiaries/{etienne['id']}")).json()["history"]
+        assert [(h["field"], h["old"], h["new"]) for h in history] == [("address", None, None), ("email", None, None)]
