@@ -4,12 +4,12 @@ the field named, nothing changed; exit 2 for a usage error)."""
 
 import pytest
 
-from cli_runner import ClockedCli, imported_cli
+from cli_runner import ClockedCli, imported_j10
 
 
 @pytest.fixture
 def cli(tmp_path) -> ClockedCli:
-    return imported_cli(tmp_path)
+    return imported_j10(tmp_path / "home", tmp_path / "clock")
 
 
 def lea_id(cli: ClockedCli) -> str:

@@ -5,12 +5,12 @@ and what the next command sees. The services' clock is a file the test moves."""
 
 import pytest
 
-from cli_runner import ClockedCli, imported_cli
+from cli_runner import ClockedCli, imported_j10
 
 
 @pytest.fixture
 def cli(tmp_path) -> ClockedCli:
-    return imported_cli(tmp_path)
+    return imported_j10(tmp_path / "home", tmp_path / "clock")
 
 
 def test_prc01_prc02_prc07_prc10_a_journey_from_the_command_line(cli):
