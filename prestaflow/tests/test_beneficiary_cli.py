@@ -30,10 +30,10 @@ def test_ben01_cli_edit_then_show_with_history_and_consent_withdrawn(cli):
 
     shown = cli("beneficiary", "show", lea).output
     assert "E-mail                     : lea.martin@example.org" in shown
-    assert "Accepte les e-mails        : non (personnel administrateur-local, le 2025-01-05)" in shown
-    assert "Accepte les SMS            : oui (prescription France Travail, le 2025-01-04)" in shown
+    assert "Accepte les e-mails        : non (personnel administrateur-local, le 05/01/2025)" in shown
+    assert "Accepte les SMS            : oui (prescription France Travail, le 04/01/2025)" in shown
     assert "Historique :" in shown
-    assert "administrateur-local" in shown and "E-mail : lea.dupont@example.org → lea.martin@example.org" in shown
+    assert "  05/01/2025 10:30  administrateur-local E-mail : lea.dupont@example.org → lea.martin@example.org" in shown
     assert "Accepte les e-mails : oui → non" in shown
     record = cli.json("beneficiary", "show", lea)
     assert [h["field"] for h in record["history"]] == ["address", "email", "accepts_email"]

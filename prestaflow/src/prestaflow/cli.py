@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from servicekit.clock import PARIS
 from servicekit.settings import ServiceSettings
 
 from prestaflow import affectation_cli as affectation_commands
@@ -592,12 +593,16 @@ FIELD_LABELS = {"civility": "Civilité", "last_name": "Nom", "first_name": "Pré
                 "accepts_email": "Accepte les e-mails", "accepts_sms": "Accepte les SMS"}
 
 
+def _paris(at: str | None, form: str = "%d/%m/%Y") -> str:
+    return datetime.fromisoformat(at).astimezone(PARIS).strftime(form) if at else "?"
+
+
 def _consent(person: dict[str, Any], channel: str) -> str:
     accepted = "oui" if person[f"accepts_{channel}"] else "non"
     source, at, by = (person.get(f"{channel}_consent_{p}") for p in ("source", "at", "by"))
     if not source:
         return accepted
-    return f"{accepted} ({source}{f' {by}' if by else ''}, le {at[:10] if at else '?'})"
+    return f"{accepted} ({source}{f' {by}' if by else ''}, le {_paris(at)})"
 
 
 def beneficiary_lines(person: dict[str, Any]) -> list[str]:
@@ -613,7 +618,7 @@ def beneficiary_lines(person: dict[str, Any]) -> list[str]:
               f"du {e['created_at'][:10]}" for e in person["enrolments"]]
     if person.get("history"):
         lines.append("Historique :")
-        lines += [f"  {h['at'][:16].replace('T', ' ')}  {h['actor']:20} {FIELD_LABELS.get(h['field'], h['field'])} : "
+        lines += [f"  {_paris(h['at'], '%d/%m/%Y %H:%M')}  {h['actor']:20} {FIELD_LABELS.get(h['field'], h['field'])} : "
                   f"{h['old'] if h['old'] is not None else '-'} → {h['new'] if h['new'] is not None else '-'}"
                   for h in person["history"]]
     return lines
