@@ -64,17 +64,14 @@ class BeneficiaryRegistered(ListEvent):
     items: tuple[BeneficiaryRegisteredItem, ...] = items_field("The records created or changed")
 
 
-ConsentSource = Literal["prescription France Travail", "personnel"]
-
-
 class Consent(Contract):
     """One channel's consent (*accepte d'être contacté par mail / SMS*) and where it comes from."""
 
     accepted: bool = Field(description="Whether the person accepts contact on this channel.", examples=[False])
-    source: ConsentSource | None = Field(description=(
-        "Who gave or withdrew it: France Travail's prescription (the import) or staff (a correction); "
-        "None for a record that predates the recording of sources and was not imported."),
-        examples=["personnel"])
+    source: str | None = Field(max_length=40, description=(
+        "Who gave or withdrew it: « prescription France Travail » (the import) or « personnel » (staff's "
+        "correction), other sources may come (the person); None for a record that predates the recording "
+        "of sources and was not imported."), examples=["personnel"])
     at: AwareDatetime | None = Field(description="When it was given or withdrawn.")
     by: str | None = Field(default=None, description="User id of the staff member who changed it (never a name).",
                            examples=["cdurand"])
