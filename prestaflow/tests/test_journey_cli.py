@@ -5,17 +5,12 @@ and what the next command sees. The services' clock is a file the test moves."""
 
 import pytest
 
-from cli_runner import SAMPLE, SAMPLES, ClockedCli
+from cli_runner import ClockedCli, imported_j10
 
 
 @pytest.fixture
 def cli(tmp_path) -> ClockedCli:
-    cli = ClockedCli(tmp_path / "home", tmp_path / "clock")
-    cli.on("2025-01-04T09:00:00+01:00")
-    assert cli("referential", "load", str(SAMPLE)).exit_code == 0
-    result = cli("import", str(SAMPLES / "liste_inscrits_J-10.csv"), "--ressource", "ACR2025-L12", "--liste", "J-10")
-    assert result.exit_code == 0, result.output
-    return cli
+    return imported_j10(tmp_path / "home", tmp_path / "clock")
 
 
 def test_prc01_prc02_prc07_prc10_a_journey_from_the_command_line(cli):

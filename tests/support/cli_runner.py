@@ -40,3 +40,13 @@ class ClockedCli:
         result = self(*args, "--json")
         assert result.exit_code == 0, result.output
         return json.loads(result.stdout)
+
+
+def imported_j10(home: Path, clock: Path) -> ClockedCli:
+    """The sample referential loaded and the sample J-10 list imported on 4 January 2025, 9:00 (Paris)."""
+    cli = ClockedCli(home, clock)
+    cli.on("2025-01-04T09:00:00+01:00")
+    assert cli("referential", "load", str(SAMPLE)).exit_code == 0
+    assert cli("import", str(SAMPLES / "liste_inscrits_J-10.csv"), "--ressource", "ACR2025-L12",
+               "--liste", "J-10").exit_code == 0
+    return cli

@@ -64,6 +64,44 @@ class BeneficiaryRegistered(ListEvent):
     items: tuple[BeneficiaryRegisteredItem, ...] = items_field("The records created or changed")
 
 
+class Consent(Contract):
+    """One channel's consent (*accepte d'être contacté par mail / SMS*) and where it comes from."""
+
+    accepted: bool = Field(description="Whether the person accepts contact on this channel.", examples=[False])
+    source: str | None = Field(max_length=40, description=(
+        "Who gave or withdrew it: « prescription France Travail » (the import) or « personnel » (staff's "
+        "correction), other sources may come (the person); None for a record that predates the recording "
+        "of sources and was not imported."), examples=["personnel"])
+    at: AwareDatetime | None = Field(description="When it was given or withdrawn.")
+    by: str | None = Field(default=None, description="User id of the staff member who changed it (never a name).",
+                           examples=["cdurand"])
+
+
+class BeneficiaryCorrectedItem(Item):
+    aggregate = "beneficiary"
+    aggregate_field = "beneficiary_id"
+
+    beneficiary_id: str = Field(description="Beneficiary id.", examples=["b-6f1c2d"])
+    sealed: str = Field(description=(
+        "The whole identity and contact after the correction, in the form BeneficiaryRegistered seals "
+        "it (civilité, names, birth date, IDE, postcode, e-mail, phone, postal address), encrypted with "
+        "the beneficiary's key (Fernet): a consumer replaces its copy with it."))
+    changed: tuple[str, ...] = Field(description="Names of the fields the correction changed (no values).",
+                                     examples=[["email", "accepts_email"]])
+    email: Consent = Field(description="Accepte d'être contacté par mail, with its source and date.")
+    sms: Consent = Field(description="Accepte d'être contacté par SMS, with its source and date.")
+
+
+class BeneficiaryCorrected(ListEvent):
+    """Staff corrected records (BEN-01): identity, contact or consents. A withdrawn consent stops
+    that channel at once (notify cancels the messages not sent yet)."""
+
+    event_type = "BeneficiaryCorrected"
+    producer = PRODUCER
+
+    items: tuple[BeneficiaryCorrectedItem, ...] = items_field("The records corrected")
+
+
 class RegistrationRecordedFields(Contract):
     registration_id: str = Field(description="Registration id (one diagnostic appointment of an enrolment).")
     beneficiary_id: str = Field(description="Beneficiary id.")

@@ -16,7 +16,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     planning.JourneyFormChanged,
     importer.InscritsImported, importer.BeneficiaryRegistered, importer.RegistrationRecorded,
     importer.ParticipantConfirmed, importer.ParticipantNotConfirmed, importer.RegistrationCancelled,
-    importer.BeneficiaryDeactivated, importer.BeneficiaryPurged,
+    importer.BeneficiaryDeactivated, importer.BeneficiaryPurged, importer.BeneficiaryCorrected,
     billing.CatalogueChanged, billing.InvoiceDrafted, billing.InvoiceIssued, billing.CreditNoteIssued,
     billing.InvoiceDeposited, billing.InvoiceIntegrated, billing.InvoiceRejected, notify.NotificationSetupChanged, affectation.ParticipantAssigned,
     notify.MessageSent, notify.MessageNotSent,

@@ -12,6 +12,7 @@ from typing import Any
 
 import click
 
+from servicekit.clock import PARIS
 from servicekit.settings import ServiceSettings
 
 from prestaflow import affectation_cli as affectation_commands
@@ -587,11 +588,47 @@ def beneficiary() -> None:
     """La fiche entrepreneur (BEN-01)."""
 
 
+FIELD_LABELS = {"civility": "Civilité", "last_name": "Nom", "first_name": "Prénom", "birth_date": "Date de naissance",
+                "postcode": "Code postal", "address": "Adresse", "email": "E-mail", "phone": "Téléphone",
+                "accepts_email": "Accepte les e-mails", "accepts_sms": "Accepte les SMS"}
+
+
+def _paris(at: str | None, form: str = "%d/%m/%Y") -> str:
+    return datetime.fromisoformat(at).astimezone(PARIS).strftime(form) if at else "?"
+
+
+def _consent(person: dict[str, Any], channel: str) -> str:
+    accepted = "oui" if person[f"accepts_{channel}"] else "non"
+    source, at, by = (person.get(f"{channel}_consent_{p}") for p in ("source", "at", "by"))
+    if not source:
+        return accepted
+    return f"{accepted} ({source}{f' {by}' if by else ''}, le {_paris(at)})"
+
+
+def beneficiary_lines(person: dict[str, Any]) -> list[str]:
+    """The *fiche entrepreneur* as ``beneficiary show`` prints it."""
+    lines = [f"{label:27}: {value if value is not None else '-'}" for label, value in [
+        ("Identifiant", person["id"]), ("Identifiant France Travail", person["ft_id"]),
+        ("Civilité", person["civility"]), ("Nom", person["last_name"]), ("Prénom", person["first_name"]),
+        ("Date de naissance", person["birth_date"]), ("Code postal", person["postcode"]),
+        ("Adresse", person.get("address")), ("E-mail", person["email"]), ("Téléphone", person["phone"]),
+        ("Accepte les e-mails", _consent(person, "email")), ("Accepte les SMS", _consent(person, "sms")),
+        ("Actif", "oui" if person["active"] else "non")]]
+    lines += [f"Inscription {e['resource_code']} (site {e['site_code']}, commande {e['order_number'] or '-'}) "
+              f"du {e['created_at'][:10]}" for e in person["enrolments"]]
+    if person.get("history"):
+        lines.append("Historique :")
+        lines += [f"  {_paris(h['at'], '%d/%m/%Y %H:%M')}  {h['actor']:20} {FIELD_LABELS.get(h['field'], h['field'])} : "
+                  f"{h['old'] if h['old'] is not None else '-'} → {h['new'] if h['new'] is not None else '-'}"
+                  for h in person["history"]]
+    return lines
+
+
 @beneficiary.command("show")
 @click.argument("beneficiary_id", metavar="ID")
 @click.option("--json", "as_json", is_flag=True, help="afficher en JSON")
 def beneficiary_show(beneficiary_id: str, as_json: bool) -> None:
-    """La fiche d'un bénéficiaire : identité, contact, consentements, inscriptions."""
+    """La fiche d'un bénéficiaire : identité, contact, consentements, inscriptions, historique."""
     from prestaflow.referential import checked
 
     async def work(api: Api) -> dict[str, Any]:
@@ -601,15 +638,45 @@ def beneficiary_show(beneficiary_id: str, as_json: bool) -> None:
     if as_json:
         print_json(person)
         return
-    oui = {True: "oui", False: "non"}
-    for label, value in [("Identifiant", person["id"]), ("Identifiant France Travail", person["ft_id"]),
-                         ("Civilité", person["civility"]), ("Nom", person["last_name"]),
-                         ("Prénom", person["first_name"]), ("Date de naissance", person["birth_date"]),
-                         ("Code postal", person["postcode"]), ("E-mail", person["email"]),
-                         ("Téléphone", person["phone"]), ("Accepte les e-mails", oui[person["accepts_email"]]),
-                         ("Accepte les SMS", oui[person["accepts_sms"]]),
-                         ("Actif", oui[person["active"]])]:
-        click.echo(f"{label:27}: {value if value is not None else '-'}")
-    for e in person["enrolments"]:
-        click.echo(f"Inscription {e['resource_code']} (site {e['site_code']}, commande {e['order_number'] or '-'}) "
-                   f"du {e['created_at'][:10]}")
+    click.echo("\n".join(beneficiary_lines(person)))
+
+
+yes_no = click.Choice(["oui", "non"])
+
+
+@beneficiary.command("edit")
+@click.argument("beneficiary_id", metavar="ID")
+@click.option("--civility", default=None, help="civilité : M. ou Mme")
+@click.option("--last-name", default=None, help="nom")
+@click.option("--first-name", default=None, help="prénom")
+@click.option("--birth-date", default=None, help="date de naissance (JJ/MM/AAAA ou AAAA-MM-JJ)")
+@click.option("--postcode", default=None, help="code postal")
+@click.option("--address", default=None, help="adresse postale")
+@click.option("--email", default=None, help="adresse e-mail (\"\" pour l'effacer)")
+@click.option("--phone", default=None, help="numéro de téléphone (\"\" pour l'effacer)")
+@click.option("--consent-email", type=yes_no, default=None, help="accepte d'être contacté par mail")
+@click.option("--consent-sms", type=yes_no, default=None, help="accepte d'être contacté par SMS")
+@click.option("--json", "as_json", is_flag=True, help="afficher le résultat en JSON")
+def beneficiary_edit(beneficiary_id: str, as_json: bool, consent_email: str | None, consent_sms: str | None,
+                     **fields: str | None) -> None:
+    """Corriger la fiche d'un bénéficiaire (seuls les champs donnés changent) ; chaque modification est
+    gardée dans l'historique, et les services qui en ont une copie la reçoivent. Retirer un consentement
+    (« non ») annule aussitôt les messages de ce canal pas encore envoyés."""
+    from prestaflow.referential import checked
+
+    body: dict[str, Any] = {name: value for name, value in fields.items() if value is not None}
+    for name, value in (("accepts_email", consent_email), ("accepts_sms", consent_sms)):
+        if value is not None:
+            body[name] = value == "oui"
+    if not body:
+        raise click.UsageError("Rien à corriger : donnez au moins un champ (par exemple --email).")
+
+    async def work(api: Api) -> dict[str, Any]:
+        return checked(await api.request("PATCH", "importer", f"/beneficiaries/{beneficiary_id}", json=body))
+
+    result = run(work)
+    if as_json:
+        print_json(result)
+        return
+    changed = [FIELD_LABELS[name] for name in result["changed"]]
+    click.echo(f"Fiche corrigée : {', '.join(changed)}." if changed else "Rien n'a changé : la fiche a déjà ces valeurs.")

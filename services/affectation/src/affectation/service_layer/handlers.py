@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.affectation import ParticipantAssigned, ParticipantAssignedItem
-from contracts.importer import BeneficiaryPurged, BeneficiaryRegistered
+from contracts.importer import BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered
 from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, AssignmentApplied, AssignmentRefused,
                                 ParticipantAdded, ParticipantRemoved, ReferentialChanged)
 from servicekit.clock import PARIS
@@ -67,7 +67,8 @@ async def record_participants_removed(event: ParticipantRemoved, uow) -> None:
         await uow.commit()
 
 
-async def record_beneficiaries(event: BeneficiaryRegistered, uow) -> None:
+async def record_beneficiaries(event: BeneficiaryRegistered | BeneficiaryCorrected, uow) -> None:
+    """The sealed names of each record, as created, re-imported or corrected by staff (BEN-01)."""
     async with uow:
         await uow.worklist.put_beneficiaries((item.beneficiary_id, item.sealed) for item in event.items)
         await uow.commit()
@@ -125,6 +126,7 @@ EVENT_HANDLERS = {
     ParticipantAdded: record_participants_added,
     ParticipantRemoved: record_participants_removed,
     BeneficiaryRegistered: record_beneficiaries,
+    BeneficiaryCorrected: record_beneficiaries,
     BeneficiaryPurged: forget_beneficiaries,
     AssignmentApplied: record_applied,
     AssignmentRefused: record_refused,

@@ -3,7 +3,7 @@
 from dataclasses import dataclass
 
 from contracts.billing import CatalogueChanged, LegalEntityRef, TariffRef
-from contracts.importer import BeneficiaryPurged, BeneficiaryRegistered
+from contracts.importer import BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered
 from contracts.planning import ODSClosed, ODSReopened, ReferentialChanged
 from servicekit.versioned import load_versioned, snapshot_projection
 
@@ -49,5 +49,6 @@ EVENT_HANDLERS = {
     ODSClosed: draft_invoices,
     ODSReopened: reopen_journeys,
     BeneficiaryRegistered: record_beneficiaries,
+    BeneficiaryCorrected: record_beneficiaries,
     BeneficiaryPurged: forget_beneficiaries,
 }

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from contracts.billing import (CreditNoteIssued, CreditNoteIssuedItem, InvoiceDrafted, InvoiceDraftedItem,
                                InvoiceIssued, InvoiceIssuedItem)
-from contracts.importer import BeneficiaryPurged, BeneficiaryRegistered
+from contracts.importer import BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered
 from contracts.planning import ODSClosed, ODSReopened
 from servicekit import faults
 from servicekit.clock import PARIS
@@ -90,8 +90,9 @@ async def reopen_journeys(event: ODSReopened, uow) -> None:
         await uow.commit()
 
 
-async def record_beneficiaries(event: BeneficiaryRegistered, uow) -> None:
-    """The sealed identity of each beneficiary, for the name and identifiant France Travail on invoices."""
+async def record_beneficiaries(event: BeneficiaryRegistered | BeneficiaryCorrected, uow) -> None:
+    """The sealed identity of each beneficiary, for the name and identifiant France Travail on invoices;
+    replaced when staff correct the record (BEN-01)."""
     async with uow:
         latest = {item.beneficiary_id: item.sealed for item in event.items}
         await uow.beneficiaries.put([{"beneficiary_id": b, "sealed": s} for b, s in latest.items()])

@@ -75,6 +75,31 @@ beneficiaries = Table(
     Column("created_at", UtcDateTime, nullable=False),
     Column("purge_on", Date, nullable=True),
     Column("purged_at", UtcDateTime, nullable=True),
+    # Postal address, entered by staff (BEN-01; the lists give only the postcode): nulled on purge.
+    Column("address", Text, nullable=True),
+    # Where each consent comes from (BEN-01): "prescription France Travail" (the import) or
+    # "personnel" (a correction, by the user id in ``*_consent_by``), and when.
+    Column("email_consent_source", String(40), nullable=True),
+    Column("email_consent_at", UtcDateTime, nullable=True),
+    Column("email_consent_by", String(200), nullable=True),
+    Column("sms_consent_source", String(40), nullable=True),
+    Column("sms_consent_at", UtcDateTime, nullable=True),
+    Column("sms_consent_by", String(200), nullable=True),
+    # The identity fields staff corrected (comma-separated): a later list keeps them as corrected.
+    Column("corrected_fields", String(200), nullable=True),
+)
+# Who changed what on a record, and when (BEN-01). Personal values are stored sealed with the
+# person's key (``sealed`` true; unreadable once the key is destroyed), consents in clear.
+beneficiary_changes = Table(
+    "beneficiary_changes", metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("beneficiary_id", String(36), nullable=False, index=True),
+    Column("changed_at", UtcDateTime, nullable=False),
+    Column("actor", String(200), nullable=False),  # user id (SEC-04), never a name
+    Column("field", String(40), nullable=False),
+    Column("sealed", Boolean, nullable=False),
+    Column("old_value", Text, nullable=True),
+    Column("new_value", Text, nullable=True),
 )
 beneficiary_keys = Table(
     "beneficiary_keys", metadata,

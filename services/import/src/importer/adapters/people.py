@@ -2,6 +2,7 @@
 GDPR purge; and the import history. An import reads and changes records through
 ``adapters.staged.StagedPeople``."""
 
+from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
@@ -11,9 +12,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from servicekit.sql import chunks, one_of
 
 from importer.adapters import orm
+from importer.domain.records import Beneficiary
 
 _b, _k, _e, _r, _i = orm.beneficiaries, orm.beneficiary_keys, orm.enrolments, orm.registrations, orm.import_batches
-IDENTITY = ("ft_id", "civility", "last_name", "first_name", "birth_date", "postcode", "email", "phone")
+_c = orm.beneficiary_changes
+IDENTITY = ("ft_id", "civility", "last_name", "first_name", "birth_date", "postcode", "email", "phone", "address")
 
 
 class SqlPeople:
@@ -40,8 +43,30 @@ class SqlPeople:
             await s.execute(update(_b).where(one_of(s, _b.c.id, part)).values(**{c: None for c in IDENTITY},
                                                                                purged_at=at))
             await s.execute(update(_k).where(one_of(s, _k.c.beneficiary_id, part)).values(key=None))
+            await s.execute(update(_c).where(one_of(s, _c.c.beneficiary_id, part), _c.c.sealed.is_(True))
+                            .values(old_value=None, new_value=None))
             await s.execute(delete(_r).where(one_of(s, _r.c.beneficiary_id, part)))
             await s.execute(delete(_e).where(one_of(s, _e.c.beneficiary_id, part)))
+
+    async def beneficiary(self, beneficiary_id: str, lock: bool = False) -> Beneficiary | None:
+        query = select(_b).where(_b.c.id == beneficiary_id)
+        row = (await self.session.execute(query.with_for_update() if lock else query)).mappings().first()
+        return Beneficiary(**row) if row else None
+
+    async def correct(self, person: Beneficiary, columns: Iterable[str]) -> None:
+        """Write these columns of the corrected record."""
+        await self.session.execute(update(_b).where(_b.c.id == person.id)
+                                   .values({name: getattr(person, name) for name in columns}))
+
+    async def add_changes(self, rows: list[dict[str, Any]]) -> None:
+        if rows:
+            await self.session.execute(insert(_c), rows)
+
+    async def changes(self, beneficiary_id: str) -> list[dict[str, Any]]:
+        """The record's history, oldest first (personal values as stored: sealed)."""
+        rows = await self.session.execute(select(_c).where(_c.c.beneficiary_id == beneficiary_id)
+                                          .order_by(_c.c.changed_at, _c.c.id))
+        return [dict(r) for r in rows.mappings()]
 
     async def listing(self, beneficiary_id: str | None = None) -> list[dict[str, Any]]:
         """Beneficiaries (or the one ``beneficiary_id``) with their enrolments and registrations (staff view)."""

@@ -28,6 +28,7 @@ from servicekit.ids import new_uuid
 from servicekit.sql import UtcDateTime, bulk_insert, chunks, one_of, update_rows
 
 from importer.adapters import orm
+from importer.domain.corrections import PRESCRIPTION
 from importer.domain.records import Beneficiary, BeneficiaryKey, Enrolment, Identity, RecordedRegistration
 
 _b, _k, _e, _r = orm.beneficiaries, orm.beneficiary_keys, orm.enrolments, orm.registrations
@@ -196,7 +197,8 @@ class StagedPeople:
     async def create_beneficiary(self, identity: Identity, at: datetime) -> Beneficiary:
         person = self._stage_new(_b, Beneficiary(
             id=new_uuid(), **identity.values(), accepts_email=True, accepts_sms=True, created_by_import=True,
-            active=True, created_at=at))
+            active=True, created_at=at, email_consent_source=PRESCRIPTION, email_consent_at=at,
+            sms_consent_source=PRESCRIPTION, sms_consent_at=at))
         self._stage_new(_k, BeneficiaryKey(beneficiary_id=person.id, key=crypto.new_key()))
         self._complete.add(person.id)  # a new id: nothing of theirs can be in the database yet
         return person

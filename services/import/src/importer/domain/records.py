@@ -5,7 +5,7 @@ database builds one with ``Cls(**row)``. They are frozen so that a change goes t
 repository (``StagedPeople.update_*`` returns the changed record), never around it.
 """
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from typing import Any, Literal
 
@@ -47,6 +47,20 @@ class Beneficiary:
     created_at: datetime
     purge_on: date | None = None
     purged_at: datetime | None = None
+    address: str | None = None
+    email_consent_source: str | None = None
+    email_consent_at: datetime | None = None
+    email_consent_by: str | None = None
+    sms_consent_source: str | None = None
+    sms_consent_at: datetime | None = None
+    sms_consent_by: str | None = None
+    corrected_fields: str | None = None
+
+    def with_corrections(self, identity: Identity) -> Identity:
+        """A list's identity for this person, but for the fields staff corrected (BEN-01): those stay."""
+        kept = {name: getattr(self, name) for name in (self.corrected_fields or "").split(",")
+                if name in Identity.__slots__}
+        return replace(identity, **kept) if kept else identity
 
     def differs_from(self, identity: Identity) -> bool:
         return any(getattr(self, name) != value for name, value in identity.values().items())

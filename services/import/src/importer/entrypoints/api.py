@@ -4,6 +4,7 @@ from typing import Any, Literal
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
 
 from servicekit.auth import Scope, right, scope, services_only
 from servicekit.errors import NotFound
@@ -11,7 +12,7 @@ from servicekit.uow import current_actor
 from servicekit.runtime import ServiceRuntime
 
 from importer.adapters.progress import ImportProgress
-from importer.service_layer import imports
+from importer.service_layer import corrections, imports
 
 
 def _json(row: dict[str, Any]) -> dict[str, Any]:
@@ -26,6 +27,23 @@ def _person_json(p: dict[str, Any]) -> dict[str, Any]:
 def enrolled_on(person: dict[str, Any]) -> list[str]:
     """The ressources a person is enrolled on: they are seen by the antennes of any of them."""
     return [e["resource_code"] for e in person["enrolments"]]
+
+
+class BeneficiaryCorrection(BaseModel):
+    """The fields to change on a *fiche entrepreneur* (BEN-01); absent ones stay as they are."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    civility: str | None = Field(None, description="M. or Mme; \"\" empties it", examples=["Mme"])
+    last_name: str | None = Field(None, examples=["DUPONT"])
+    first_name: str | None = Field(None, examples=["Léa"])
+    birth_date: str | None = Field(None, description="AAAA-MM-JJ or JJ/MM/AAAA", examples=["1988-05-23"])
+    postcode: str | None = Field(None, examples=["59000"])
+    address: str | None = Field(None, description="Postal address", examples=["12 rue de la Paix, 59000 Lille"])
+    email: str | None = Field(None, examples=["lea.dupont@example.org"])
+    phone: str | None = Field(None, examples=["06 12 34 56 78"])
+    accepts_email: bool | None = Field(None, description="Accepte d'être contacté par mail")
+    accepts_sms: bool | None = Field(None, description="Accepte d'être contacté par SMS")
 
 
 def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter:
@@ -94,16 +112,33 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
             people = await u.people.listing()
         return [_person_json(p) for p in resources.keep(people, enrolled_on)]
 
-    @router.get("/beneficiaries/{beneficiary_id}", dependencies=[right("import", "read")])
-    async def beneficiary(beneficiary_id: str, resources: Scope = in_scope) -> dict[str, Any]:
-        """BEN-01: one *fiche entrepreneur* with its enrolments (404 outside the caller's antennes)."""
+    async def record(beneficiary_id: str, resources: Scope) -> dict[str, Any]:
+        """The record with its enrolments and history; 404 outside the caller's antennes."""
         async with uow() as u:
             found = await u.people.listing(beneficiary_id)
+            changes = await corrections.history(u, beneficiary_id) if found else []
         missing = f"Bénéficiaire « {beneficiary_id} » introuvable."
         if not found:
             raise NotFound([missing])
         resources.readable(*enrolled_on(found[0]), not_found=missing)
-        return _person_json(found[0])
+        return _person_json(found[0]) | {"history": changes}
+
+    @router.get("/beneficiaries/{beneficiary_id}", dependencies=[right("import", "read")])
+    async def beneficiary(beneficiary_id: str, resources: Scope = in_scope) -> dict[str, Any]:
+        """BEN-01: one *fiche entrepreneur* with its enrolments, consents' sources and history of
+        corrections (404 outside the caller's antennes)."""
+        return await record(beneficiary_id, resources)
+
+    @router.patch("/beneficiaries/{beneficiary_id}", dependencies=[right("import", "write")])
+    async def correct_beneficiary(beneficiary_id: str, correction: BeneficiaryCorrection,
+                                  resources: Scope = in_scope) -> dict[str, Any]:
+        """BEN-01: correct the record (only the fields given; "" empties an optional one). 422 with a
+        French message naming each wrong field, nothing changed; 404 outside the caller's antennes.
+        Answers the fields changed and the record as it now is."""
+        await record(beneficiary_id, resources)  # SEC-02: the caller's antennes only
+        done = await corrections.correct_beneficiary(corrections.CorrectBeneficiary(
+            beneficiary_id, correction.model_dump(exclude_unset=True), current_actor.get()), uow())
+        return {"changed": done["changed"], "beneficiary": await record(beneficiary_id, resources)}
 
     @router.post("/beneficiaries/keys", dependencies=[services_only("import")])
     async def beneficiary_keys(beneficiary_ids: list[str]) -> dict[str, str]:

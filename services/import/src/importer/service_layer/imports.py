@@ -120,6 +120,8 @@ class _Run:
                             first_name=reg.first_name, birth_date=reg.birth_date, postcode=reg.postcode,
                             email=reg.email, phone=reg.phone)
         person = await self.people.by_ft_id(reg.ft_id)
+        if person is not None:
+            identity = person.with_corrections(identity)  # what staff corrected stays (BEN-01)
         if person is None:
             person = await self.people.create_beneficiary(identity, self.now)
             self.counts["created"] += 1

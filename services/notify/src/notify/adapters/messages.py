@@ -72,6 +72,11 @@ class SqlMessages:
     async def with_keys(self, dedup_keys: Iterable[str]) -> list[dict[str, Any]]:
         return await all_in(self.session, select(_m), _m.c.dedup_key, dedup_keys)
 
+    async def pending_of(self, beneficiary_ids: Iterable[str], statuses: Sequence[str]) -> list[dict[str, Any]]:
+        """These people's messages in these statuses, oldest first."""
+        return await all_in(self.session, select(_m).where(_m.c.status.in_(statuses)).order_by(_m.c.created_at, _m.c.id),
+                            _m.c.beneficiary_id, beneficiary_ids)
+
     async def of_beneficiary(self, beneficiary_id: str) -> list[dict[str, Any]]:
         return await self._all(select(_m).where(_m.c.beneficiary_id == beneficiary_id)
                                .order_by(_m.c.due_at, _m.c.id))

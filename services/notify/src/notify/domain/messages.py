@@ -35,6 +35,9 @@ REASONS = {
     "unbuildable": "Message impossible à construire : caractère de contrôle (retour à la ligne...) dans le nom ou "
                    "l'adresse du destinataire ; corrigez la fiche.",
 }
+# BEN-01: a consent withdrawn cancels the channel's messages not sent yet (reason code ``no_consent``).
+CONSENT_WITHDRAWN = {"email": "Consentement retiré : n'accepte plus d'être contacté(e) par mail ; message annulé.",
+                     "sms": "Consentement retiré : n'accepte plus d'être contacté(e) par SMS ; message annulé."}
 CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 
 

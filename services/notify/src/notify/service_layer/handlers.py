@@ -5,20 +5,22 @@ they call for: ``projections.py`` and ``scheduling.py``; the GDPR mail and the p
 sending: ``delivery.py``.
 """
 
-from contracts.importer import (BeneficiaryPurged, BeneficiaryRegistered, ParticipantConfirmed,
-                                ParticipantNotConfirmed, RegistrationCancelled, RegistrationRecorded)
+from contracts.importer import (BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered,
+                                ParticipantConfirmed, ParticipantNotConfirmed, RegistrationCancelled,
+                                RegistrationRecorded)
 from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, ParticipantAdded, ParticipantRemoved,
                                 PresenceValidated, ReferentialChanged)
 
 from notify.service_layer.gdpr import forget_beneficiaries, send_gdpr_after_presence
 from notify.service_layer.projections import (cancel_actions, cancel_registrations, cancel_unconfirmed,
                                               confirm_registrations, link_participants, move_actions,
-                                              record_actions, record_contacts, schedule_registrations,
-                                              unlink_participants, update_referential)
+                                              record_actions, record_contacts, record_corrections,
+                                              schedule_registrations, unlink_participants, update_referential)
 
 EVENT_HANDLERS = {
     ReferentialChanged: update_referential,
     BeneficiaryRegistered: record_contacts,
+    BeneficiaryCorrected: record_corrections,
     RegistrationRecorded: schedule_registrations,
     ParticipantConfirmed: confirm_registrations,
     ParticipantNotConfirmed: cancel_unconfirmed,

@@ -9,7 +9,7 @@ change), and writes what changed at the end.
 from collections.abc import Callable
 from datetime import datetime
 
-from contracts.importer import (BeneficiaryRegistered, BeneficiaryRegisteredItem, ParticipantConfirmed,
+from contracts.importer import (BeneficiaryCorrected, BeneficiaryRegistered, ParticipantConfirmed,
                                 ParticipantNotConfirmed, RegistrationCancelled, RegistrationRecorded,
                                 RegistrationRecordedItem)
 from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, ActionPlanned, ParticipantAdded,
@@ -18,7 +18,7 @@ from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, Ac
 from notify.domain.appointments import (Action, Appointment, chosen_appointment, linked_action, moved,
                                         participant_changes, registration_changes, registration_messages,
                                         rule_messages)
-from notify.domain.messages import REASONS, rule_confirmation
+from notify.domain.messages import CONSENT_WITHDRAWN, PENDING, REASONS, rule_confirmation
 from notify.service_layer.scheduling import MessageBook
 
 
@@ -38,9 +38,9 @@ async def update_referential(event: ReferentialChanged, uow) -> None:
 # --- Contacts ---------------------------------------------------------------------------------
 
 
-def _contact_row(item: BeneficiaryRegisteredItem, now: datetime) -> dict:
-    return {"beneficiary_id": item.beneficiary_id, "sealed": item.sealed, "accepts_email": item.accepts_email,
-            "accepts_sms": item.accepts_sms, "updated_at": now}
+def _contact_row(beneficiary_id: str, sealed: str, accepts_email: bool, accepts_sms: bool, now: datetime) -> dict:
+    return {"beneficiary_id": beneficiary_id, "sealed": sealed, "accepts_email": accepts_email,
+            "accepts_sms": accepts_sms, "updated_at": now}
 
 
 async def record_contacts(event: BeneficiaryRegistered, uow) -> None:
@@ -54,8 +54,29 @@ async def record_contacts(event: BeneficiaryRegistered, uow) -> None:
     async with uow:
         now = uow.clock.now()
         # A person twice in the event: the last item wins, as it would one item at a time.
-        latest = {item.beneficiary_id: _contact_row(item, now) for item in event.items}
+        latest = {item.beneficiary_id: _contact_row(item.beneficiary_id, item.sealed, item.accepts_email,
+                                                    item.accepts_sms, now) for item in event.items}
         await uow.contacts.put(list(latest.values()))
+        await uow.commit()
+
+
+async def record_corrections(event: BeneficiaryCorrected, uow) -> None:
+    """BEN-01: staff corrected records. The contact is replaced like a new registration's (sealed until
+    the postman reads it); a channel the person no longer accepts stops at once: its messages not sent
+    yet are cancelled (``no_consent``), and the postman refuses any later one (NOT-03)."""
+    async with uow:
+        now = uow.clock.now()
+        latest = {item.beneficiary_id: item for item in event.items}
+        await uow.contacts.put([_contact_row(b, i.sealed, i.email.accepted, i.sms.accepted, now)
+                                for b, i in latest.items()])
+        refused = {(b, channel) for b, i in latest.items()
+                   for channel, consent in (("email", i.email), ("sms", i.sms)) if not consent.accepted}
+        pending = [m for m in await uow.messages.pending_of({b for b, _ in refused}, PENDING)
+                   if (m["beneficiary_id"], m["channel"]) in refused]
+        book = MessageBook(pending, now)
+        for message in pending:
+            book.stop(message, "cancelled", "no_consent", CONSENT_WITHDRAWN[message["channel"]])
+        await book.save(uow)
         await uow.commit()
 
 

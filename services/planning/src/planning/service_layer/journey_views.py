@@ -10,7 +10,7 @@ from typing import Any
 
 from contracts.billing import (CreditNoteIssued, InvoiceDeposited, InvoiceDrafted, InvoiceIntegrated,
                                InvoiceIssued, InvoiceRejected)
-from contracts.importer import BeneficiaryRegistered
+from contracts.importer import BeneficiaryCorrected, BeneficiaryRegistered
 from contracts.notify import MessageNotSent, MessageSent
 from servicekit.clock import PARIS
 from servicekit.errors import NotFound, RefusedInput
@@ -26,7 +26,8 @@ KINDS = ("bilan", "emargement")
 
 # Events other services emit, kept in planning's own tables.
 
-async def record_identities(event: BeneficiaryRegistered, uow) -> None:
+async def record_identities(event: BeneficiaryRegistered | BeneficiaryCorrected, uow) -> None:
+    """The sealed identity of each record, as created, re-imported or corrected by staff (BEN-01)."""
     async with uow:
         await uow.views.put_identities((i.beneficiary_id, i.sealed) for i in event.items)
         await uow.commit()
@@ -102,6 +103,7 @@ async def record_messages_not_sent(event: MessageNotSent, uow) -> None:
 
 EVENT_HANDLERS = {
     BeneficiaryRegistered: record_identities,
+    BeneficiaryCorrected: record_identities,
     InvoiceDrafted: record_invoices_drafted,
     InvoiceIssued: record_invoices_issued,
     CreditNoteIssued: record_credit_notes_issued,
