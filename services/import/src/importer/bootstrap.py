@@ -4,6 +4,8 @@ from pathlib import Path
 
 from servicekit.bus import Bus
 from servicekit.clock import Clock
+from servicekit.keys import HttpKeySource
+from servicekit.oidc_client import auth_from_settings
 from servicekit.runtime import ServiceRuntime, assemble
 
 from importer.adapters import orm
@@ -12,11 +14,17 @@ from importer.config import ImporterSettings
 from importer.entrypoints import api, consumers
 from importer.service_layer import imports
 from importer.service_layer.handlers import EVENT_HANDLERS
+from importer.service_layer.restorers import restorers
 from importer.service_layer.unit_of_work import ImporterUnitOfWork
 
 NAME = "importer"
 PURGE_EVERY_SECONDS = 3600
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Why beneficiary_keys is out of the state digest (shown to auditors, in French): each person's key to
+# their sealed event fields is never in the log by design, so that destroying it erases the person
+# everywhere, the log included (crypto-shredding, X-04); no replay can rebuild it.
+UNREPLAYABLE_KEYS = ("clés des champs scellés de chaque personne : jamais dans le journal, pour que détruire une "
+                     "clé efface la personne partout, journal compris (effacement cryptographique, X-04)")
 
 
 def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
@@ -25,6 +33,12 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     runtime.router = api.build_router(runtime, import_progress(runtime))
     # The progress of uploads under way is what an uploader polls, not state: out of the digest (OPS-04).
     runtime.not_state = frozenset({"import_progress"})
+    # An audit replay restores the records from importer's own events (OPS-04), opening the sealed
+    # identities with the keys importer serves (the audit points ``key_source`` at the live importer).
+    # The keys themselves are never in the log: destroying one erases a person.
+    runtime.key_source = HttpKeySource(runtime.settings.importer_url, auth=auth_from_settings(runtime.settings))
+    runtime.restorers = restorers(lambda: runtime.key_source)
+    runtime.unreplayable = {"beneficiary_keys": UNREPLAYABLE_KEYS}
     # IMP-06: records of unconfirmed beneficiaries are purged once their five days have passed.
     runtime.periodic.append((PURGE_EVERY_SECONDS, lambda: imports.purge_due(runtime.uow_factory())))
     return runtime
