@@ -41,60 +41,62 @@ def restorers(keys: Callable[[], Any]) -> dict[type, Handler]:
     async def restore_beneficiaries(event: BeneficiaryRegistered, uow) -> None:
         opened = await keys().unseal_all({item.beneficiary_id: item.sealed for item in event.items})
         async with uow:
-            for item in event.items:
-                await uow.restored.put(beneficiaries, item.beneficiary_id, _identity(opened.get(item.beneficiary_id)) | {
-                    "accepts_email": item.accepts_email, "accepts_sms": item.accepts_sms, "active": True,
-                    "purge_on": None}, new={"created_by_import": True, "created_at": uow.clock.now()})
+            new = {"created_by_import": True, "created_at": uow.clock.now()}
+            await uow.restored.put(beneficiaries, [(item.beneficiary_id, _identity(opened.get(item.beneficiary_id)) | {
+                "accepts_email": item.accepts_email, "accepts_sms": item.accepts_sms, "active": True, "purge_on": None},
+                new) for item in event.items])
             uow.emit_items(BeneficiaryRegistered, event.items)
             await uow.commit()
 
     async def restore_registrations(event: RegistrationRecorded, uow) -> None:
         async with uow:
+            enrolled, registered = [], []
             for item in event.items:
                 order = {"order_number": item.order_number, "prescriber_name": item.prescriber,
                          "agency_code": item.agency_code, "prescription_date": item.prescription_date}
-                await uow.restored.put(enrolments, item.enrolment_id, order if item.order_number else {}, new={
+                enrolled.append((item.enrolment_id, order if item.order_number else {}, {
                     "beneficiary_id": item.beneficiary_id, "resource_code": item.resource, "ods_code": item.ods,
                     "site_code": item.site, "project": PROJECT, "virtual_office_access": True,
-                    "created_at": uow.clock.now()} | order)
-                await uow.restored.put(registrations, item.registration_id, {
+                    "created_at": uow.clock.now()} | order))
+                registered.append((item.registration_id, {
                     "starts_at": item.starts_at, "site_code": item.site, "remote": item.remote,
-                    "batch_id": _batch(uow)}, new={
+                    "batch_id": _batch(uow)}, {
                     "beneficiary_id": item.beneficiary_id, "enrolment_id": item.enrolment_id,
-                    "resource_code": item.resource, "status": "registered", "order_number": item.order_number})
+                    "resource_code": item.resource, "status": "registered", "order_number": item.order_number}))
+            await uow.restored.put(enrolments, enrolled)
+            await uow.restored.put(registrations, registered)
             uow.emit_items(RegistrationRecorded, event.items)
             await uow.commit()
 
     async def restore_confirmations(event: ParticipantConfirmed, uow) -> None:
         async with uow:
-            for item in event.items:
-                await uow.restored.change(enrolments, item.enrolment_id, order_number=item.order_number,
-                                          prescriber_name=item.prescriber, agency_code=item.agency_code,
-                                          prescription_date=item.prescription_date)
-                await uow.restored.change(registrations, item.registration_id, status="confirmed",
-                                          order_number=item.order_number)
+            await uow.restored.change(enrolments, [{
+                "id": item.enrolment_id, "order_number": item.order_number, "prescriber_name": item.prescriber,
+                "agency_code": item.agency_code, "prescription_date": item.prescription_date} for item in event.items])
+            await uow.restored.change(registrations, [{
+                "id": item.registration_id, "status": "confirmed", "order_number": item.order_number}
+                for item in event.items])
             uow.emit_items(ParticipantConfirmed, event.items)
             await uow.commit()
 
     async def restore_not_confirmed(event: ParticipantNotConfirmed, uow) -> None:
         async with uow:
-            for item in event.items:
-                await uow.restored.change(registrations, item.registration_id, status="not_confirmed")
+            await uow.restored.change(registrations, [{"id": item.registration_id, "status": "not_confirmed"}
+                                                      for item in event.items])
             uow.emit_items(ParticipantNotConfirmed, event.items)
             await uow.commit()
 
     async def restore_cancellations(event: RegistrationCancelled, uow) -> None:
         async with uow:
-            for item in event.items:
-                await uow.restored.change(registrations, item.registration_id, status="cancelled",
-                                          batch_id=_batch(uow))
+            await uow.restored.change(registrations, [{"id": item.registration_id, "status": "cancelled",
+                                                       "batch_id": _batch(uow)} for item in event.items])
             uow.emit_items(RegistrationCancelled, event.items)
             await uow.commit()
 
     async def restore_deactivations(event: BeneficiaryDeactivated, uow) -> None:
         async with uow:
-            for item in event.items:
-                await uow.restored.change(beneficiaries, item.beneficiary_id, active=False, purge_on=item.purge_on)
+            await uow.restored.change(beneficiaries, [{"id": item.beneficiary_id, "active": False,
+                                                       "purge_on": item.purge_on} for item in event.items])
             uow.emit_items(BeneficiaryDeactivated, event.items)
             await uow.commit()
 
