@@ -4,8 +4,7 @@ from pathlib import Path
 
 from servicekit.bus import Bus
 from servicekit.clock import Clock
-from servicekit.keys import HttpKeySource
-from servicekit.oidc_client import auth_from_settings
+from servicekit.keys import NoKeys
 from servicekit.runtime import ServiceRuntime, assemble
 
 from importer.adapters import orm
@@ -34,9 +33,10 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     # The progress of uploads under way is what an uploader polls, not state: out of the digest (OPS-04).
     runtime.not_state = frozenset({"import_progress"})
     # An audit replay restores the records from importer's own events (OPS-04), opening the sealed
-    # identities with the keys importer serves (the audit points ``key_source`` at the live importer).
-    # The keys themselves are never in the log: destroying one erases a person.
-    runtime.key_source = HttpKeySource(runtime.settings.importer_url, auth=auth_from_settings(runtime.settings))
+    # identities with the keys the live importer serves (the audit replaces ``key_source`` with its
+    # source; without one, identities read as erased). The keys themselves are never in the log:
+    # destroying one erases a person.
+    runtime.key_source = NoKeys()
     runtime.restorers = restorers(lambda: runtime.key_source)
     runtime.unreplayable = {"beneficiary_keys": UNREPLAYABLE_KEYS}
     # IMP-06: records of unconfirmed beneficiaries are purged once their five days have passed.

@@ -44,7 +44,11 @@ async def load_catalogue(cmd: LoadCatalogue, uow) -> dict:
 
 async def restore_catalogue(event: CatalogueChanged, uow) -> None:
     """The audit's replay (OPS-04): the catalogue a command loaded, read back from billing's own snapshot
-    event, as the next version, stamped with the event's time."""
+    event, as the next version, stamped with the event's time. An event written before it carried the
+    legal entities in full (no IBAN) cannot give the catalogue back: nothing is written, and the
+    replay's digest names the catalogue's tables as differing."""
+    if any(e.iban is None or e.bic is None for e in event.legal_entities):
+        return
     async with uow:
         current = await uow.catalogue.get()
         tariffs = [Tariff(**t.model_dump(exclude={"amount"}), amount_eur=t.amount) for t in event.tariffs]

@@ -3,9 +3,10 @@
 Importer's state is what its commands decided (the imports, the GDPR purge), so a replay reads it
 back from the events they emitted, one handler per event type, writing the rows the command wrote:
 ids, times (the event's), the batch (the event's correlation ``import-<batch>``) and the user (its
-actor) all come from the log. Identities travel sealed with each person's key, which is never in the
-log (destroying it erases the person, X-04): a replay opens them with the keys the live importer
-still holds (``keys``, the audit's key source); a purged person's are gone, as in the live record.
+actor; the command's default for a log written before actors) all come from the log. Identities
+travel sealed with each person's key, which is never in the log (destroying it erases the person,
+X-04): a replay opens them with the keys the live importer still holds (``keys``, the audit's key
+source); a purged person's are gone, as in the live record.
 Each restorer emits its event's items again, so that the aggregates' versions end as the live ones.
 """
 
@@ -21,6 +22,7 @@ from servicekit.dispatch import Handler
 from importer.adapters.people import IDENTITY
 from importer.adapters.restored import beneficiaries, enrolments, import_batches, registrations
 from importer.domain.imports import PROJECT
+from importer.service_layer.imports import ImportList
 
 
 def _batch(uow) -> str:
@@ -110,8 +112,8 @@ def restorers(keys: Callable[[], Any]) -> dict[type, Handler]:
         async with uow:
             await uow.imports.add(
                 id=event.batch_id, file_name=event.file_name, sha256=event.sha256, resource_code=event.resource,
-                user_name=uow.actor, list_kind=event.list_kind, mode=event.mode or "strict", status="imported",
-                imported_at=uow.clock.now(), counts=event.counts.model_dump(),
+                user_name=uow.actor or ImportList.user, list_kind=event.list_kind, mode=event.mode or "strict",
+                status="imported", imported_at=uow.clock.now(), counts=event.counts.model_dump(),
                 messages=[m.model_dump() for m in event.messages or ()])
             await uow.commit()
 
