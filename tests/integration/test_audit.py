@@ -156,7 +156,7 @@ def test_ops04_replay_of_the_demos_log_reports_each_services_digest_against_the_
     assert report["services"]["affectation"]["identical"], report["services"]["affectation"]
     # Importer's records are restored from its own events; its keys, never in the log, are named as out.
     assert report["services"]["importer"]["identical"], report["services"]["importer"]
-    assert set(report["services"]["importer"]["excluded"]) == {"beneficiary_keys"}
+    assert set(report["services"]["importer"]["excluded"]) == {"beneficiary_keys", "beneficiary_changes"}
     assert result.exit_code == (0 if report["identical"] else 1)
 
 
@@ -191,7 +191,7 @@ def test_ops04_the_demos_log_replayed_from_its_export_rebuilds_each_service(demo
         assert services[name]["identical"] and services[name]["refused"] is None, services[name]
         assert services[name]["digest"] == services[name]["live_digest"]
     assert services["importer"]["applied"] >= 10  # its own events: the two imports and the purge
-    assert set(services["importer"]["excluded"]) == {"beneficiary_keys"}
+    assert set(services["importer"]["excluded"]) == {"beneficiary_keys", "beneficiary_changes"}
     assert "jamais dans le journal" in services["importer"]["excluded"]["beneficiary_keys"]
     for name, tables in NOT_YET_RESTORED.items():
         assert set(services[name]["differing_tables"]) == tables, (name, services[name]["differing_tables"])
@@ -208,3 +208,22 @@ def test_ops04_the_demos_log_replayed_gives_five_identical_digests(demo):
     assert {name: s["identical"] for name, s in services.items()} == dict.fromkeys(
         ("planning", "importer", "affectation", "billing", "notify"), True)
     assert result.exit_code == 0
+
+
+def test_ops04_a_corrected_record_replays_to_importers_live_digest(demo, tmp_path):
+    """OPS-04 with BEN-01: staff's correction (e-mail, SMS consent withdrawn) is restored from importer's
+    own BeneficiaryCorrected; the history of corrections is named as out of the digest."""
+    home, export = demo
+    live = tmp_path / "state"
+    shutil.copytree(home, live)  # the module's demo stays as it was for the other tests
+    events = [json.loads(line) for line in lines(export, "prestaflow.import.events")]
+    items = [(e["type"], i["beneficiary_id"]) for e in events for i in e["payload"].get("items", ())]
+    person = next(b for t, b in items if t == "BeneficiaryRegistered" and ("BeneficiaryPurged", b) not in items)
+    edited = run(live, "beneficiary", "edit", person, "--email", "moussa.n@example.org", "--consent-sms", "non")
+    assert edited.exit_code == 0, edited.output
+    corrected = tmp_path / "export"
+    assert run(live, "audit", "export", "--out", str(corrected)).exit_code == 0
+    importer = json.loads(run(live, "audit", "replay", "--from-export", str(corrected), "--json").output)[
+        "services"]["importer"]
+    assert importer["identical"] and importer["refused"] is None, importer
+    assert "beneficiary_changes" in importer["excluded"]

@@ -22,6 +22,12 @@ MIGRATIONS = Path(__file__).parent / "migrations"
 # Why beneficiary_keys is out of the state digest (shown to auditors, in French): each person's key to
 # their sealed event fields is never in the log by design, so that destroying it erases the person
 # everywhere, the log included (crypto-shredding, X-04); no replay can rebuild it.
+# beneficiary_changes (BEN-01's history of corrections) keeps each personal value before and after,
+# sealed when the correction is made (a Fernet token, random each time), and BeneficiaryCorrected
+# carries only the record after it: a replay rebuilds the record, never these tokens.
+UNREPLAYABLE_HISTORY = ("historique des corrections : ses valeurs personnelles d'avant et d'après sont scellées au "
+                        "moment de la correction (chiffrement aléatoire) et l'événement ne porte que la fiche "
+                        "corrigée ; le rejeu rétablit la fiche, pas cet historique")
 UNREPLAYABLE_KEYS = ("clés des champs scellés de chaque personne : jamais dans le journal, pour que détruire une "
                      "clé efface la personne partout, journal compris (effacement cryptographique, X-04)")
 
@@ -38,7 +44,7 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     # destroying one erases a person (X-04).
     runtime.key_source = NoKeys()
     runtime.restorers = restorers(lambda: runtime.key_source)
-    runtime.unreplayable = {"beneficiary_keys": UNREPLAYABLE_KEYS}
+    runtime.unreplayable = {"beneficiary_keys": UNREPLAYABLE_KEYS, "beneficiary_changes": UNREPLAYABLE_HISTORY}
     # IMP-06: records of unconfirmed beneficiaries are purged once their five days have passed.
     runtime.periodic.append((PURGE_EVERY_SECONDS, lambda: imports.purge_due(runtime.uow_factory())))
     return runtime

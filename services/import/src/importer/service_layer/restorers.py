@@ -14,13 +14,14 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from contracts.importer import (BeneficiaryDeactivated, BeneficiaryPurged, BeneficiaryRegistered, InscritsImported,
-                                ParticipantConfirmed, ParticipantNotConfirmed, RegistrationCancelled,
+from contracts.importer import (BeneficiaryCorrected, BeneficiaryDeactivated, BeneficiaryPurged, BeneficiaryRegistered,
+                                InscritsImported, ParticipantConfirmed, ParticipantNotConfirmed, RegistrationCancelled,
                                 RegistrationRecorded)
 from servicekit.dispatch import Handler
 
 from importer.adapters.people import IDENTITY
 from importer.adapters.restored import beneficiaries, enrolments, import_batches, registrations
+from importer.domain.corrections import PERSONAL, PRESCRIPTION
 from importer.domain.imports import PROJECT
 from importer.service_layer.imports import ImportList
 
@@ -43,11 +44,33 @@ def restorers(keys: Callable[[], Any]) -> dict[type, Handler]:
     async def restore_beneficiaries(event: BeneficiaryRegistered, uow) -> None:
         opened = await keys().unseal_all({item.beneficiary_id: item.sealed for item in event.items})
         async with uow:
-            new = {"created_by_import": True, "created_at": uow.clock.now()}
+            now = uow.clock.now()  # an import's consents come from the prescription, at its time
+            new = {"created_by_import": True, "created_at": now, "email_consent_source": PRESCRIPTION,
+                   "email_consent_at": now, "sms_consent_source": PRESCRIPTION, "sms_consent_at": now}
             await uow.restored.put(beneficiaries, [(item.beneficiary_id, _identity(opened.get(item.beneficiary_id)) | {
                 "accepts_email": item.accepts_email, "accepts_sms": item.accepts_sms, "active": True, "purge_on": None},
                 new) for item in event.items])
             uow.emit_items(BeneficiaryRegistered, event.items)
+            await uow.commit()
+
+    async def restore_corrections(event: BeneficiaryCorrected, uow) -> None:
+        """Staff's corrections (BEN-01): the record as the event seals it, its consents as it states them.
+        The history's rows are not restored (``beneficiary_changes`` is unreplayable, see bootstrap)."""
+        opened = await keys().unseal_all({item.beneficiary_id: item.sealed for item in event.items})
+        async with uow:
+            rows = []
+            for item in event.items:
+                before = await uow.people.beneficiary(item.beneficiary_id)
+                corrected = [f for f in ((before and before.corrected_fields) or "").split(",") if f]
+                corrected += [f for f in item.changed if f in PERSONAL and f not in corrected]
+                consents = {f"{channel}_consent_{part}": getattr(given, part)
+                            for channel, given in (("email", item.email), ("sms", item.sms))
+                            for part in ("source", "at", "by")}
+                rows.append({"id": item.beneficiary_id, **_identity(opened.get(item.beneficiary_id)), **consents,
+                             "accepts_email": item.email.accepted, "accepts_sms": item.sms.accepted,
+                             "corrected_fields": ",".join(corrected) or None})
+            await uow.restored.change(beneficiaries, rows)
+            uow.emit_items(BeneficiaryCorrected, event.items)
             await uow.commit()
 
     async def restore_registrations(event: RegistrationRecorded, uow) -> None:
@@ -117,7 +140,8 @@ def restorers(keys: Callable[[], Any]) -> dict[type, Handler]:
                 messages=[m.model_dump() for m in event.messages or ()])
             await uow.commit()
 
-    return {BeneficiaryRegistered: restore_beneficiaries, RegistrationRecorded: restore_registrations,
+    return {BeneficiaryRegistered: restore_beneficiaries, BeneficiaryCorrected: restore_corrections,
+            RegistrationRecorded: restore_registrations,
             ParticipantConfirmed: restore_confirmations, ParticipantNotConfirmed: restore_not_confirmed,
             RegistrationCancelled: restore_cancellations, BeneficiaryDeactivated: restore_deactivations,
             BeneficiaryPurged: restore_purges, InscritsImported: restore_import}
