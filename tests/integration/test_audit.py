@@ -154,6 +154,76 @@ def test_ops04_replay_of_the_demos_log_reports_each_services_digest_against_the_
         assert len(service["digest"]) == len(service["live_digest"]) == 64
     assert report["services"]["affectation"]["applied"] > 10
     assert report["services"]["affectation"]["identical"], report["services"]["affectation"]
-    # What each service's commands decided and its events do not carry in full is named table by table.
-    assert "beneficiary_keys" in report["services"]["importer"]["differing_tables"]
+    # Importer's records are restored from its own events; its keys, never in the log, are named as out.
+    assert report["services"]["importer"]["identical"], report["services"]["importer"]
+    assert set(report["services"]["importer"]["excluded"]) == {"beneficiary_keys", "beneficiary_changes"}
     assert result.exit_code == (0 if report["identical"] else 1)
+
+
+# What a replay of the demo's log cannot rebuild yet, service by service (deploy/AUDIT.md, "Limit
+# today"): state decided by commands whose own events do not carry it.
+NOT_YET_RESTORED = {
+    # The referential (advisors' e-mails and ODS reasons are not in ReferentialChanged), hence
+    # every registration refused by the replay, and the agenda, journeys and deliverables decided by
+    # commands (ActionPlanned, PresenceValidated, JourneyFormChanged, ODSClosed have no restorer).
+    "planning": {"actions", "advisor_sites", "advisors", "aggregate_versions", "antennes", "beneficiary_identities",
+                 "deliverables", "enrolments", "invoice_events", "journey_history", "messages", "ods", "ods_sites",
+                 "ods_steps", "participants", "referential_versions", "registrations", "resources",
+                 "site_ft_addresses", "sites", "structure"},
+    # Issuing (numbers, Factur-X PDF and XML) and the Chorus Pro deposit: InvoiceIssued and
+    # CreditNoteIssued have no restorer, the folder deposit no event.
+    "billing": {"aggregate_versions", "invoices", "numbering"},
+    # The postman's outcomes: MessageSent carries neither the message as sent (recipient, subject,
+    # bodies: personal data) nor the server's answers, and the contacts it unsealed to send.
+    "notify": {"aggregate_versions", "contacts", "delivery_attempts", "messages"},
+}
+
+
+def test_ops04_the_demos_log_replayed_from_its_export_rebuilds_each_service(demo):
+    """OPS-04: the demo's log replayed --from-export. Importer (its records restored from its own
+    events, its keys declared out of the digest) and affectation give the live digest; notify's
+    templates and rules and billing's catalogue are restored from their snapshot events; what still
+    differs is exactly the state no event carries yet (NOT_YET_RESTORED)."""
+    home, export = demo
+    result = run(home, "audit", "replay", "--from-export", str(export), "--json")
+    services = json.loads(result.output)["services"]
+    for name in ("importer", "affectation"):
+        assert services[name]["identical"] and services[name]["refused"] is None, services[name]
+        assert services[name]["digest"] == services[name]["live_digest"]
+    assert services["importer"]["applied"] >= 10  # its own events: the two imports and the purge
+    assert set(services["importer"]["excluded"]) == {"beneficiary_keys", "beneficiary_changes"}
+    assert "jamais dans le journal" in services["importer"]["excluded"]["beneficiary_keys"]
+    for name, tables in NOT_YET_RESTORED.items():
+        assert set(services[name]["differing_tables"]) == tables, (name, services[name]["differing_tables"])
+    assert "importer" not in NOT_YET_RESTORED and "affectation" not in NOT_YET_RESTORED
+
+
+@pytest.mark.xfail(strict=True, reason="OPS-04 not met yet: planning, billing and notify hold command-made state "
+                                       "their events do not carry (NOT_YET_RESTORED, deploy/AUDIT.md)")
+def test_ops04_the_demos_log_replayed_gives_five_identical_digests(demo):
+    """OPS-04 as the issue states it: the demo's log replayed with five identical digests."""
+    home, export = demo
+    result = run(home, "audit", "replay", "--from-export", str(export), "--json")
+    services = json.loads(result.output)["services"]
+    assert {name: s["identical"] for name, s in services.items()} == dict.fromkeys(
+        ("planning", "importer", "affectation", "billing", "notify"), True)
+    assert result.exit_code == 0
+
+
+def test_ops04_a_corrected_record_replays_to_importers_live_digest(demo, tmp_path):
+    """OPS-04 with BEN-01: staff's correction (e-mail, SMS consent withdrawn) is restored from importer's
+    own BeneficiaryCorrected; the history of corrections is named as out of the digest."""
+    home, export = demo
+    live = tmp_path / "state"
+    shutil.copytree(home, live)  # the module's demo stays as it was for the other tests
+    events = [json.loads(line) for line in lines(export, "prestaflow.import.events")]
+    items = [(e["type"], i["beneficiary_id"]) for e in events for i in e["payload"].get("items", ())]
+    person = next(b for t, b in items if t == "BeneficiaryRegistered" and ("BeneficiaryPurged", b) not in items)
+    edited = run(live, "beneficiary", "edit", person, "--email", "moussa.n@example.org", "--consent-sms", "non")
+    assert edited.exit_code == 0, edited.output
+    corrected = tmp_path / "export"
+    assert run(live, "audit", "export", "--out", str(corrected)).exit_code == 0
+    importer = json.loads(run(live, "audit", "replay", "--from-export", str(corrected), "--json").output)[
+        "services"]["importer"]
+    assert importer["identical"] and importer["refused"] is None, importer
+    assert "beneficiary_changes" in importer["excluded"]

@@ -18,6 +18,32 @@ class LegalEntityRef(Contract):
     invoice_prefix: str = Field(description="Préfixe in invoice numbers.", examples=["JUN"])
     antennes: tuple[str, ...] = Field(description="Antennes whose sites invoice under this entity.",
                                       examples=[["LILLE"]])
+    # The rest of what invoices print, from which an audit replay restores the entity (OPS-04); absent
+    # from events written before. The structure's own identifiers, not personal data.
+    legal_form: str | None = Field(default=None, description="Forme juridique.", examples=["Association loi 1901"])
+    rcs: str | None = Field(default=None, description="RCS or RNA registration.", examples=["RNA W595012345"])
+    naf: str | None = Field(default=None, description="Code NAF.", examples=["8899B"])
+    vat_number: str | None = Field(default=None, description="Intra-community VAT number, if any.",
+                                   examples=["FR12412345678"])
+    iban: str | None = Field(default=None, description="IBAN printed on invoices.",
+                             examples=["FR7630006000011234567890189"])
+    bic: str | None = Field(default=None, description="BIC printed on invoices.", examples=["AGRIFRPPXXX"])
+    address: str | None = Field(default=None, description="Postal address.",
+                                examples=["45 boulevard de la Liberté, 59000 Lille"])
+    vat_category: Literal["O", "E"] | None = Field(default=None, description="EN 16931 VAT category.",
+                                                   examples=["O"])
+    vat_exemption_reason: str | None = Field(default=None, description="VAT exemption text printed on invoices.",
+                                             examples=["TVA non applicable : association non assujettie"])
+
+
+class BuyerRef(Contract):
+    code: str = Field(description="Buyer code (financeur).", examples=["FT"])
+    name: str = Field(description="Name on invoices.", examples=["France Travail"])
+    siret: str = Field(description="SIRET.", examples=["13000548100010"])
+    chorus_service_code: str | None = Field(default=None, description="Chorus Pro service code.",
+                                            examples=["FT-DR-HDF"])
+    address: str | None = Field(default=None, description="Postal address.",
+                                examples=["1 avenue du Docteur Gley, 75020 Paris"])
 
 
 class TariffRef(Contract):
@@ -45,6 +71,9 @@ class CatalogueChanged(Event):
     legal_entities: tuple[LegalEntityRef, ...] = Field(description="All legal entities.")
     buyers: tuple[str, ...] = Field(description="Codes of the known buyers.", examples=[["FT"]])
     tariffs: tuple[TariffRef, ...] = Field(description="All tariffs, past and present.")
+    buyer_details: tuple[BuyerRef, ...] = Field(
+        default=(), description="The known buyers in full, from which an audit replay restores them (OPS-04); "
+                                "empty in events written before.")
 
 
 DocumentKind = Literal["invoice", "credit_note"]

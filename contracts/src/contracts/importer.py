@@ -27,6 +27,12 @@ class ImportCounts(Contract):
     errors: int = Field(ge=0, description="Rows refused.", examples=[0])
 
 
+class ImportMessage(Contract):
+    row: int | None = Field(description="Row of the list (none: about the whole file).", examples=[12])
+    field: str | None = Field(description="Column concerned, if any.", examples=["Date de prescription"])
+    message: str = Field(description="The message, in French.", examples=["date illisible"])
+
+
 class InscritsImported(Event):
     """One Prest@ppli list was imported (IMP-08)."""
 
@@ -39,6 +45,13 @@ class InscritsImported(Event):
     resource: str = Field(description="Ressource chosen for the import.", examples=["ACR2025-L12"])
     list_kind: ListKind = Field(description="J-10 (temporary) or J-2 (validated) list.", examples=["J-10"])
     counts: ImportCounts = Field(description="What the import did.")
+    # The rest of the import's history row, from which an audit replay restores it (OPS-04); absent
+    # from events written before.
+    mode: Literal["strict", "partial"] | None = Field(
+        default=None, description="Strict (any bad row refuses the list) or partial (bad rows skipped).",
+        examples=["strict"])
+    messages: tuple[ImportMessage, ...] | None = Field(
+        default=None, description="The messages kept in the import's history (the rows refused in a partial import).")
 
 
 class BeneficiaryRegisteredFields(Contract):
@@ -119,6 +132,8 @@ class RegistrationRecordedFields(Contract):
         "Conseiller référent France Travail (column U without the agency code)."), examples=["MARTIN Paul"])
     agency_code: str | None = Field(default=None, description="Code de l'agence France Travail (column U).",
                                     examples=["59123"])
+    prescription_date: date | None = Field(default=None, description="Date de prescription (absent from events "
+                                           "written before it was added).", examples=["2025-01-02"])
 
 
 class RegistrationRecordedItem(RegistrationRecordedFields, Item):
@@ -142,6 +157,13 @@ class ParticipantConfirmedFields(Contract):
     enrolment_id: str = Field(description="Enrolment id.")
     order_number: str = Field(description="N° de commande.", examples=["BDC-2025-000101"])
     starts_at: AwareDatetime = Field(description="Appointment start.")
+    # The order's details the J-2 list gave the enrolment, from which an audit replay restores it
+    # (OPS-04); absent from events written before.
+    prescriber: str | None = Field(default=None, description="Conseiller référent France Travail.",
+                                   examples=["MARTIN Paul"])
+    agency_code: str | None = Field(default=None, description="Code de l'agence France Travail.", examples=["59123"])
+    prescription_date: date | None = Field(default=None, description="Date de prescription.",
+                                           examples=["2025-01-02"])
 
 
 class ParticipantConfirmedItem(ParticipantConfirmedFields, Item):

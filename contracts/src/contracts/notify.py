@@ -13,6 +13,13 @@ class TemplateRef(Contract):
     code: str = Field(description="Template (modèle) code.", examples=["ACR-RAPPEL"])
     channel: Literal["email", "sms"] = Field(description="Channel.", examples=["email"])
     active: bool = Field(description="Inactive templates send nothing.", examples=[True])
+    # What an audit replay restores the template from (OPS-04); absent from events written before.
+    subject: str | None = Field(default=None, description="Subject (e-mail), a Jinja template.",
+                                examples=["Rappel : rendez-vous Activ'Créa le {{ action.date }}"])
+    body_html: str | None = Field(default=None, description="HTML body, a Jinja template (none: the default body).",
+                                  examples=["<p>Bonjour {{ beneficiary.first_name }},</p>"])
+    body_text: str | None = Field(default=None, description="Text body (SMS, e-mail's text part), a Jinja template.",
+                                  examples=["Bonjour {{ beneficiary.first_name }}, rendez-vous le {{ action.date }}."])
 
 
 class RuleRef(Contract):

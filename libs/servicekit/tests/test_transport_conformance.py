@@ -25,7 +25,7 @@ import pytest
 
 from contracts.base import MAX_EVENT_BYTES, MAX_ITEMS
 from contracts.planning import ActionCancelled
-from servicekit.bus import Bus, Incoming, OutgoingMessage
+from servicekit.bus import Bus, Incoming, OutgoingMessage, read_topics
 from servicekit.dispatch import EventDispatcher
 from servicekit.testing import FakeDeadLetters, FakeUnitOfWork
 
@@ -426,3 +426,19 @@ async def test_ops03_trace_context_travels_in_headers_and_ops02_lag_is_counted_p
             break
         await asyncio.sleep(0.05)
     assert lags and set(lags.values()) == {0}, lags
+
+
+@pytest.mark.system
+async def test_ops04_read_topics_reads_a_batch_published_last_in_full(kafka_broker, topic):
+    """OPS-04: the audit reads a topic to its end, the events of the last batch included (one
+    transaction's events are published together; Tansu's end offset counts that batch as one)."""
+    bus = Bus(kafka_broker.url, idempotence=kafka_broker.idempotence, namespace=kafka_broker.namespace)
+    bus.declare(topic)
+    await bus.start()
+    try:
+        await bus.publish(numbered(topic, range(0, 1)))
+        await bus.publish(numbered(topic, range(1, 6)))  # one batch, last in the topic
+    finally:
+        await asyncio.wait_for(bus.stop(), TIMEOUT)
+    read = await read_topics(kafka_broker.bootstrap, [kafka_broker.namespace + topic])
+    assert [json.loads(value)["n"] for _, _, value in read[kafka_broker.namespace + topic]] == list(range(6))

@@ -256,6 +256,8 @@ def audit_replay(bootstrap: str | None, folder: Path | None, as_json: bool) -> N
                 click.echo("   le journal ne contient pas les derniers événements émis par le service")
             for table, rows in service["differing_tables"].items():
                 click.echo(f"   table {table} : {rows['replay_rows']} ligne(s) rejouée(s), {rows['live_rows']} en service")
+            for table, reason in service["excluded"].items():
+                click.echo(f"   table {table} hors empreinte (non rejouable par construction) : {reason}")
     if not result["identical"]:
         sys.exit(REFUSED)
 

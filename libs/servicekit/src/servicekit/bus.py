@@ -413,6 +413,10 @@ async def read_topics(bootstrap: str, topics: Sequence[str],
             while remaining:
                 batch = await consumer.getmany(*remaining, timeout_ms=1000, max_records=5000)
                 for tp, records in batch.items():
+                    # A broker may answer ListOffsets with the last record batch's first offset + 1
+                    # (Tansu 0.6 does): the events published together at the end of a topic were then
+                    # cut. The high watermark of the fetch itself counts every record of every batch.
+                    ends[tp] = max(ends[tp], consumer.highwater(tp) or 0)
                     messages += [(tp.partition, r.offset, r.value) for r in records if r.offset < ends[tp]]
                 remaining = {tp for tp in remaining if await consumer.position(tp) < ends[tp]}
             found[topic] = sorted(messages, key=lambda m: (m[0], m[1]))

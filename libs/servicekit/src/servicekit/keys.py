@@ -41,3 +41,16 @@ class HttpKeySource:
             except KeyDestroyed:
                 opened[beneficiary_id] = None
         return opened
+
+
+class NoKeys:
+    """No keys to ask for: every sealed field reads as erased. Importer's own source for an audit
+    replay, which the audit replaces with the live importer's (``HttpKeySource``) when it has one."""
+
+    transport: httpx.AsyncBaseTransport | None = None
+
+    async def keys(self, beneficiary_ids: list[str]) -> dict[str, str]:
+        return {}
+
+    async def unseal_all(self, sealed: dict[str, str]) -> dict[str, dict[str, Any] | None]:
+        return dict.fromkeys(sealed)

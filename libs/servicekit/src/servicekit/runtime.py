@@ -57,6 +57,9 @@ class ServiceRuntime:
     # Handlers of the service's own events that an audit replay applies to rebuild what the service's
     # commands decided (its own events that no event of the log caused).
     restorers: Mapping[type[Event], Handler] = field(default_factory=dict)
+    # State tables no replay can rebuild by design, each with its reason (e.g. the keys of sealed personal
+    # data, never in the log): out of the digest, and named with their reason wherever it is served.
+    unreplayable: Mapping[str, str] = field(default_factory=dict)
     directory: Any = None  # the referential's owner: people's rights (servicekit.auth.Directory)
     _relay_task: asyncio.Task | None = None
     _jobs: list[asyncio.Task] = field(default_factory=list)
@@ -133,8 +136,10 @@ def assemble(
 
 async def runtime_digest(runtime: ServiceRuntime) -> dict[str, Any]:
     """The digest of the service's whole state (``servicekit.digest``) and the head of its event chain."""
-    digest = await state_digest(runtime.database.engine, runtime.metadata, runtime.not_state)
-    return {"service": runtime.name, **digest, "chain": await _chain_head(runtime)}
+    digest = await state_digest(runtime.database.engine, runtime.metadata,
+                                runtime.not_state | frozenset(runtime.unreplayable))
+    return {"service": runtime.name, **digest, "chain": await _chain_head(runtime),
+            "excluded": dict(runtime.unreplayable)}
 
 
 async def _chain_head(runtime: ServiceRuntime) -> dict[str, Any] | None:

@@ -18,7 +18,7 @@ from billing.adapters.validation import CiiValidator
 from billing.config import BillingSettings
 from billing.entrypoints import api, consumers
 from billing.service_layer.chorus import deposit_night
-from billing.service_layer.handlers import EVENT_HANDLERS
+from billing.service_layer.handlers import EVENT_HANDLERS, RESTORERS
 from billing.service_layer.invoicing import Invoicing
 from billing.service_layer.unit_of_work import BillingUnitOfWork
 
@@ -34,6 +34,7 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, BillingUnitOfWork, clock)
     runtime.key_source = key_source or HttpKeySource(settings.importer_url, auth=auth_from_settings(settings))
+    runtime.restorers = RESTORERS
     renderer = PdfRenderer(settings.pdf_workers)  # renders invoices and runs their EN 16931 checks
     runtime.invoicing = Invoicing(CiiValidator(renderer), InvoicePdfs(renderer), runtime.key_source, [])
     runtime.chorus = (ChorusApi(settings, chorus_transport) if settings.chorus_configured

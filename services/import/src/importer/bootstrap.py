@@ -4,6 +4,7 @@ from pathlib import Path
 
 from servicekit.bus import Bus
 from servicekit.clock import Clock
+from servicekit.keys import NoKeys
 from servicekit.runtime import ServiceRuntime, assemble
 
 from importer.adapters import orm
@@ -12,11 +13,23 @@ from importer.config import ImporterSettings
 from importer.entrypoints import api, consumers
 from importer.service_layer import imports
 from importer.service_layer.handlers import EVENT_HANDLERS
+from importer.service_layer.restorers import restorers
 from importer.service_layer.unit_of_work import ImporterUnitOfWork
 
 NAME = "importer"
 PURGE_EVERY_SECONDS = 3600
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Why beneficiary_keys is out of the state digest (shown to auditors, in French): each person's key to
+# their sealed event fields is never in the log by design, so that destroying it erases the person
+# everywhere, the log included (crypto-shredding, X-04); no replay can rebuild it.
+# beneficiary_changes (BEN-01's history of corrections) keeps each personal value before and after,
+# sealed when the correction is made (a Fernet token, random each time), and BeneficiaryCorrected
+# carries only the record after it: a replay rebuilds the record, never these tokens.
+UNREPLAYABLE_HISTORY = ("historique des corrections : ses valeurs personnelles d'avant et d'après sont scellées au "
+                        "moment de la correction (chiffrement aléatoire) et l'événement ne porte que la fiche "
+                        "corrigée ; le rejeu rétablit la fiche, pas cet historique")
+UNREPLAYABLE_KEYS = ("clés des champs scellés de chaque personne : jamais dans le journal, pour que détruire une "
+                     "clé efface la personne partout, journal compris (effacement cryptographique, X-04)")
 
 
 def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
@@ -25,6 +38,13 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     runtime.router = api.build_router(runtime, import_progress(runtime))
     # The progress of uploads under way is what an uploader polls, not state: out of the digest (OPS-04).
     runtime.not_state = frozenset({"import_progress"})
+    # An audit replay restores the records from importer's own events (OPS-04), opening the sealed
+    # identities with the keys the live importer serves (the audit replaces ``key_source`` with its
+    # source; without one, identities read as erased). The keys themselves are never in the log:
+    # destroying one erases a person (X-04).
+    runtime.key_source = NoKeys()
+    runtime.restorers = restorers(lambda: runtime.key_source)
+    runtime.unreplayable = {"beneficiary_keys": UNREPLAYABLE_KEYS, "beneficiary_changes": UNREPLAYABLE_HISTORY}
     # IMP-06: records of unconfirmed beneficiaries are purged once their five days have passed.
     runtime.periodic.append((PURGE_EVERY_SECONDS, lambda: imports.purge_due(runtime.uow_factory())))
     return runtime

@@ -22,6 +22,7 @@ from notify.config import NotifySettings, notify_settings
 from notify.entrypoints import api, consumers
 from notify.service_layer.delivery import Channel, Postman
 from notify.service_layer.handlers import EVENT_HANDLERS
+from notify.service_layer.setup import RESTORERS
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
 
 NAME = "notify"
@@ -65,6 +66,7 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS, EVENT_HANDLERS,
                        consumers.SUBSCRIPTIONS, uow_class, clock, serialized_events=True)
     runtime.key_source = key_source
+    runtime.restorers = RESTORERS
     postman = Postman(runtime.uow_factory, channels_override or channels(settings), settings, runtime.clock, key_source)
     holder.append(postman)
     runtime.postman = postman  # the outbox of messages: ``await runtime.postman.send_due()``

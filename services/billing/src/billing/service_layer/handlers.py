@@ -2,12 +2,13 @@
 
 from dataclasses import dataclass
 
-from contracts.billing import CatalogueChanged, LegalEntityRef, TariffRef
+from contracts.billing import BuyerRef, CatalogueChanged, LegalEntityRef, TariffRef
 from contracts.importer import BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered
 from contracts.planning import ODSClosed, ODSReopened, ReferentialChanged
 from servicekit.versioned import load_versioned, snapshot_projection
 
-from billing.domain.catalogue import Catalogue, CataloguePart, duplicate_codes
+from billing.domain.catalogue import (AntenneEntity, Buyer, Catalogue, CataloguePart, LegalEntity, Tariff,
+                                      duplicate_codes)
 from billing.service_layer.invoicing import (draft_invoices, forget_beneficiaries, record_beneficiaries,
                                              reopen_journeys)
 
@@ -22,10 +23,11 @@ def catalogue_changed(cat: Catalogue) -> CatalogueChanged:
     return CatalogueChanged(
         base_number=cat.base_number,
         legal_entities=tuple(
-            LegalEntityRef(code=e.code, name=e.name, siret=e.siret, invoice_prefix=e.invoice_prefix,
+            LegalEntityRef(**e.model_dump(),
                            antennes=tuple(a.code for a in cat.antennes.values() if a.legal_entity == e.code))
             for e in cat.legal_entities.values()),
         buyers=tuple(cat.buyers),
+        buyer_details=tuple(BuyerRef(**b.model_dump()) for b in cat.buyers.values()),
         tariffs=tuple(TariffRef(**t.model_dump(exclude={"amount_eur"}), amount=t.amount_eur)
                       for t in cat.tariffs.values()),
     )
@@ -38,6 +40,31 @@ async def load_catalogue(cmd: LoadCatalogue, uow) -> dict:
         return merged, duplicate_codes(cmd.part) + merged.problems()
 
     return await load_versioned(uow, lambda u: u.catalogue, merge, catalogue_changed, cmd.dry_run)
+
+
+async def restore_catalogue(event: CatalogueChanged, uow) -> None:
+    """The audit's replay (OPS-04): the catalogue a command loaded, read back from billing's own snapshot
+    event, as the next version, stamped with the event's time. An event written before it carried the
+    legal entities in full (no IBAN) cannot give the catalogue back: nothing is written, and the
+    replay's digest names the catalogue's tables as differing."""
+    if any(e.iban is None or e.bic is None for e in event.legal_entities):
+        return
+    async with uow:
+        current = await uow.catalogue.get()
+        tariffs = [Tariff(**t.model_dump(exclude={"amount"}), amount_eur=t.amount) for t in event.tariffs]
+        restored = Catalogue(
+            version=current.version + 1, base_number=event.base_number,
+            legal_entities={e.code: LegalEntity(**e.model_dump(exclude={"antennes"}, exclude_none=True))
+                            for e in event.legal_entities},
+            antennes={a: AntenneEntity(code=a, legal_entity=e.code) for e in event.legal_entities for a in e.antennes},
+            buyers={b.code: Buyer(**b.model_dump()) for b in event.buyer_details},
+            tariffs={Catalogue.tariff_id(t): t for t in tariffs})
+        await uow.catalogue.save(restored, uow.clock.now())
+        await uow.commit()
+
+
+# What billing's commands decided, rebuilt by a replay from billing's own events.
+RESTORERS = {CatalogueChanged: restore_catalogue}
 
 
 # Billing's copy of ressources (market, lot, mandataire) and sites (address for invoices).

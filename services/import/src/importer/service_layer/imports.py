@@ -196,14 +196,16 @@ class _Run:
                 registration_id=registration.id, beneficiary_id=person.id, enrolment_id=enrolment.id,
                 resource=self.cmd.resource, ods=self.ods, site=site, starts_at=reg.starts_at, remote=remote,
                 order_number=reg.order_number, list_kind=self.kind, moved_from=moved_from,
-                prescriber=reg.prescriber_name, agency_code=reg.prescriber_agency))
+                prescriber=reg.prescriber_name, agency_code=reg.prescriber_agency,
+                prescription_date=reg.prescription_date))
         if self.kind == "J-2":
             if reg.order_number:
                 registration = await people.update_registration(registration.id, status="confirmed",
                                                                 order_number=reg.order_number)
                 self.events.add(ParticipantConfirmed, ParticipantConfirmedItem(
                     registration_id=registration.id, beneficiary_id=person.id, enrolment_id=enrolment.id,
-                    order_number=reg.order_number, starts_at=reg.starts_at))
+                    order_number=reg.order_number, starts_at=reg.starts_at, prescriber=reg.prescriber_name,
+                    agency_code=reg.prescriber_agency, prescription_date=reg.prescription_date))
                 self.counts["confirmed"] += 1
                 self.note("confirmé", registration, reg.row, who)
             else:
@@ -315,11 +317,12 @@ async def _import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[s
         await run.end_part()
         counts = ImportCounts(**run.counts)
         messages = _messages(checked.row_errors, [])
+        mode = "partial" if cmd.partial else "strict"
         await uow.imports.add(id=batch_id, file_name=cmd.file_name, sha256=sha256, resource_code=cmd.resource,
-                              user_name=cmd.user, list_kind=kind, mode="partial" if cmd.partial else "strict",
+                              user_name=cmd.user, list_kind=kind, mode=mode,
                               status="imported", imported_at=run.now, counts=counts.model_dump(), messages=messages)
         uow.emit(InscritsImported(batch_id=batch_id, file_name=cmd.file_name, sha256=sha256, resource=cmd.resource,
-                                  list_kind=kind, counts=counts))
+                                  list_kind=kind, counts=counts, mode=mode, messages=messages))
         await uow.commit()
         log.info("list imported", extra={"correlation_id": f"import-{batch_id}", "count": parsed.rows_read})
         return report_of(await _history_row(uow, batch_id)) | {"differences": run.report_differences()}

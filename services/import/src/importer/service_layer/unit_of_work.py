@@ -2,6 +2,7 @@ from servicekit.uow import SqlAlchemyUnitOfWork
 
 from importer.adapters.people import SqlImportHistory, SqlPeople
 from importer.adapters.repository import SqlReferentialProjection
+from importer.adapters.restored import SqlRestoredRecords
 from importer.adapters.staged import StagedPeople
 
 
@@ -11,6 +12,7 @@ class ImporterUnitOfWork(SqlAlchemyUnitOfWork):
         self.referential = SqlReferentialProjection(self.session)
         self.people = SqlPeople(self.session)
         self.imports = SqlImportHistory(self.session)
+        self.restored = SqlRestoredRecords(self.session)  # an audit replay's (OPS-04)
 
     def staged_people(self) -> StagedPeople:
         """The records an import works on, in memory until its ``flush`` (in this transaction)."""

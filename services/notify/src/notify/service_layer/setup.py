@@ -1,5 +1,5 @@
 """Templates and sending rules (NOT-01, NOT-02): commands from the API, each announced by a
-``NotificationSetupChanged`` snapshot."""
+``NotificationSetupChanged`` snapshot, from which an audit replay restores them (OPS-04)."""
 
 from dataclasses import dataclass
 
@@ -19,8 +19,7 @@ class LoadSetup:
 
 def setup_changed(setup: NotificationSetup) -> NotificationSetupChanged:
     return NotificationSetupChanged(
-        templates=tuple(TemplateRef(code=t.code, channel=t.channel, active=t.active)
-                        for t in setup.templates.values()),
+        templates=tuple(TemplateRef(**t.model_dump()) for t in setup.templates.values()),
         rules=tuple(RuleRef(**r.model_dump()) for r in setup.rules.values()),
     )
 
@@ -89,3 +88,24 @@ async def delete_rule(rule: Rule, uow) -> dict:
         remaining = current.model_copy(deep=True)
         del remaining.rules[rule.key]
         return await _remove(uow, current, remaining, lambda: uow.setup.delete_rule(rule.key))
+
+
+async def restore_setup(event: NotificationSetupChanged, uow) -> None:
+    """The audit's replay (OPS-04): the set-up a command saved, read back from notify's own snapshot
+    event (templates with their texts, rules), as the next version, stamped with the event's time."""
+    async with uow:
+        current = await uow.setup.get()
+        restored = NotificationSetup(
+            version=current.version + 1,
+            templates={t.code: Template(**t.model_dump()) for t in event.templates},
+            rules={r.key: r for r in (Rule(**ref.model_dump()) for ref in event.rules)})
+        for code in current.templates.keys() - restored.templates.keys():
+            await uow.setup.delete_template(code)
+        for key in current.rules.keys() - restored.rules.keys():
+            await uow.setup.delete_rule(key)
+        await uow.setup.save(restored, uow.clock.now())
+        await uow.commit()
+
+
+# What notify's commands decided, rebuilt by a replay from notify's own events.
+RESTORERS = {NotificationSetupChanged: restore_setup}
