@@ -1,5 +1,6 @@
 from servicekit.uow import SqlAlchemyUnitOfWork
 
+from importer.adapters.gdpr import SqlGdprAgreements
 from importer.adapters.people import SqlImportHistory, SqlPeople
 from importer.adapters.repository import SqlReferentialProjection
 from importer.adapters.staged import StagedPeople
@@ -11,6 +12,7 @@ class ImporterUnitOfWork(SqlAlchemyUnitOfWork):
         self.referential = SqlReferentialProjection(self.session)
         self.people = SqlPeople(self.session)
         self.imports = SqlImportHistory(self.session)
+        self.gdpr = SqlGdprAgreements(self.session)  # BEN-02
 
     def staged_people(self) -> StagedPeople:
         """The records an import works on, in memory until its ``flush`` (in this transaction)."""
