@@ -11,7 +11,12 @@ from prestaflow.referential import checked
 
 
 async def request_again(api: Api, beneficiary_id: str) -> dict[str, Any]:
-    return checked(await api.request("POST", "importer", f"/beneficiaries/{beneficiary_id}/gdpr/request"))
+    """Importer records the request; notify sends the GDPR mail with a new link. Embedded, no postman
+    runs in the background: its turn is taken here, so that the mail has gone when the command ends."""
+    status = checked(await api.request("POST", "importer", f"/beneficiaries/{beneficiary_id}/gdpr/request"))
+    if api.embedded is not None:
+        checked(await api.request("POST", "notify", "/outbox/send"))
+    return status
 
 
 async def record_paper(api: Api, beneficiary_id: str, paper_date: date | None) -> dict[str, Any]:
@@ -30,7 +35,8 @@ def register(beneficiary: click.Group) -> None:
         if as_json:
             print_json(status)
         else:
-            click.echo(f"Demande d'accord RGPD envoyée : {status['label']}.")
+            click.echo(f"Accord RGPD {status['label']} : le mail RGPD part avec un nouveau lien personnel "
+                       f"(suivi : prestaflow notify outbox --beneficiary {beneficiary_id}).")
 
     @beneficiary.command("gdpr-paper")
     @click.argument("beneficiary_id", metavar="ID")

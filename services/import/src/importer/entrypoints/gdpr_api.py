@@ -44,9 +44,9 @@ HEADERS = {"Cache-Control": "no-store", "Referrer-Policy": "no-referrer", "X-Rob
 def page(outcome: str) -> HTMLResponse:
     status, title, text = PAGES[outcome]
     body = (f'<!DOCTYPE html>\n<html lang="fr">\n<head><meta charset="utf-8"><meta name="viewport" '
-            f'content="width=device-width, initial-scale=1"><title>{escape(title)}</title></head>\n'
+            f'content="width=device-width, initial-scale=1"><title>{escape(title, quote=False)}</title></head>\n'
             '<body style="font-family: Arial, sans-serif; max-width: 40em; margin: 3em auto; padding: 0 1em;">\n'
-            f"<h1>{escape(title)}</h1>\n<p>{escape(text)}</p>\n</body>\n</html>\n")
+            f"<h1>{escape(title, quote=False)}</h1>\n<p>{escape(text, quote=False)}</p>\n</body>\n</html>\n")
     return HTMLResponse(body, status_code=status, headers=HEADERS)
 
 
