@@ -76,7 +76,8 @@ réclamation à la CNIL (www.cnil.fr).
 {% if beneficiary.gdpr_agreement_url %}Pour nous donner votre accord, ouvrez ce lien personnel (il ne sert qu'une fois \
 et expire après quelques semaines) : {{ beneficiary.gdpr_agreement_url }}
 Vous pouvez aussi nous le confirmer lors de votre prochain rendez-vous.
-{% else %}Merci de nous confirmer que vous avez pris connaissance de ces informations lors de votre prochain rendez-vous.
+{% else %}Merci de nous confirmer que vous avez pris connaissance de ces informations \
+lors de votre prochain rendez-vous.
 {% endif %}""" + _SIGNATURE,
 }
 
