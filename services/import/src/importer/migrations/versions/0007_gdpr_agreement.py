@@ -1,7 +1,7 @@
 """gdpr agreement
 
-Revision ID: 0006_gdpr_agreement
-Revises: 0005
+Revision ID: 0007_gdpr_agreement
+Revises: 0006_benedit
 Create Date: 2026-12-03 07:30:00.000000
 
 BEN-02: each record's *accord RGPD* and the agreement links already used (single use).
@@ -13,8 +13,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision: str = '0006_gdpr_agreement'
-down_revision: Union[str, Sequence[str], None] = '0005'
+revision: str = '0007_gdpr_agreement'
+down_revision: Union[str, Sequence[str], None] = '0006_benedit'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
