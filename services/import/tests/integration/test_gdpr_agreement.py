@@ -217,3 +217,15 @@ async def test_ben02_the_public_route_answers_without_a_token_and_nothing_else_i
                 response = await client.post("/importer/beneficiaries/b1/gdpr/link", headers=person)
                 assert response.status_code == 403
                 assert response.json()["messages"] == ["Accès refusé : réservé aux services de Prestaflow."]
+
+
+async def test_ben02_a_link_opened_twice_at_once_records_one_agreement(api):
+    """BEN-02, X-02: two requests with one link side by side (a double click): one agreement,
+    one event; the other answers that the link was used."""
+    import asyncio
+
+    lea = (await people(api))["DUPONT"]["id"]
+    link = await link_for(api, lea)
+    answers = await asyncio.gather(open_link(api, link), open_link(api, link))
+    assert sorted(a.status_code for a in answers) == [200, 409]
+    assert len(await events(api, "GdprAgreementRecorded")) == 1 and (await gdpr(api, lea))["status"] == "digital"
