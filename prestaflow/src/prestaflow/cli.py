@@ -580,9 +580,6 @@ journey_commands.register(main)
 journey_views_commands.register(main)
 billing_commands.register(main)
 
-if __name__ == "__main__":
-    main()
-
 
 @main.group()
 def beneficiary() -> None:
@@ -685,3 +682,7 @@ def beneficiary_edit(beneficiary_id: str, as_json: bool, consent_email: str | No
 
 
 gdpr_commands.register(beneficiary)  # BEN-02: gdpr-request, gdpr-paper
+
+
+if __name__ == "__main__":  # last: ``python -m prestaflow.cli`` needs every command defined above
+    main()
