@@ -11,17 +11,12 @@ import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
 
-from cli_runner import SAMPLE, SAMPLES, ClockedCli
+from cli_runner import ClockedCli, imported_j10
 
 
 @pytest.fixture
 def cli(tmp_path) -> ClockedCli:
-    cli = ClockedCli(tmp_path / "home", tmp_path / "clock")
-    cli.on("2025-01-04T09:00:00+01:00")
-    assert cli("referential", "load", str(SAMPLE)).exit_code == 0
-    assert cli("import", str(SAMPLES / "liste_inscrits_J-10.csv"), "--ressource", "ACR2025-L12",
-               "--liste", "J-10").exit_code == 0
-    return cli
+    return imported_j10(tmp_path / "home", tmp_path / "clock")
 
 
 def test_prc04_prc05_prc06_prc09_dashboard_deliverables_alerts_timeline(cli: ClockedCli, tmp_path):

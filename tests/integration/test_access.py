@@ -6,8 +6,8 @@ import re
 import httpx
 import pytest
 
-from servicekit.auth import (OPEN_PATHS, OidcAuthenticator, StaticDirectory, api_routes, declared_right,
-                             routes_without_right)
+from servicekit.auth import (OPEN_PATHS, OidcAuthenticator, Public, StaticDirectory, api_routes, declared_right,
+                             public_routes, routes_without_right)
 from servicekit.oidc_provider import LocalOpenIdProvider
 
 from prestaflow.embedded import SERVICE_NAMES, Embedded
@@ -30,6 +30,8 @@ def test_SEC_02_every_route_of_every_service_declares_its_right(sqlite_settings)
         assert any(r.path.startswith(f"/{service}/admin/") for r in routes), service
         assert sum(r.path.startswith(f"/{service}/") for r in routes) >= 5, service
     assert {r.path for r in routes if declared_right(r) is None} <= OPEN_PATHS
+    # BEN-02: the one route opened without a token is the GDPR mail's personal link, declared public
+    assert public_routes(app.routes) == ["GET /importer/rgpd/accord"]
 
 
 def _sample_path(path: str) -> str:
@@ -43,8 +45,8 @@ async def test_SEC_01_every_route_without_a_token_answers_401_and_health_stays_o
     checked = 0
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
         for route in api_routes(app.routes):
-            if route.path in OPEN_PATHS:
-                continue
+            if route.path in OPEN_PATHS or isinstance(declared_right(route), Public):
+                continue  # health, metrics, and the public route (BEN-02, tested on its own)
             for method in route.methods:
                 for headers in ({}, {"Authorization": "Bearer " + provider.token("x", aud="other")}):
                     response = await client.request(method, _sample_path(route.path), headers=headers)

@@ -136,3 +136,15 @@ def test_prc04_prc05_prc06_prc09_demo_writes_dashboard_alerts_deliverables_timel
     timeline = json.loads((out / "timeline.json").read_text(encoding="utf-8"))
     assert [line["at"] for line in timeline] == sorted(line["at"] for line in timeline)
     assert {"parcours_opened", "presence", "livrable", "message_envoye"} <= {line["kind"] for line in timeline}
+
+
+def test_ben02_demo_a_link_records_the_accord_numerique_once_and_staff_enter_an_accord_papier(demo):
+    out, printed = demo
+    assert re.search(r"lien personnel du mail \S+SYS-RGPD\S+ ouvert : 200 « Merci, votre accord est enregistré »",
+                     printed)
+    assert re.search(r"ouvert à nouveau : 409 « Lien déjà utilisé »", printed)
+    assert "accord papier du 15/01/2025 (saisi par administrateur-local)" in printed
+    assert "accord RGPD par fiche : non demandé 2, demandé 2, accord numérique 1, accord papier 1" in printed
+    envelopes = [json.loads(line) for line in (out / "events.jsonl").read_text(encoding="utf-8").splitlines()]
+    recorded = [i["form"] for e in envelopes if e["type"] == "GdprAgreementRecorded" for i in e["payload"]["items"]]
+    assert recorded == ["digital", "paper"]

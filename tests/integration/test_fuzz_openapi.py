@@ -2,7 +2,8 @@
 five services on the real PostgreSQL, the sample referential loaded, tokens of a local OpenID provider).
 
 For each operation of each service, schemathesis generates requests from the schema (valid ones and a
-few that break it): without a token each answers 401 (SEC-01) before anything is read; with a valid
+few that break it): without a token each answers 401 (SEC-01) before anything is read (the routes declared
+public, BEN-02's agreement link, answer without one and never a server error); with a valid
 administrator's token (SEC-02: every right on every antenne) none answers a server error. The number of
 examples is kept small (``MAX_EXAMPLES`` per operation) so that a run takes a couple of minutes."""
 
@@ -19,7 +20,7 @@ from prestaflow import referential
 from prestaflow.client import Api
 from prestaflow.embedded import SERVICE_NAMES, Embedded
 from servicekit.http import DATA_REFUSED
-from servicekit.auth import OPEN_PATHS, OidcAuthenticator, WithAdministrators
+from servicekit.auth import OPEN_PATHS, OidcAuthenticator, WithAdministrators, public_matcher
 from servicekit.oidc_provider import LocalOpenIdProvider
 from servicekit.pytest_plugin import PG_URL, drop_schemas
 from servicekit.settings import ServiceSettings
@@ -48,7 +49,7 @@ async def fuzzed(tmp_path_factory):
             schema = schemathesis.openapi.from_asgi("/openapi.json", app,
                                                     headers={"Authorization": f"Bearer {token}"})
             try:
-                yield schema, {"Authorization": f"Bearer {token}"}
+                yield schema, {"Authorization": f"Bearer {token}"}, public_matcher(app.routes)
             finally:
                 asgi.shutdown_lifespans()  # schemathesis started the app's lifespan in its own event loop
     finally:
@@ -66,9 +67,11 @@ def test_SEC_01_SEC_02_fuzzed_operations_answer_401_without_a_token_and_no_serve
     """SEC-01: every generated request without a token answers 401 with the French message; SEC-02: the
     same request under a valid administrator's token never answers 5xx. Failures are collected over
     every operation of the service, then reported together."""
-    schema, admin = fuzzed
+    schema, admin, public = fuzzed
     operations = _operations(schema, service)
     assert len(operations) >= 5, [op.label for op in operations]
+    if service == "importer":  # BEN-02's public route is fuzzed too
+        assert any(public(op.method.upper(), op.path) for op in operations)
     failures: list[str] = []
     calls: list[str] = []
     for operation in operations:
@@ -79,7 +82,10 @@ def test_SEC_01_SEC_02_fuzzed_operations_answer_401_without_a_token_and_no_serve
         def check(case):
             calls.append(case.method)
             anonymous = case.call(headers={"Authorization": ""})
-            if anonymous.status_code != 401 or anonymous.json() != UNAUTHENTICATED:
+            if public(case.method, case.formatted_path):  # BEN-02's link page: open, never a server error
+                if anonymous.status_code in (401, 403) or anonymous.status_code >= 500:
+                    failures.append(f"{case.method} {case.formatted_path} (public): {anonymous.status_code}")
+            elif anonymous.status_code != 401 or anonymous.json() != UNAUTHENTICATED:
                 failures.append(f"{case.method} {case.formatted_path} without a token: {anonymous.status_code}")
             request = f"{case.method} {case.formatted_path}"
             try:

@@ -29,6 +29,13 @@ def test_prc01_prc07_journeys_open_from_the_broker_and_close_once(cluster):
     [action] = journey["actions"]
     presence = cluster.cli("planning", "presence", action["action_id"], journey["beneficiary_id"], "oui")
     assert presence.returncode == 0, presence.stderr
+    # BEN-02: notify sent the GDPR mail with the link it took from importer (its own credentials, SEC-03)
+    person = f"/beneficiaries/{journey['beneficiary_id']}"
+    wait_until(lambda: cluster.get("importer", person)["gdpr"]["status"] == "requested", what="accord RGPD demandé")
+    paper = cluster.cli("beneficiary", "gdpr-paper", journey["beneficiary_id"], "--json")  # with PRESTAFLOW_URL
+    assert paper.returncode == 0 and json.loads(paper.stdout)["status"] == "paper", paper.stderr
+    again = cluster.cli("beneficiary", "gdpr-request", journey["beneficiary_id"])
+    assert again.returncode == 1 and "Accord RGPD déjà recueilli (accord papier du" in again.stderr
     form = cluster.cli("journey", "form", journey["id"], "--initial-interview", "2025-01-14", "--initial-outcome",
                        "poursuivi", "--end-date", "2025-01-17", "--exit", "sortie", "--reason", "Reprise d'emploi")
     assert form.returncode == 0, form.stderr

@@ -264,6 +264,57 @@ class BeneficiaryPurged(ListEvent):
     items: tuple[BeneficiaryPurgedItem, ...] = items_field("The records purged")
 
 
+
+GdprAgreementForm = Literal["digital", "paper"]
+GdprRequestSource = Literal["mail", "staff"]
+
+
+class GdprAgreementRequestedItem(Item):
+    aggregate = "beneficiary"
+    aggregate_field = "beneficiary_id"
+
+    beneficiary_id: str = Field(description="Beneficiary id.", examples=["b-6f1c2d"])
+    requested_at: AwareDatetime = Field(description="When the agreement was asked for (status *demandé*).",
+                                        examples=["2025-01-15T10:00:00Z"])
+    source: GdprRequestSource = Field(description=(
+        "mail: notify is sending the GDPR mail (NOT-05) and took its personal link; staff: a person asked "
+        "to send the request again, notify sends the GDPR mail."), examples=["mail"])
+
+
+class GdprAgreementRequested(ListEvent):
+    """BEN-02: the *accord RGPD* was asked for (status *demandé*). The personal link itself never
+    travels on the bus: notify takes it from importer when it sends the mail."""
+
+    event_type = "GdprAgreementRequested"
+    producer = PRODUCER
+
+    items: tuple[GdprAgreementRequestedItem, ...] = items_field("The agreements asked for")
+
+
+class GdprAgreementRecordedItem(Item):
+    aggregate = "beneficiary"
+    aggregate_field = "beneficiary_id"
+
+    beneficiary_id: str = Field(description="Beneficiary id.", examples=["b-6f1c2d"])
+    form: GdprAgreementForm = Field(description=(
+        "digital: *accord numérique*, the person opened the personal link of the GDPR mail; paper: "
+        "*accord papier*, entered by staff (the envelope's actor)."), examples=["digital"])
+    agreed_at: AwareDatetime = Field(description="When the agreement was given (digital) or entered (paper).",
+                                     examples=["2025-01-16T18:30:00Z"])
+    paper_date: date | None = Field(default=None, description="Paper: the date written on the signed form, "
+                                    "when staff gave it.", examples=["2025-01-15"])
+    link_id: str | None = Field(default=None, description="Digital: the id of the link used (single use); "
+                                "never the link itself.", examples=["0b7c6f0e-3f5d-4d7e-9b35-5a1f0c2e9d41"])
+
+
+class GdprAgreementRecorded(ListEvent):
+    """BEN-02: the *accord RGPD* was recorded (*accord numérique* or *accord papier*)."""
+
+    event_type = "GdprAgreementRecorded"
+    producer = PRODUCER
+
+    items: tuple[GdprAgreementRecordedItem, ...] = items_field("The agreements recorded")
+
 # First versions: one aggregate per event. Kept for their published schemas and upcast on reading.
 
 class BeneficiaryRegisteredV1(BeneficiaryRegisteredFields, Event):

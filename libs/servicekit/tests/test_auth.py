@@ -15,7 +15,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from fastapi import APIRouter, FastAPI
 
 from servicekit.auth import (AuthNotConfigured, LocalAdministrator, OidcAuthenticator, StaticDirectory,
-                             authenticator_from_settings, right, routes_without_right)
+                             authenticator_from_settings, public, public_matcher, public_routes, right,
+                             routes_without_right)
 from servicekit.http import install_handlers
 from servicekit.oidc_provider import LocalOpenIdProvider
 from servicekit.settings import ServiceSettings
@@ -171,6 +172,26 @@ def test_SEC_02_the_route_enumeration_finds_a_route_without_a_right(provider):
         return None
 
     assert routes_without_right(app.routes) == ["GET /planning/forgotten"]
+
+
+def test_SEC_02_a_public_route_is_declared_listed_apart_and_matched_exactly(provider):
+    """BEN-02: a route opened without a token says so (``public``, with why); the middleware's matcher
+    lets that method and path through and nothing else."""
+    app = make_app(provider)
+
+    @app.get("/importer/open/{token}", dependencies=[public("lien personnel")])
+    async def opened(token: str) -> None:
+        return None
+
+    assert routes_without_right(app.routes) == []
+    assert public_routes(app.routes) == ["GET /importer/open/{token}"]
+    matches = public_matcher(app.routes)
+    assert matches("GET", "/importer/open/abc")
+    for method, path in [("POST", "/importer/open/abc"), ("GET", "/importer/open/abc/more"),
+                         ("GET", "/importer/open"), ("GET", "/planning/things")]:
+        assert not matches(method, path), (method, path)
+    with pytest.raises(ValueError):
+        public(" ")
 
 
 async def test_SEC_02_rights_looked_up_from_planning_with_service_credentials_and_503_when_it_is_down(provider):

@@ -18,6 +18,7 @@ from servicekit.settings import ServiceSettings
 from prestaflow import affectation_cli as affectation_commands
 from prestaflow import billing_cli as billing_commands
 from prestaflow import click_fr
+from prestaflow import gdpr_cli as gdpr_commands
 from prestaflow import import_cli as import_commands
 from prestaflow import journey_cli as journey_commands
 from prestaflow import journey_views_cli as journey_views_commands
@@ -581,9 +582,6 @@ journey_commands.register(main)
 journey_views_commands.register(main)
 billing_commands.register(main)
 
-if __name__ == "__main__":
-    main()
-
 
 @main.group()
 def beneficiary() -> None:
@@ -615,6 +613,7 @@ def beneficiary_lines(person: dict[str, Any]) -> list[str]:
         ("Date de naissance", person["birth_date"]), ("Code postal", person["postcode"]),
         ("Adresse", person.get("address")), ("E-mail", person["email"]), ("Téléphone", person["phone"]),
         ("Accepte les e-mails", _consent(person, "email")), ("Accepte les SMS", _consent(person, "sms")),
+        ("Accord RGPD", person["gdpr"]["label"] if "gdpr" in person else None),  # BEN-02
         ("Actif", "oui" if person["active"] else "non")]]
     lines += [f"Inscription {e['resource_code']} (site {e['site_code']}, commande {e['order_number'] or '-'}) "
               f"du {e['created_at'][:10]}" for e in person["enrolments"]]
@@ -682,3 +681,10 @@ def beneficiary_edit(beneficiary_id: str, as_json: bool, consent_email: str | No
         return
     changed = [FIELD_LABELS[name] for name in result["changed"]]
     click.echo(f"Fiche corrigée : {', '.join(changed)}." if changed else "Rien n'a changé : la fiche a déjà ces valeurs.")
+
+
+gdpr_commands.register(beneficiary)  # BEN-02: gdpr-request, gdpr-paper
+
+
+if __name__ == "__main__":  # last: ``python -m prestaflow.cli`` needs every command defined above
+    main()

@@ -16,8 +16,8 @@ import yaml
 from servicekit.clock import PARIS, FixedClock
 from notify.config import NotifySettings
 
-from prestaflow import (affectation_cli, demo_billing, import_cli, journey_cli, journey_views_cli, notify_cli,
-                        planning_cli, referential)
+from prestaflow import (affectation_cli, demo_billing, gdpr_cli, import_cli, journey_cli, journey_views_cli,
+                        notify_cli, planning_cli, referential)
 from prestaflow.client import AccessRefused, Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
@@ -218,6 +218,8 @@ async def _presence_and_messages(api: Api, out: Path, clock: FixedClock, story: 
         _say(f"     {line}")
     written = await notify_cli.write_demo_messages(api, out / "messages")
     _say(f"   {len(written)} e-mail(s) écrits en .eml dans {out.name}/messages")
+    for line in await gdpr_cli.demo_agreements(api, written):  # BEN-02: accord numérique, accord papier
+        _say(f"   {line}")
 
 
 async def _purge(api: Api, clock: FixedClock, story: Story) -> list[dict]:

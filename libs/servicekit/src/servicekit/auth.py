@@ -6,8 +6,10 @@ Every route declares the right it needs with one dependency, on the route itself
 
 ``right`` authenticates the caller (the app's :class:`Authenticator`, in ``app.state.auth``),
 answers 401 without a valid token and 403 without the right, in French, before the route runs.
-Health and metrics are the only routes without a right (``OPEN_PATHS``); a test enumerates every
-route of every service to prove it.
+Health and metrics are the only routes without a right (``OPEN_PATHS``); a route a person opens
+without any account (a personal link sent by mail) declares it with ``public("why")`` instead, and
+no token is asked for it. A test enumerates every route of every service to prove it, and lists the
+public ones.
 
 Tokens are checked by PyJWT against the provider's JWKS (fetched and cached by ``PyJWKClient``; an
 unknown ``kid`` refetches it, at most once per cooldown, so a rotated key is picked up): signature,
@@ -374,6 +376,25 @@ class Right:
 _ACCESS_FR = {"read": "lecture", "write": "écriture"}
 
 
+@dataclass(frozen=True)
+class Public:
+    """What a public route declares instead of a right: no token is asked (the authentication
+    middleware lets it through), so the route proves who may act by itself (a signed, expiring,
+    single-use link). ``reason`` says why it is open, for the route enumeration test."""
+
+    reason: str
+
+    async def __call__(self) -> None:
+        return None
+
+
+def public(reason: str) -> Any:
+    """The dependency of a route anyone may open: ``dependencies=[public("lien personnel du mail RGPD")]``."""
+    if not reason.strip():
+        raise ValueError("a public route says why it is public")
+    return Depends(Public(reason))
+
+
 def right(module: str, access: Access) -> Any:
     """The one dependency a route declares: ``dependencies=[right("planning", "write")]``."""
     if module not in MODULES:
@@ -395,12 +416,31 @@ def api_routes(routes: Iterable[Any]) -> list[Any]:
     return [c for c in contexts if isinstance(getattr(c, "original_route", c), APIRoute)]
 
 
-def declared_right(route: Any) -> Right | None:
-    """The right a route declared, if any (the route enumeration test)."""
+def declared_right(route: Any) -> Right | Public | None:
+    """The right a route declared, or its ``public`` marker, if any (the route enumeration test)."""
     for dependant in route.dependant.dependencies:
-        if isinstance(dependant.call, Right):
+        if isinstance(dependant.call, (Right, Public)):
             return dependant.call
     return None
+
+
+def public_routes(routes: Iterable[Any]) -> list[str]:
+    """``METHOD path`` of every API route declared ``public`` (opened without a token)."""
+    return sorted(f"{','.join(sorted(r.methods))} {r.path}" for r in api_routes(routes)
+                  if isinstance(declared_right(r), Public))
+
+
+def public_matcher(routes: Iterable[Any]) -> Callable[[str, str], bool]:
+    """Whether a request (method, path) is for a route declared ``public``: what the authentication
+    middleware, which runs before routing, asks."""
+    from starlette.routing import compile_path
+
+    public = [(frozenset(r.methods), compile_path(r.path)[0]) for r in api_routes(routes)
+              if isinstance(declared_right(r), Public)]
+
+    def matches(method: str, path: str) -> bool:
+        return any(method in methods and pattern.fullmatch(path) for methods, pattern in public)
+    return matches
 
 
 def routes_without_right(routes: Iterable[Any]) -> list[str]:

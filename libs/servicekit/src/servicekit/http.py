@@ -16,7 +16,8 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.exc import DBAPIError
 
 from servicekit.auth import (OPEN_PATHS, RIGHTS_UNAVAILABLE, UNAUTHENTICATED, Authenticator, Forbidden,
-                             LocalAdministrator, RightsUnavailable, Unauthenticated, current_principal)
+                             LocalAdministrator, RightsUnavailable, Unauthenticated, current_principal,
+                             public_matcher)
 from servicekit.body_limit import BodyLimit, BodyTooLarge, body_too_large
 from servicekit import metrics, tracing
 from servicekit.bus import Bus
@@ -146,11 +147,15 @@ def build_app(runtimes: Sequence[ServiceRuntime], bus: Bus, title: str, *, run_r
     # and the routes turns its refusal into a 400); a declared length is still refused before reading.
     app.add_middleware(BodyLimit, max_bytes=limits().request_bytes)  # every upload, before it is read (X-03)
 
+    public: list = []  # the routes declared ``public``, known once every router is included
+
     @app.middleware("http")
     async def authenticate_first(request: Request, call_next):
-        """SEC-01: every request but health and metrics is authenticated before its body is read;
-        each route's ``right`` then checks what the caller may do."""
-        if request.url.path not in OPEN_PATHS:
+        """SEC-01: every request but health, metrics and the routes declared ``public`` is
+        authenticated before its body is read; each route's ``right`` then checks what the caller may do."""
+        if not public:
+            public.append(public_matcher(app.routes))
+        if request.url.path not in OPEN_PATHS and not public[0](request.method, request.url.path):
             try:
                 await current_principal(request)
             except Unauthenticated:

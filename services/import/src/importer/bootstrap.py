@@ -10,8 +10,9 @@ from servicekit.runtime import ServiceRuntime, assemble
 from importer.adapters import orm
 from importer.adapters.progress import ImportProgress, MemoryImportProgress, SqlImportProgress
 from importer.config import ImporterSettings
-from importer.entrypoints import api, consumers
-from importer.service_layer import imports
+from importer.adapters.gdpr_links import links_from_settings
+from importer.entrypoints import api, consumers, gdpr_api
+from importer.service_layer import gdpr, imports
 from importer.service_layer.handlers import EVENT_HANDLERS
 from importer.service_layer.restorers import restorers
 from importer.service_layer.unit_of_work import ImporterUnitOfWork
@@ -33,9 +34,12 @@ UNREPLAYABLE_KEYS = ("clés des champs scellés de chaque personne : jamais dans
 
 
 def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock | None = None) -> ServiceRuntime:
-    runtime = assemble(NAME, settings or ImporterSettings(), bus, orm.metadata, orm.kit, MIGRATIONS,
+    settings = ImporterSettings.of(settings)
+    runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, ImporterUnitOfWork, clock)
     runtime.router = api.build_router(runtime, import_progress(runtime))
+    # BEN-02: the accord RGPD, its personal links (signed with the server's secret) and their public page.
+    runtime.router.include_router(gdpr_api.build_router(runtime, links_from_settings(settings)))
     # The progress of uploads under way is what an uploader polls, not state: out of the digest (OPS-04).
     runtime.not_state = frozenset({"import_progress"})
     # An audit replay restores the records from importer's own events (OPS-04), opening the sealed
@@ -43,7 +47,7 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     # source; without one, identities read as erased). The keys themselves are never in the log:
     # destroying one erases a person (X-04).
     runtime.key_source = NoKeys()
-    runtime.restorers = restorers(lambda: runtime.key_source)
+    runtime.restorers = restorers(lambda: runtime.key_source) | gdpr.RESTORERS  # BEN-02's statuses too
     runtime.unreplayable = {"beneficiary_keys": UNREPLAYABLE_KEYS, "beneficiary_changes": UNREPLAYABLE_HISTORY}
     # IMP-06: records of unconfirmed beneficiaries are purged once their five days have passed.
     runtime.periodic.append((PURGE_EVERY_SECONDS, lambda: imports.purge_due(runtime.uow_factory())))

@@ -16,6 +16,7 @@ from servicekit.settings import ServiceSettings
 from notify.adapters import orm
 from notify.adapters.email import FolderEmail, SmtpEmail
 from notify.adapters.files import SentCopies
+from notify.adapters.gdpr_links import ImporterGdprLinks
 from notify.adapters.repository import SetupCache
 from notify.adapters.sms import FolderSms, HttpSms
 from notify.config import NotifySettings, notify_settings
@@ -67,7 +68,8 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
                        consumers.SUBSCRIPTIONS, uow_class, clock, serialized_events=True)
     runtime.key_source = key_source
     runtime.restorers = RESTORERS
-    postman = Postman(runtime.uow_factory, channels_override or channels(settings), settings, runtime.clock, key_source)
+    postman = Postman(runtime.uow_factory, channels_override or channels(settings), settings, runtime.clock, key_source,
+                      ImporterGdprLinks(key_source))
     holder.append(postman)
     runtime.postman = postman  # the outbox of messages: ``await runtime.postman.send_due()``
     runtime.router = api.build_router(runtime, postman, settings)

@@ -98,6 +98,8 @@ class FakeImporter:
     def __init__(self) -> None:
         self.keys: dict[str, str | None] = {}
         self.down = False  # answers 503, as an importer being redeployed
+        self.agreed: set[str] = set()  # BEN-02: people whose agreement is recorded (no link)
+        self.links_given: list[str] = []
 
     def seal(self, beneficiary_id: str, identity: dict[str, Any]) -> str:
         key = self.keys.setdefault(beneficiary_id, crypto.new_key())
@@ -110,6 +112,13 @@ class FakeImporter:
         def answer(request: httpx.Request) -> httpx.Response:
             if self.down:
                 return httpx.Response(503, json={"messages": ["indisponible"]})
+            if request.url.path.endswith("/gdpr/link"):  # BEN-02: the GDPR mail's personal link
+                beneficiary_id = request.url.path.split("/")[-3]
+                link = None if beneficiary_id in self.agreed else (
+                    f"https://prestaflow.example.org/importer/rgpd/accord?jeton=signed-{beneficiary_id}-"
+                    f"{len(self.links_given)}")
+                self.links_given += [link] if link else []
+                return httpx.Response(200, json={"link": link})
             assert request.url.path.endswith("/beneficiaries/keys"), request.url.path
             wanted = json.loads(request.content)  # several at once; destroyed keys left out
             return httpx.Response(200, json={b: self.keys[b] for b in wanted if self.keys.get(b)})

@@ -387,3 +387,57 @@ async def test_not04_a_list_of_appointments_already_past_prepares_nothing(notify
     await register(n)
     await record(n, starts_at=paris(2025, 3, 19, 9, 0))  # the day before the clock's
     assert [(m["template"], m["due_at"]) for m in await n.outbox()] == [("ACR-RAPPEL", "2025-03-20T19:00:00+01:00")]
+
+
+async def test_ben02_the_gdpr_mail_carries_the_personal_link_importer_gives_and_staff_requests_resend_it(
+        notify, smtp_server):
+    """BEN-02 / NOT-05 on a real SMTP server: the GDPR mail's text and HTML carry the link importer
+    hands notify when it sends; a staff request sends the mail again with a new link; a request
+    taken by a mail (source ``mail``) sends nothing more; once the agreement is recorded (no link)
+    the mail goes without one."""
+    from contracts.importer import GdprAgreementRequested
+
+    n = notify
+    await register(n, "full")
+    await n.feed(one(PresenceValidated, action_id="a-1", beneficiary_id="full", presence="oui",
+                     action_starts_at=paris(2025, 3, 19, 9, 0)))
+    await n.send()
+    [first] = smtp_server.received
+    link = "https://prestaflow.example.org/importer/rgpd/accord?jeton=signed-full-0"
+    assert n.importer.links_given == [link]
+    text = first.message.get_body(("plain",)).get_content().replace("\r\n", "\n")
+    assert f"ouvrez ce lien personnel (il ne sert qu'une fois et expire après quelques semaines) : {link}\n" in text
+    assert f'<a href="{link}">' in first.message.get_body(("html",)).get_content()
+
+    await n.feed(one(GdprAgreementRequested, beneficiary_id="full", requested_at=n.clock.now(), source="mail"))
+    assert await n.send() == {"sent": 0, "not_sent": 0, "cancelled": 0, "retry": 0}  # the mail took it: nothing more
+    await n.feed(one(GdprAgreementRequested, beneficiary_id="full", requested_at=n.clock.now(), source="staff"))
+    assert (await n.send())["sent"] == 1
+    again = smtp_server.received[-1].message
+    assert again["Subject"] == first.message["Subject"] and again["To"] == first.message["To"]
+    assert "jeton=signed-full-1" in again.get_body(("plain",)).get_content()
+    assert sorted(m["kind"] for m in await n.outbox(beneficiary_id="full")) == ["manual", "system"]
+
+    n.importer.agreed.add("full")  # the agreement was recorded meanwhile: importer gives no link
+    n.clock.at += timedelta(minutes=1)
+    await n.feed(one(GdprAgreementRequested, beneficiary_id="full", requested_at=n.clock.now(), source="staff"))
+    await n.send()
+    last = smtp_server.received[-1].message.get_body(("plain",)).get_content()
+    assert "jeton=" not in last and "lors de votre prochain rendez-vous" in last
+    assert len(smtp_server.received) == 3
+
+
+async def test_ben02_importer_unreachable_the_gdpr_mail_waits_for_its_link(notify, smtp_server):
+    """BEN-02: no mail without its link when importer does not answer; it goes once importer is back."""
+    n = notify
+    await register(n, "full")
+    await n.runtime.postman.unseal_contacts()  # the contact read while importer answers
+    n.importer.down = True
+    await n.feed(one(PresenceValidated, action_id="a-1", beneficiary_id="full", presence="oui",
+                     action_starts_at=paris(2025, 3, 19, 9, 0)))
+    assert (await n.send())["retry"] == 1 and smtp_server.received == []
+    [message] = await n.outbox(beneficiary_id="full")
+    assert message["status"] == "scheduled"
+    n.importer.down = False
+    assert (await n.send(at=n.clock.now() + timedelta(minutes=5)))["sent"] == 1
+    assert "jeton=signed-full-0" in smtp_server.received[0].message.get_body(("plain",)).get_content()

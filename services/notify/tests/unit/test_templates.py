@@ -22,9 +22,9 @@ def test_not01_an_unknown_field_is_refused_naming_it():
         "Modèle « T » (corps HTML) : champ « agence » inconnu (champs possibles : beneficiary, action, order, "
         "structure).",
         "Modèle « T » (corps HTML) : champ « beneficiary.nom » inconnu (champs possibles de beneficiary : civility, "
-        "salutation, greeting, first_name, last_name, full_name).",
+        "salutation, greeting, first_name, last_name, full_name, gdpr_agreement_url).",
         "Modèle « T » (corps HTML) : champ « beneficiary.prenom » inconnu (champs possibles de beneficiary : civility, "
-        "salutation, greeting, first_name, last_name, full_name).",
+        "salutation, greeting, first_name, last_name, full_name, gdpr_agreement_url).",
         "Modèle « T » (texte) : « beneficiary » seul n'est pas un champ : écrivez par exemple beneficiary.civility.",
     ]
 

@@ -145,3 +145,19 @@ import_progress = Table(
     Column("total", Integer, nullable=False),
     Column("updated_at", UtcDateTime, nullable=False),
 )
+# BEN-02: each record's *accord RGPD* (no row: *non demandé*), and the links already used (single use).
+gdpr_agreements = Table(
+    "gdpr_agreements", metadata,
+    Column("beneficiary_id", String(36), primary_key=True),
+    Column("status", String(10), nullable=False),  # requested | digital | paper
+    Column("requested_at", UtcDateTime, nullable=True),
+    Column("agreed_at", UtcDateTime, nullable=True),
+    Column("paper_date", Date, nullable=True),
+    Column("recorded_by", String(200), nullable=True),  # paper: the staff user id (SEC-04), never a name
+)
+gdpr_used_links = Table(
+    "gdpr_used_links", metadata,
+    Column("link_id", String(36), primary_key=True),
+    Column("beneficiary_id", String(36), nullable=False, index=True),
+    Column("used_at", UtcDateTime, nullable=False),
+)

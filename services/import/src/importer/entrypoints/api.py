@@ -117,11 +117,12 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
         async with uow() as u:
             found = await u.people.listing(beneficiary_id)
             changes = await corrections.history(u, beneficiary_id) if found else []
+            gdpr = await u.gdpr.get(beneficiary_id)  # BEN-02
         missing = f"Bénéficiaire « {beneficiary_id} » introuvable."
         if not found:
             raise NotFound([missing])
         resources.readable(*enrolled_on(found[0]), not_found=missing)
-        return _person_json(found[0]) | {"history": changes}
+        return _person_json(found[0]) | {"history": changes, "gdpr": gdpr.view()}
 
     @router.get("/beneficiaries/{beneficiary_id}", dependencies=[right("import", "read")])
     async def beneficiary(beneficiary_id: str, resources: Scope = in_scope) -> dict[str, Any]:

@@ -1,5 +1,6 @@
 from servicekit.uow import SqlAlchemyUnitOfWork
 
+from importer.adapters.gdpr import SqlGdprAgreements
 from importer.adapters.people import SqlImportHistory, SqlPeople
 from importer.adapters.repository import SqlReferentialProjection
 from importer.adapters.restored import SqlRestoredRecords
@@ -13,6 +14,7 @@ class ImporterUnitOfWork(SqlAlchemyUnitOfWork):
         self.people = SqlPeople(self.session)
         self.imports = SqlImportHistory(self.session)
         self.restored = SqlRestoredRecords(self.session)  # an audit replay's (OPS-04)
+        self.gdpr = SqlGdprAgreements(self.session)  # BEN-02
 
     def staged_people(self) -> StagedPeople:
         """The records an import works on, in memory until its ``flush`` (in this transaction)."""

@@ -73,8 +73,12 @@ Vous pouvez à tout moment y accéder, les faire rectifier ou effacer, vous oppo
 ou en demander la limitation, en écrivant à {{ structure.name }}. Vous pouvez aussi adresser une \
 réclamation à la CNIL (www.cnil.fr).
 
-Merci de nous confirmer que vous avez pris connaissance de ces informations lors de votre prochain rendez-vous.
-""" + _SIGNATURE,
+{% if beneficiary.gdpr_agreement_url %}Pour nous donner votre accord, ouvrez ce lien personnel (il ne sert qu'une fois \
+et expire après quelques semaines) : {{ beneficiary.gdpr_agreement_url }}
+Vous pouvez aussi nous le confirmer lors de votre prochain rendez-vous.
+{% else %}Merci de nous confirmer que vous avez pris connaissance de ces informations \
+lors de votre prochain rendez-vous.
+{% endif %}""" + _SIGNATURE,
 }
 
 GENERIC_TEXT = """Bonjour {{ beneficiary.greeting }},

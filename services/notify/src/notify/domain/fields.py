@@ -8,6 +8,7 @@ FIELDS: dict[str, dict[str, str]] = {
         "first_name": "prénom",
         "last_name": "nom",
         "full_name": "prénom et nom",
+        "gdpr_agreement_url": "lien personnel d'accord RGPD (mail RGPD seulement ; vide une fois l'accord donné)",
     },
     "action": {
         "date": "date du rendez-vous (14/01/2025)",

@@ -93,7 +93,7 @@ def build_context(contact: dict[str, Any] | None, appointment: dict[str, Any] | 
                   links: dict[str, str], ends_at: datetime | None = None) -> dict[str, Any]:
     structure = (referential.get("structure") or {}).get("name") or "BGE"
     return {
-        "beneficiary": beneficiary_fields(contact),
+        "beneficiary": beneficiary_fields(contact) | {"gdpr_agreement_url": links.get("gdpr_agreement_url", "")},
         "action": action_fields(appointment, referential, ends_at),
         "order": {"number": (appointment or {}).get("order_number")},
         "structure": {"name": structure, "virtual_office_url": links.get("virtual_office_url", ""),

@@ -81,11 +81,18 @@ class KeySource(Protocol):
     async def unseal_all(self, sealed: dict[str, str]) -> dict[str, dict[str, Any] | None]: ...
 
 
+class GdprLinks(Protocol):
+    """BEN-02: the person's agreement link for the GDPR mail (None once the agreement is recorded)."""
+
+    async def link(self, beneficiary_id: str) -> str | None: ...
+
+
 class Postman:
     def __init__(self, uow_factory: Callable[[], UnitOfWork], channels: Mapping[str, Channel],
-                 settings: NotifySettings, clock: Clock, keys: KeySource):
+                 settings: NotifySettings, clock: Clock, keys: KeySource, gdpr_links: GdprLinks | None = None):
         self.uow_factory = uow_factory
         self.keys = keys
+        self.gdpr_links = gdpr_links
         self.channels = dict(channels)
         self.settings = settings
         self.clock = clock
@@ -190,7 +197,9 @@ class Postman:
                                           next_attempt_at=now, updated_at=now)
             await uow.commit()
 
-    async def _deliver(self, message_id: str, now: datetime) -> str:
+    async def _decide(self, message_id: str, now: datetime, extra_links: dict[str, str] | None = None
+                      ) -> tuple[dict[str, Any], Outgoing] | str:
+        """The claimed message and what it sends, or the outcome already recorded when it will not go."""
         async with self.uow_factory() as uow:
             message = await uow.messages.get(message_id)
             if message is None or message["status"] != "sending":
@@ -202,11 +211,31 @@ class Postman:
                                           next_attempt_at=later)
                 await uow.commit()
                 return "retry"
-            decision = await decide_message(uow, message, links(self.settings), now, contact=contact)
+            decision = await decide_message(uow, message, links(self.settings) | (extra_links or {}), now,
+                                            contact=contact)
             if isinstance(decision, Stop):
                 await uow.messages.update(message_id, **final(decision.status, decision.code, decision.reason, now))
                 await uow.commit()
                 return decision.status
+        return message, decision
+
+    async def _deliver(self, message_id: str, now: datetime) -> str:
+        decided = await self._decide(message_id, now)
+        if isinstance(decided, str):
+            return decided
+        message, decision = decided
+        if message["purpose"] == "gdpr" and self.gdpr_links is not None:
+            # BEN-02: the mail that goes carries the person's agreement link, taken from importer only
+            # now (no transaction open), so that the status *demandé* is a mail really sent.
+            try:
+                link = await self.gdpr_links.link(message["beneficiary_id"])
+            except Exception as exc:  # noqa: BLE001 - importer unreachable: the mail waits, an attempt
+                return await self._record(message, decision, DeliveryResult(
+                    "temporary", f"lien d'accord RGPD indisponible (importer : {type(exc).__name__})"), now)
+            decided = await self._decide(message_id, now, {"gdpr_agreement_url": link or ""})
+            if isinstance(decided, str):
+                return decided
+            message, decision = decided
         try:
             result = await self.channels[decision.channel].send(decision)
         except Exception as exc:  # noqa: BLE001 - an adapter's bug must not lose the message: try again later

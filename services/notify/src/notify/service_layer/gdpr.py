@@ -1,10 +1,10 @@
 """The GDPR information mail (NOT-05) and the purge of a person (X-04)."""
 
-from contracts.importer import BeneficiaryPurged
+from contracts.importer import BeneficiaryPurged, GdprAgreementRequested
 from contracts.planning import PresenceValidated
 from servicekit.errors import Conflict, NotFound, RefusedInput
 
-from notify.domain.appointments import message_row
+from notify.domain.appointments import message_id, message_row
 from notify.domain.defaults import GDPR
 from notify.domain.messages import REASONS, dedup_key
 from notify.service_layer.scheduling import MessageBook
@@ -63,13 +63,42 @@ async def send_gdpr_by_hand(beneficiary_id: str, uow) -> dict:
             raise NotFound([f"Bénéficiaire « {beneficiary_id} » inconnu de notify (aucune fiche)."])
         if not contact["email"]:
             raise RefusedInput(["Pas d'adresse e-mail sur la fiche : le mail RGPD ne peut pas être envoyé."])
-        if message is None:
-            message = message_row(await uow.setup.get(), now, beneficiary_id=beneficiary_id, purpose="gdpr",
-                                  kind="manual", template_code=GDPR, due_at=now)
-            await uow.messages.add(message)
-        else:
-            await uow.messages.update(message["id"], kind="manual", status="scheduled", due_at=now, reason_code=None,
-                                      reason=None, next_attempt_at=None, attempts=0, updated_at=now)
-            uow.messages.added_due.append(now)
+        message = await _schedule(uow, beneficiary_id, message, now)
         await uow.commit()
     return {"message_id": message["id"], "status": "scheduled"}
+
+
+async def _schedule(uow, beneficiary_id: str, message: dict | None, now, key: str | None = None) -> dict:
+    """The GDPR mail due now, by hand: ``message`` (one not sent) again, or a new one (under ``key``)."""
+    if message is None:
+        message = message_row(await uow.setup.get(), now, beneficiary_id=beneficiary_id, purpose="gdpr",
+                              kind="manual", template_code=GDPR, due_at=now)
+        if key is not None:
+            message |= {"id": message_id(key), "dedup_key": key}
+        await uow.messages.add(message)
+    else:
+        await uow.messages.update(message["id"], kind="manual", status="scheduled", due_at=now, reason_code=None,
+                                  reason=None, next_attempt_at=None, attempts=0, updated_at=now)
+        uow.messages.added_due.append(now)
+    return message
+
+
+async def send_gdpr_on_request(event: GdprAgreementRequested, uow) -> None:
+    """BEN-02: staff asked importer to send the agreement request again: the GDPR mail goes (with a
+    new personal link, taken when it is sent). The mail not sent yet is sent; one already sent is
+    sent again as a new message; one under way is left to go. NOT-03 applies as to any mail."""
+    asked = [item for item in event.items if item.source == "staff"]
+    if not asked:
+        return
+    async with uow:
+        now = uow.clock.now()
+        for item in asked:
+            first = dedup_key(item.beneficiary_id, "gdpr")
+            message = await uow.messages.by_key(first)
+            if message is None or message["status"] in ("manual", "not_sent", "cancelled"):
+                await _schedule(uow, item.beneficiary_id, message, now)
+            elif message["status"] == "sent":
+                again = f"{first}|request:{item.requested_at.isoformat()}"
+                if await uow.messages.by_key(again) is None:
+                    await _schedule(uow, item.beneficiary_id, None, now, again)
+        await uow.commit()

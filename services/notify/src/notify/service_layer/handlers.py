@@ -6,12 +6,12 @@ sending: ``delivery.py``.
 """
 
 from contracts.importer import (BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered,
-                                ParticipantConfirmed, ParticipantNotConfirmed, RegistrationCancelled,
-                                RegistrationRecorded)
+                                GdprAgreementRequested, ParticipantConfirmed, ParticipantNotConfirmed,
+                                RegistrationCancelled, RegistrationRecorded)
 from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, ParticipantAdded, ParticipantRemoved,
                                 PresenceValidated, ReferentialChanged)
 
-from notify.service_layer.gdpr import forget_beneficiaries, send_gdpr_after_presence
+from notify.service_layer.gdpr import forget_beneficiaries, send_gdpr_after_presence, send_gdpr_on_request
 from notify.service_layer.projections import (cancel_actions, cancel_registrations, cancel_unconfirmed,
                                               confirm_registrations, link_participants, move_actions,
                                               record_actions, record_contacts, record_corrections,
@@ -32,4 +32,5 @@ EVENT_HANDLERS = {
     ParticipantRemoved: unlink_participants,
     PresenceValidated: send_gdpr_after_presence,
     BeneficiaryPurged: forget_beneficiaries,
+    GdprAgreementRequested: send_gdpr_on_request,  # BEN-02: staff sent the request again
 }
