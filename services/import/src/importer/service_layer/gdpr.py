@@ -103,6 +103,7 @@ async def restore_requests(event: GdprAgreementRequested, uow) -> None:
         for item in event.items:
             if not (await uow.gdpr.get(item.beneficiary_id)).agreed:
                 await uow.gdpr.requested(item.beneficiary_id, item.requested_at)
+        uow.emit_items(GdprAgreementRequested, event.items)  # the aggregates' versions, as live
         await uow.commit()
 
 
@@ -113,6 +114,7 @@ async def restore_agreements(event: GdprAgreementRecorded, uow) -> None:
                 await uow.gdpr.use_link(item.link_id, item.beneficiary_id, item.agreed_at)
             await uow.gdpr.agreed(item.beneficiary_id, item.form, item.agreed_at, item.paper_date,
                                   uow.actor if item.form == "paper" else None)
+        uow.emit_items(GdprAgreementRecorded, event.items)
         await uow.commit()
 
 
