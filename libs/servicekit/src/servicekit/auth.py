@@ -46,7 +46,7 @@ LOCAL_ADMINISTRATOR = "administrateur-local"
 UNAUTHENTICATED = "Authentification requise : jeton d'accès absent, invalide ou expiré."
 FORBIDDEN = "Accès refusé : votre profil ne donne pas le droit « {access} » sur le module « {module} »."
 SERVICES_ONLY = "Accès refusé : réservé aux services de Prestaflow."
-SERVICE_NOT_ALLOWED = "Accès refusé : le service « {service} » n'a pas le droit de {what}."
+SERVICE_NOT_ALLOWED = "Accès refusé : le service « {service} » n'a pas le droit {what}."
 
 
 class Unauthenticated(Exception):
@@ -362,7 +362,7 @@ class Right:
     access: str
     services_only: bool = False
     services: Callable[[], Iterable[str]] | None = field(default=None, compare=False)
-    what: str = "appeler cette route"
+    what: str = "d'appeler cette route"
 
     async def __call__(self, request: Request) -> Principal:
         principal = await current_principal(request)
@@ -411,10 +411,11 @@ def right(module: str, access: Access) -> Any:
 
 
 def services_only(module: str, services: Callable[[], Iterable[str]] | None = None,
-                  what: str = "appeler cette route") -> Any:
+                  what: str = "d'appeler cette route") -> Any:
     """A route only services call (SEC-03), e.g. importer's keys; ``services`` (read at each call,
     from the settings): the only services it answers, the others get 403 saying they may not
-    ``what``. The local administrator (embedded default, ``PRESTAFLOW_AUTH=off``) is every service."""
+    ``what`` (French, with its preposition: "de lire les clés..."). The local administrator
+    (embedded default, ``PRESTAFLOW_AUTH=off``) is every service."""
     return Depends(Right(module, "read", services_only=True, services=services, what=what))
 
 

@@ -62,7 +62,7 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress,
     uow = runtime.uow_factory
     settings = settings or ImporterSettings()
     # SEC-03: only the services that read sealed personal data (settings.key_readers) get keys
-    key_readers = services_only("import", lambda: settings.key_readers, "lire les clés des bénéficiaires")
+    key_readers = services_only("import", lambda: settings.key_readers, "de lire les clés des bénéficiaires")
 
     async def resource_antennes() -> list[tuple[str, str]]:
         async with uow() as u:
