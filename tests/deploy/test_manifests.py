@@ -11,6 +11,7 @@
   a default-deny policy, a budget per service.
 """
 
+import importlib
 import json
 import os
 import shutil
@@ -144,6 +145,27 @@ def test_ops01_each_service_user_writes_its_topics_and_reads_exactly_its_subscri
         operations = {o for acl in users[other]["authorization"]["acls"] for o in acl["operations"]}
         assert operations <= {"Read", "Describe"}, other
     assert set(users) == set(SERVICES) | {"keda", "auditor"}
+
+
+def test_SEC_03_key_readers_are_the_consumers_of_importers_events_in_config_and_network_policy():
+    """Importer's keys go to the services that receive its sealed personal data (they subscribe to
+    its topic) and to the auditor's replay: the same set in the ConfigMap (PRESTAFLOW_KEY_READERS,
+    checked on each token), in importer's default, and in the network policies to and from importer."""
+    from importer.config import KEY_READERS
+
+    readers = {s for s in SERVICES if BY_PRODUCER["importer"] in subscriptions_of(s)}
+    assert readers == {"affectation", "billing", "notify", "planning"}
+    for overlay in OVERLAYS:
+        config = next(c for c in objects(overlay, "ConfigMap") if c["metadata"]["name"].startswith("prestaflow-config"))
+        assert set(json.loads(config["data"]["PRESTAFLOW_KEY_READERS"])) == readers | {"replay"} == set(KEY_READERS)
+        policies = {p["metadata"]["name"]: p["spec"] for p in objects(overlay, "NetworkPolicy")}
+        ingress = policies["importer-keys-ingress"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"]
+        egress = policies["key-readers-egress"]["podSelector"]["matchExpressions"]
+        assert set(ingress[0]["values"]) == set(egress[0]["values"]) == readers
+
+
+def subscriptions_of(service: str) -> tuple[str, ...]:
+    return importlib.import_module(f"{service}.entrypoints.consumers").SUBSCRIPTIONS
 
 
 @pytest.mark.parametrize("overlay", OVERLAYS)

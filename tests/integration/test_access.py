@@ -1,13 +1,16 @@
 """SEC-01..SEC-03 across every service: each route declares its right, none answers without a token,
 importer's keys answer services only."""
 
+import json
 import re
 
 import httpx
 import pytest
 
-from servicekit.auth import (OPEN_PATHS, OidcAuthenticator, Public, StaticDirectory, api_routes, declared_right,
-                             public_routes, routes_without_right)
+from servicekit import crypto
+from servicekit.auth import (OPEN_PATHS, OidcAuthenticator, Public, StaticDirectory, WithAdministrators, api_routes,
+                             declared_right, public_routes, routes_without_right)
+from servicekit.logs import JsonFormatter
 from servicekit.oidc_provider import LocalOpenIdProvider
 
 from prestaflow.embedded import SERVICE_NAMES, Embedded
@@ -60,29 +63,100 @@ async def test_SEC_01_every_route_without_a_token_answers_401_and_health_stays_o
     assert checked > 100
 
 
-async def test_SEC_03_importer_keys_answer_services_only(sqlite_settings, provider):
-    everything = {(m, a) for m in ("import", "administration", "audit") for a in ("read", "write")}
+async def _seed_people(embedded: Embedded) -> tuple[dict[str, str], str]:
+    """Two records with their keys in importer: one kept, one due for purge. Their keys, and the
+    id of the one due."""
+    from datetime import UTC, date, datetime
+
+    from sqlalchemy import insert
+
+    from importer.adapters import orm
+
+    importer = next(r for r in embedded.runtimes if r.name == "importer")
+    keys = {"b-lea": crypto.new_key(), "b-etienne": crypto.new_key()}
+    async with importer.database.sessions() as session, session.begin():
+        for beneficiary_id, active in (("b-lea", True), ("b-etienne", False)):
+            await session.execute(insert(orm.beneficiaries).values(
+                id=beneficiary_id, created_by_import=True, active=active, created_at=datetime.now(UTC),
+                purge_on=None if active else date(2025, 1, 17)))
+            await session.execute(insert(orm.beneficiary_keys).values(beneficiary_id=beneficiary_id,
+                                                                      key=keys[beneficiary_id]))
+    return keys, "b-etienne"
+
+
+async def test_SEC_03_importer_keys_answer_only_the_services_that_read_sealed_data(pg_settings, provider,
+                                                                                  monkeypatch, caplog):
+    """SEC-03: no person's token (not even an administrator's) opens importer's key endpoints; a
+    service outside ``PRESTAFLOW_KEY_READERS`` (importer itself, by default) gets 403 in French; a key
+    reader gets the keys asked, a purged person's never; who fetched how many is logged, no key."""
+    clients = {"prestaflow-notify": "notify", "prestaflow-importer": "importer", "prestaflow-billing": "billing"}
     auth = OidcAuthenticator(provider.issuer, provider.audience, provider.jwks_url,
-                             StaticDirectory({"admin": (everything, None)}), services={"prestaflow-notify": "notify"},
-                             jwks_cooldown=0)
-    embedded = Embedded(sqlite_settings, background_relays=False, auth=lambda _directory: auth)
+                             WithAdministrators(["admin"], StaticDirectory({})), services=clients, jwks_cooldown=0)
+    embedded = Embedded(pg_settings, background_relays=False, auth=lambda _directory: auth)
     app = embedded.app
     async with app.router.lifespan_context(app):
+        keys, due = await _seed_people(embedded)
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
-            person = {"Authorization": "Bearer " + provider.token("admin")}
-            service = {"Authorization": "Bearer " + provider.service_token("prestaflow-notify")}
-            unknown_client = {"Authorization": "Bearer " + provider.service_token("someone-else")}
-            for headers in (person, unknown_client):
-                response = await client.post("/importer/beneficiaries/keys", json=["b1"], headers=headers)
+            def bearer(token: str) -> dict[str, str]:
+                return {"Authorization": "Bearer " + token}
+
+            administrator = bearer(provider.token("admin"))  # every right, every antenne
+            unknown_client = bearer(provider.service_token("someone-else"))
+            for headers in (administrator, unknown_client):
+                response = await client.post("/importer/beneficiaries/keys", json=["b-lea"], headers=headers)
                 assert response.status_code == 403, response.text
                 assert response.json()["messages"] == ["Accès refusé : réservé aux services de Prestaflow."]
-                assert (await client.get("/importer/beneficiaries/b1/key", headers=headers)).status_code == 403
-            response = await client.post("/importer/beneficiaries/keys", json=["b1"], headers=service)
-            assert response.status_code == 200 and response.json() == {}
-            # a person with the right reads the import history; a service's token opens nothing else
-            assert (await client.get("/importer/imports", headers=person)).status_code == 200
-            assert (await client.get("/importer/beneficiaries", headers=service)).status_code == 403
-            assert (await client.post("/importer/purge", headers=service)).status_code == 403
+                assert (await client.get("/importer/beneficiaries/b-lea/key", headers=headers)).status_code == 403
+            # importer is a service (it asks planning for people's rights) but reads no key from its API
+            importer = bearer(provider.service_token("prestaflow-importer"))
+            for response in (await client.post("/importer/beneficiaries/keys", json=["b-lea"], headers=importer),
+                             await client.get("/importer/beneficiaries/b-lea/key", headers=importer)):
+                assert response.status_code == 403, response.text
+                assert response.json()["messages"] == [
+                    "Accès refusé : le service « importer » n'a pas le droit de lire les clés des bénéficiaires."]
+
+            notify = bearer(provider.service_token("prestaflow-notify"))
+            asked = ["b-lea", due, "b-unknown"]
+            response = await client.post("/importer/beneficiaries/keys", json=asked, headers=notify)
+            assert response.status_code == 200 and response.json() == {"b-lea": keys["b-lea"], due: keys[due]}
+            assert (await client.post("/importer/purge", headers=administrator)).json() == {"purged": [due]}
+            with caplog.at_level("INFO", logger="importer.keys"):
+                response = await client.post("/importer/beneficiaries/keys", json=asked, headers=notify)
+            assert response.json() == {"b-lea": keys["b-lea"]}  # the purged person's key is gone
+            assert (await client.get(f"/importer/beneficiaries/{due}/key", headers=notify)).status_code == 404
+            assert (await client.get("/importer/beneficiaries/b-lea/key", headers=notify)).json() == {
+                "beneficiary_id": "b-lea", "key": keys["b-lea"]}
+            served = [json.loads(JsonFormatter().format(r)) for r in caplog.records if r.name == "importer.keys"]
+            assert [(line["service"], line["asked"], line["served"]) for line in served] == [("notify", 3, 1)]
+            assert not any(key in json.dumps(served) for key in keys.values())
+
+            # a service's token opens nothing else
+            assert (await client.get("/importer/beneficiaries", headers=notify)).status_code == 403
+            assert (await client.post("/importer/purge", headers=notify)).status_code == 403
+
+            # the readers are the settings' (PRESTAFLOW_KEY_READERS), read at each call
+            billing = bearer(provider.service_token("prestaflow-billing"))
+            assert (await client.post("/importer/beneficiaries/keys", json=["b-lea"], headers=billing)).json() == {
+                "b-lea": keys["b-lea"]}
+            monkeypatch.setattr(embedded_settings(embedded), "key_readers", ["notify"])
+            response = await client.post("/importer/beneficiaries/keys", json=["b-lea"], headers=billing)
+            assert response.status_code == 403 and "« billing »" in response.json()["messages"][0]
+            assert (await client.post("/importer/beneficiaries/keys", json=["b-lea"], headers=notify)).status_code == 200
+
+
+def embedded_settings(embedded: Embedded):
+    return next(r for r in embedded.runtimes if r.name == "importer").settings
+
+
+def test_SEC_03_key_readers_default_to_the_deployments_consumers_of_sealed_data(monkeypatch):
+    """The services deploy/ lets reach importer's keys (NetworkPolicy importer-keys-ingress) and the
+    auditor's replay client; PRESTAFLOW_KEY_READERS narrows or widens them."""
+    from importer.config import ImporterSettings
+
+    monkeypatch.delenv("PRESTAFLOW_KEY_READERS", raising=False)
+    assert ImporterSettings().key_readers == ["affectation", "billing", "notify", "planning", "replay"]
+    monkeypatch.setenv("PRESTAFLOW_KEY_READERS", '["notify"]')
+    assert ImporterSettings().key_readers == ["notify"]
 
 
 PROFILES_YAML = """

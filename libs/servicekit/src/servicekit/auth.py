@@ -46,6 +46,7 @@ LOCAL_ADMINISTRATOR = "administrateur-local"
 UNAUTHENTICATED = "Authentification requise : jeton d'accès absent, invalide ou expiré."
 FORBIDDEN = "Accès refusé : votre profil ne donne pas le droit « {access} » sur le module « {module} »."
 SERVICES_ONLY = "Accès refusé : réservé aux services de Prestaflow."
+SERVICE_NOT_ALLOWED = "Accès refusé : le service « {service} » n'a pas le droit {what}."
 
 
 class Unauthenticated(Exception):
@@ -354,11 +355,14 @@ async def current_principal(request: Request) -> Principal:
 
 @dataclass(frozen=True)
 class Right:
-    """What a route needs: ``module`` and ``access``, or ``service`` (only services' tokens)."""
+    """What a route needs: ``module`` and ``access``, or ``service`` (only services' tokens; of
+    those, only the ``services`` named, when given: what the route is for, ``what``)."""
 
     module: str
     access: str
     services_only: bool = False
+    services: Callable[[], Iterable[str]] | None = field(default=None, compare=False)
+    what: str = "d'appeler cette route"
 
     async def __call__(self, request: Request) -> Principal:
         principal = await current_principal(request)
@@ -367,6 +371,10 @@ class Right:
         if self.services_only:
             if principal.service is None and principal is not ADMINISTRATOR:
                 raise Forbidden(SERVICES_ONLY)
+            if principal.service is not None and self.services is not None \
+                    and principal.service not in set(self.services()):
+                log.warning("service refused", extra={"service": principal.service, "path": request.url.path})
+                raise Forbidden(SERVICE_NOT_ALLOWED.format(service=principal.service, what=self.what))
             return principal
         if not principal.may(self.module, self.access):
             raise Forbidden(FORBIDDEN.format(access=_ACCESS_FR[self.access], module=self.module))
@@ -402,9 +410,13 @@ def right(module: str, access: Access) -> Any:
     return Depends(Right(module, access))
 
 
-def services_only(module: str) -> Any:
-    """A route only services call (SEC-03), e.g. importer's keys."""
-    return Depends(Right(module, "read", services_only=True))
+def services_only(module: str, services: Callable[[], Iterable[str]] | None = None,
+                  what: str = "d'appeler cette route") -> Any:
+    """A route only services call (SEC-03), e.g. importer's keys; ``services`` (read at each call,
+    from the settings): the only services it answers, the others get 403 saying they may not
+    ``what`` (French, with its preposition: "de lire les clés..."). The local administrator
+    (embedded default, ``PRESTAFLOW_AUTH=off``) is every service."""
+    return Depends(Right(module, "read", services_only=True, services=services, what=what))
 
 
 def api_routes(routes: Iterable[Any]) -> list[Any]:

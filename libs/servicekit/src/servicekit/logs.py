@@ -5,7 +5,8 @@ import logging
 import sys
 from datetime import UTC, datetime
 
-_FIELDS = ("service", "event_id", "type", "count", "attempt", "topic", "correlation_id")
+_FIELDS = ("service", "event_id", "type", "count", "attempt", "topic", "correlation_id",
+           "asked", "served", "path")  # asked, served: keys of beneficiaries (SEC-03), counts only
 
 
 class JsonFormatter(logging.Formatter):

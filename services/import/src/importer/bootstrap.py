@@ -37,7 +37,7 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     settings = ImporterSettings.of(settings)
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, ImporterUnitOfWork, clock)
-    runtime.router = api.build_router(runtime, import_progress(runtime))
+    runtime.router = api.build_router(runtime, import_progress(runtime), settings)
     # BEN-02: the accord RGPD, its personal links (signed with the server's secret) and their public page.
     runtime.router.include_router(gdpr_api.build_router(runtime, links_from_settings(settings)))
     # The progress of uploads under way is what an uploader polls, not state: out of the digest (OPS-04).

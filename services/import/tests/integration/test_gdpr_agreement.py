@@ -197,10 +197,12 @@ async def test_ben02_staff_resend_until_an_agreement_then_refused_and_paper_agre
 async def test_ben02_the_public_route_answers_without_a_token_and_nothing_else_is_opened(sqlite_settings):
     """SEC-01 with BEN-02: the link's page answers anyone (its own checks refuse a forged link), every
     other route, the link route of notify and the same path's other methods included, still wants a
-    token; a person's token does not open the link route (services only)."""
+    token; a person's token does not open the link route (services only), nor another service's than
+    notify's (SEC-03)."""
     with LocalOpenIdProvider() as provider:
         auth = OidcAuthenticator(provider.issuer, provider.audience, provider.jwks_url,
-                                 StaticDirectory({"admin": ({("import", "write")}, None)}), jwks_cooldown=0)
+                                 StaticDirectory({"admin": ({("import", "write")}, None)}), jwks_cooldown=0,
+                                 services={"prestaflow-billing": "billing"})
         app = Embedded(sqlite_settings, background_relays=False, auth=lambda _directory: auth).app
         async with app.router.lifespan_context(app):
             async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
@@ -217,6 +219,11 @@ async def test_ben02_the_public_route_answers_without_a_token_and_nothing_else_i
                 response = await client.post("/importer/beneficiaries/b1/gdpr/link", headers=person)
                 assert response.status_code == 403
                 assert response.json()["messages"] == ["Accès refusé : réservé aux services de Prestaflow."]
+                billing = {"Authorization": "Bearer " + provider.service_token("prestaflow-billing")}
+                response = await client.post("/importer/beneficiaries/b1/gdpr/link", headers=billing)
+                assert response.status_code == 403
+                assert response.json()["messages"] == [
+                    "Accès refusé : le service « billing » n'a pas le droit d'obtenir le lien d'accord RGPD."]
 
 
 async def test_ben02_a_link_opened_twice_at_once_records_one_agreement(api):

@@ -1,19 +1,22 @@
 """Importer's HTTP API (under /importer)."""
 
+import logging
 from typing import Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, UploadFile
+from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from servicekit.auth import Scope, right, scope, services_only
+from servicekit.auth import Scope, current_principal, right, scope, services_only
 from servicekit.errors import NotFound
 from servicekit.uow import current_actor
 from servicekit.runtime import ServiceRuntime
 
 from importer.adapters.progress import ImportProgress
+from importer.config import ImporterSettings
 from importer.service_layer import corrections, imports
 
+log = logging.getLogger("importer.keys")
 
 def _json(row: dict[str, Any]) -> dict[str, Any]:
     return {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
@@ -46,9 +49,20 @@ class BeneficiaryCorrection(BaseModel):
     accepts_sms: bool | None = Field(None, description="Accepte d'être contacté par SMS")
 
 
-def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter:
+async def served_keys(request: Request, asked: int, served: int) -> None:
+    """SEC-03: which service fetched how many keys (counts and the caller, never a key)."""
+    caller = await current_principal(request)
+    log.info("beneficiaries' keys served", extra={"service": caller.service or caller.subject,
+                                                  "asked": asked, "served": served})
+
+
+def build_router(runtime: ServiceRuntime, progress: ImportProgress,
+                 settings: ImporterSettings | None = None) -> APIRouter:
     router = APIRouter(tags=["importer"])
     uow = runtime.uow_factory
+    settings = settings or ImporterSettings()
+    # SEC-03: only the services that read sealed personal data (settings.key_readers) get keys
+    key_readers = services_only("import", lambda: settings.key_readers, "de lire les clés des bénéficiaires")
 
     async def resource_antennes() -> list[tuple[str, str]]:
         async with uow() as u:
@@ -141,17 +155,22 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress) -> APIRouter
             beneficiary_id, correction.model_dump(exclude_unset=True), current_actor.get()), uow())
         return {"changed": done["changed"], "beneficiary": await record(beneficiary_id, resources)}
 
-    @router.post("/beneficiaries/keys", dependencies=[services_only("import")])
-    async def beneficiary_keys(beneficiary_ids: list[str]) -> dict[str, str]:
-        """Keys of several beneficiaries at once (purged ones are absent)."""
+    @router.post("/beneficiaries/keys", dependencies=[key_readers])
+    async def beneficiary_keys(beneficiary_ids: list[str], request: Request) -> dict[str, str]:
+        """Keys of several beneficiaries at once (purged ones are absent), for the services that
+        read sealed personal data (``PRESTAFLOW_KEY_READERS``; others: 403)."""
+        wanted = beneficiary_ids[:10_000]
         async with uow() as u:
-            return await u.people.keys(beneficiary_ids[:10_000])
+            keys = await u.people.keys(wanted)
+        await served_keys(request, len(set(wanted)), len(keys))
+        return keys
 
-    @router.get("/beneficiaries/{beneficiary_id}/key", dependencies=[services_only("import")])
-    async def beneficiary_key(beneficiary_id: str) -> dict[str, Any]:
-        """Key of the beneficiary's sealed event fields, for services on the bus; gone once purged."""
+    @router.get("/beneficiaries/{beneficiary_id}/key", dependencies=[key_readers])
+    async def beneficiary_key(beneficiary_id: str, request: Request) -> dict[str, Any]:
+        """Key of the beneficiary's sealed event fields, for the services that read them; gone once purged."""
         async with uow() as u:
             key = await u.people.key(beneficiary_id)
+        await served_keys(request, 1, int(key is not None))
         if key is None:
             raise NotFound([f"Clé du bénéficiaire « {beneficiary_id} » introuvable ou détruite."])
         return {"beneficiary_id": beneficiary_id, "key": key}

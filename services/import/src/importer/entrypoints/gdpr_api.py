@@ -89,7 +89,9 @@ def build_router(runtime: ServiceRuntime, links: AgreementLinks) -> APIRouter:
         await readable(beneficiary_id, resources)
         return await gdpr.record_paper(beneficiary_id, uow(), body.date)
 
-    @router.post("/beneficiaries/{beneficiary_id}/gdpr/link", dependencies=[services_only("import")])
+    # SEC-03: notify alone sends the GDPR mail; no other service takes a person's link
+    @router.post("/beneficiaries/{beneficiary_id}/gdpr/link",
+                 dependencies=[services_only("import", lambda: ("notify",), "d'obtenir le lien d'accord RGPD")])
     async def gdpr_agreement_link(beneficiary_id: str) -> dict[str, Any]:
         """For notify, sending the GDPR mail: the person's link (status *demandé*), or ``null`` once an
         agreement is recorded. Never logged, never on the bus."""
