@@ -63,6 +63,15 @@ class OdsRef(Contract):
     duration_days: int = Field(default=90, ge=1, description=(
         "Theoretical length of a journey in days: its default end is its start plus this (PRC-11)."),
         examples=[90])
+    bilan_reasons: tuple[str, ...] | None = Field(default=None, description=(
+        "The form's reasons after the bilan interview (PRC-02); none in events written before they were carried."),
+        examples=[["Projet validé", "Réorientation"]])
+    early_exit_reasons: tuple[str, ...] | None = Field(default=None, description=(
+        "The form's early exit reasons (PRC-02); none in events written before they were carried."),
+        examples=[["Reprise d'emploi"]])
+    abandon_reasons: tuple[str, ...] | None = Field(default=None, description=(
+        "The form's abandon reasons (PRC-02); none in events written before they were carried."),
+        examples=[["Sans nouvelles"]])
 
 
 class ResourceRef(Contract):
@@ -96,6 +105,10 @@ class ReferentialChanged(Event):
     advisors: tuple[AdvisorRef, ...] = Field(description="All advisors.")
     ods: tuple[OdsRef, ...] = Field(description="All ODS with their étapes.")
     resources: tuple[ResourceRef, ...] = Field(description="All ressources.")
+    digest: str | None = Field(default=None, description=(
+        "SHA-256 of the whole referential at this version as planning stores it (REF-05), advisors' "
+        "e-mails included though the event leaves them out; none in events written before it was carried."),
+        examples=["9f2c4e1b7a0d3f5e8c6b2a1d4e7f0a3b5c8d1e4f7a0b3c6d9e2f5a8b1c4d7e0f"])
 
 
 class ActionFields(Contract):
