@@ -4,8 +4,12 @@ from the event). Advisors' e-mails never travel in an event (staff's personal da
 referential has none, and the bootstrap leaves that column (and the snapshot holding them) out of the
 digest with its reason."""
 
-from contracts.planning import ReferentialChanged
+from contracts.planning import (ActionPlanned, JourneyFormChanged, ODSClosed, ODSReopened, PresenceValidated,
+                                ReferentialChanged)
 
+from planning.domain import journeys as rules
+from planning.domain.agenda import Action, steps_digest
+from planning.domain.journeys import Form
 from planning.domain.referential import (Advisor, Antenne, Ods, Referential, Resource, Site, Step, Structure)
 
 
@@ -29,4 +33,80 @@ async def restore_referential(event: ReferentialChanged, uow) -> None:
         await uow.commit()
 
 
-RESTORERS = {ReferentialChanged: restore_referential}
+async def restore_actions(event: ActionPlanned, uow) -> None:
+    """Actions planned or duplicated by hand (PLN-01, PLN-04). What the check stamped from the referential
+    (the ressource's setting version, the ODS's étapes: PLN-06) is read from the referential restored
+    at the same point of the log."""
+    async with uow:
+        ref = await uow.referential.get()
+        await uow.agenda.add(*(Action(
+            item.action_id, item.advisor, item.action_type, item.ods, item.step, item.resource, item.mode, item.site,
+            item.starts_at, item.ends_at, item.nature, item.max_participants, to_assign=item.to_assign,
+            resource_version=ref.resources[item.resource].setting_version if item.resource in ref.resources else None,
+            steps_digest=steps_digest(ref, item.ods)) for item in event.items))
+        uow.emit_items(ActionPlanned, event.items)
+        await uow.commit()
+
+
+async def restore_presences(event: PresenceValidated, uow) -> None:
+    """PLN-08's presences, as validated."""
+    async with uow:
+        changed = []
+        for item in event.items:
+            participant = await uow.agenda.participant(item.action_id, item.beneficiary_id)
+            participant.presence = item.presence
+            changed.append(participant)
+        await uow.agenda.save_participants(changed=changed)
+        uow.emit_items(PresenceValidated, event.items)
+        await uow.commit()
+
+
+async def restore_forms(event: JourneyFormChanged, uow) -> None:
+    """PRC-02's saves: the form as the item states it whole, and the line of the journey's timeline."""
+    async with uow:
+        found = await uow.enrolments.find({item.enrolment_id for item in event.items})
+        lines = []
+        for item in event.items:
+            e = found[item.enrolment_id]
+            e.form = Form(**item.model_dump(include=set(Form().values())))
+            e.form_started, e.awaiting_correction = True, False
+            lines.append((e, uow.clock.now(), "form", {"changed": list(item.changed_fields), "situation": item.situation}))
+        await uow.enrolments.save(changed=found.values())
+        await uow.enrolments.record_many(lines)
+        uow.emit_items(JourneyFormChanged, event.items)
+        await uow.commit()
+
+
+async def restore_closings(event: ODSClosed, uow) -> None:
+    """PRC-07's closings (on a save, or by the daily run): the item's closing, day and outcome."""
+    async with uow:
+        found = await uow.enrolments.find({item.enrolment_id for item in event.items})
+        lines = []
+        for item in event.items:
+            e = found[item.enrolment_id]
+            e.status, e.closings, e.closed_on, e.outcome = "closed", item.closing, item.closed_on, item.outcome
+            lines.append((e, uow.clock.now(), "closed", {"closing": e.closings, "outcome": e.outcome}))
+        await uow.enrolments.save(changed=found.values())
+        await uow.enrolments.record_many(lines)
+        uow.emit_items(ODSClosed, event.items)
+        await uow.commit()
+
+
+async def restore_reopenings(event: ODSReopened, uow) -> None:
+    """PRC-10's réouvertures, with their reasons."""
+    async with uow:
+        found = await uow.enrolments.find({item.enrolment_id for item in event.items})
+        lines = []
+        for item in event.items:
+            e = found[item.enrolment_id]
+            rules.reopen(e)
+            lines.append((e, uow.clock.now(), "reopened", {"closing": item.closing, "reason": item.reason}))
+        await uow.enrolments.save(changed=found.values())
+        await uow.enrolments.record_many(lines)
+        uow.emit_items(ODSReopened, event.items)
+        await uow.commit()
+
+
+RESTORERS = {ReferentialChanged: restore_referential, ActionPlanned: restore_actions,
+             PresenceValidated: restore_presences, JourneyFormChanged: restore_forms, ODSClosed: restore_closings,
+             ODSReopened: restore_reopenings}
