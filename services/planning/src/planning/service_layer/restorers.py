@@ -4,12 +4,16 @@ from the event). Advisors' e-mails never travel in an event (staff's personal da
 referential has none, and the bootstrap leaves that column (and the snapshot holding them) out of the
 digest with its reason."""
 
+from collections.abc import Callable
+from typing import Any
+
 from contracts.planning import (ActionPlanned, JourneyFormChanged, ODSClosed, ODSReopened, PresenceValidated,
                                 ReferentialChanged)
+from servicekit.dispatch import Handler
 
 from planning.domain import journeys as rules
 from planning.domain.agenda import Action, steps_digest
-from planning.domain.journeys import Form
+from planning.domain.journeys import Enrolment, Form
 from planning.domain.referential import (Advisor, Antenne, Ods, Referential, Resource, Site, Step, Structure)
 
 
@@ -61,52 +65,42 @@ async def restore_presences(event: PresenceValidated, uow) -> None:
         await uow.commit()
 
 
-async def restore_forms(event: JourneyFormChanged, uow) -> None:
-    """PRC-02's saves: the form as the item states it whole, and the line of the journey's timeline."""
-    async with uow:
-        found = await uow.enrolments.find({item.enrolment_id for item in event.items})
-        lines = []
-        for item in event.items:
-            e = found[item.enrolment_id]
-            e.form = Form(**item.model_dump(include=set(Form().values())))
-            e.form_started, e.awaiting_correction = True, False
-            lines.append((e, uow.clock.now(), "form", {"changed": list(item.changed_fields), "situation": item.situation}))
-        await uow.enrolments.save(changed=found.values())
-        await uow.enrolments.record_many(lines)
-        uow.emit_items(JourneyFormChanged, event.items)
-        await uow.commit()
+def _journey_restorer(apply: Callable[[Enrolment, Any], tuple[str, dict[str, Any]]]) -> Handler:
+    """A restorer of journey events: ``apply`` changes each item's enrolment as the command did and
+    returns its timeline line (kind, detail), stamped with the event's time."""
+
+    async def restore(event, uow) -> None:
+        async with uow:
+            found = await uow.enrolments.find({item.enrolment_id for item in event.items})
+            lines = [(found[item.enrolment_id], uow.clock.now(), *apply(found[item.enrolment_id], item))
+                     for item in event.items]
+            await uow.enrolments.save(changed=found.values())
+            await uow.enrolments.record_many(lines)
+            uow.emit_items(type(event), event.items)
+            await uow.commit()
+
+    return restore
 
 
-async def restore_closings(event: ODSClosed, uow) -> None:
+def _form(e: Enrolment, item) -> tuple[str, dict[str, Any]]:
+    """PRC-02's saves: the form as the item states it whole."""
+    e.form = Form(**item.model_dump(include=set(Form().values())))
+    e.form_started, e.awaiting_correction = True, False
+    return "form", {"changed": list(item.changed_fields), "situation": item.situation}
+
+
+def _closing(e: Enrolment, item) -> tuple[str, dict[str, Any]]:
     """PRC-07's closings (on a save, or by the daily run): the item's closing, day and outcome."""
-    async with uow:
-        found = await uow.enrolments.find({item.enrolment_id for item in event.items})
-        lines = []
-        for item in event.items:
-            e = found[item.enrolment_id]
-            e.status, e.closings, e.closed_on, e.outcome = "closed", item.closing, item.closed_on, item.outcome
-            lines.append((e, uow.clock.now(), "closed", {"closing": e.closings, "outcome": e.outcome}))
-        await uow.enrolments.save(changed=found.values())
-        await uow.enrolments.record_many(lines)
-        uow.emit_items(ODSClosed, event.items)
-        await uow.commit()
+    e.status, e.closings, e.closed_on, e.outcome = "closed", item.closing, item.closed_on, item.outcome
+    return "closed", {"closing": e.closings, "outcome": e.outcome}
 
 
-async def restore_reopenings(event: ODSReopened, uow) -> None:
+def _reopening(e: Enrolment, item) -> tuple[str, dict[str, Any]]:
     """PRC-10's réouvertures, with their reasons."""
-    async with uow:
-        found = await uow.enrolments.find({item.enrolment_id for item in event.items})
-        lines = []
-        for item in event.items:
-            e = found[item.enrolment_id]
-            rules.reopen(e)
-            lines.append((e, uow.clock.now(), "reopened", {"closing": item.closing, "reason": item.reason}))
-        await uow.enrolments.save(changed=found.values())
-        await uow.enrolments.record_many(lines)
-        uow.emit_items(ODSReopened, event.items)
-        await uow.commit()
+    rules.reopen(e)
+    return "reopened", {"closing": item.closing, "reason": item.reason}
 
 
 RESTORERS = {ReferentialChanged: restore_referential, ActionPlanned: restore_actions,
-             PresenceValidated: restore_presences, JourneyFormChanged: restore_forms, ODSClosed: restore_closings,
-             ODSReopened: restore_reopenings}
+             PresenceValidated: restore_presences, JourneyFormChanged: _journey_restorer(_form),
+             ODSClosed: _journey_restorer(_closing), ODSReopened: _journey_restorer(_reopening)}
