@@ -364,6 +364,30 @@ class JourneyFormChanged(ListEvent):
     items: tuple[JourneyFormChangedItem, ...] = items_field("The forms saved")
 
 
+class JourneyDates(Contract):
+    """An enrolment's dates as a user set them (PRC-01)."""
+
+    enrolment_id: str = Field(description="The enrolment (parcours).")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    start_on: date = Field(description="Date de début de l'ODS after the change.", examples=["2025-01-14"])
+    end_on: date = Field(description="Date de fin de l'ODS after the change.", examples=["2025-04-14"])
+
+
+class JourneyDatesChangedItem(JourneyDates, Item):
+    aggregate = "enrolment"
+    aggregate_field = "enrolment_id"
+
+
+class JourneyDatesChanged(ListEvent):
+    """Users changed enrolments' start or end dates (PRC-01); a date set by hand no longer follows
+    the enrolment's appointments."""
+
+    event_type = "JourneyDatesChanged"
+    producer = PRODUCER
+
+    items: tuple[JourneyDatesChangedItem, ...] = items_field("The enrolments' dates after the change")
+
+
 JourneyOutcome = Literal["reoriente", "abandon", "sortie_anticipee", "bilan"]
 
 

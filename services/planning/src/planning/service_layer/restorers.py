@@ -7,14 +7,15 @@ digest with its reason."""
 from collections.abc import Callable
 from typing import Any
 
-from contracts.planning import (ActionPlanned, JourneyFormChanged, ODSClosed, ODSReopened, PresenceValidated,
-                                ReferentialChanged)
+from contracts.planning import (ActionPlanned, JourneyDatesChanged, JourneyFormChanged, ODSClosed, ODSReopened,
+                                PresenceValidated, ReferentialChanged)
 from servicekit.dispatch import Handler
 
 from planning.domain import journeys as rules
 from planning.domain.agenda import Action, steps_digest
 from planning.domain.journeys import Enrolment, Form
 from planning.domain.referential import (Advisor, Antenne, Ods, Referential, Resource, Site, Step, Structure)
+from planning.service_layer import journeys
 
 
 def _referential(event: ReferentialChanged) -> Referential:
@@ -89,6 +90,12 @@ def _form(e: Enrolment, item) -> tuple[str, dict[str, Any]]:
     return "form", {"changed": list(item.changed_fields), "situation": item.situation}
 
 
+def _dates(e: Enrolment, item) -> tuple[str, dict[str, Any]]:
+    """PRC-01's dates set by hand."""
+    journeys.set_dates(e, item.start_on, item.end_on)
+    return "dates", {"start_on": item.start_on.isoformat(), "end_on": item.end_on.isoformat()}
+
+
 def _closing(e: Enrolment, item) -> tuple[str, dict[str, Any]]:
     """PRC-07's closings (on a save, or by the daily run): the item's closing, day and outcome."""
     e.status, e.closings, e.closed_on, e.outcome = "closed", item.closing, item.closed_on, item.outcome
@@ -103,4 +110,5 @@ def _reopening(e: Enrolment, item) -> tuple[str, dict[str, Any]]:
 
 RESTORERS = {ReferentialChanged: restore_referential, ActionPlanned: restore_actions,
              PresenceValidated: restore_presences, JourneyFormChanged: _journey_restorer(_form),
+             JourneyDatesChanged: _journey_restorer(_dates),
              ODSClosed: _journey_restorer(_closing), ODSReopened: _journey_restorer(_reopening)}
