@@ -388,6 +388,35 @@ class JourneyDatesChanged(ListEvent):
     items: tuple[JourneyDatesChangedItem, ...] = items_field("The enrolments' dates after the change")
 
 
+class Deliverable(Contract):
+    """A PDF generated for an enrolment (PRC-06), as kept: never its content, which names the person."""
+
+    deliverable_id: str = Field(description="The document's id.", examples=["0b8f3c9e-5d2a-5f1e-9c4b-7a6d2e1f3b80"])
+    enrolment_id: str = Field(description="The enrolment (parcours).")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    kind: str = Field(description="Which document.", examples=["bilan"])
+    number: int = Field(ge=1, description="Its number for this enrolment and kind: regenerating adds one.",
+                        examples=[1])
+    generated_at: AwareDatetime = Field(description="When it was rendered (UTC): the time it is stamped with.")
+    sha256: str = Field(description="SHA-256 of the PDF's bytes.",
+                        examples=["3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"])
+    size: int = Field(ge=0, description="Size of the PDF in bytes.", examples=[48213])
+
+
+class DeliverableGeneratedItem(Deliverable, Item):
+    aggregate = "enrolment"
+    aggregate_field = "enrolment_id"
+
+
+class DeliverablesGenerated(ListEvent):
+    """Deliverables (bilan, émargement) were generated for enrolments (PRC-06)."""
+
+    event_type = "DeliverablesGenerated"
+    producer = PRODUCER
+
+    items: tuple[DeliverableGeneratedItem, ...] = items_field("The documents generated")
+
+
 JourneyOutcome = Literal["reoriente", "abandon", "sortie_anticipee", "bilan"]
 
 

@@ -32,6 +32,8 @@ UNREPLAYABLE_EMAILS = ("e-mails des conseillers : données personnelles, jamais 
 UNREPLAYABLE_SNAPSHOT = ("copie intégrale de chaque version du référentiel : elle contient les e-mails des "
                          "conseillers ; son contenu est comparé dans les tables du référentiel et par son "
                          "empreinte (digest), que ReferentialChanged porte")
+UNREPLAYABLE_PDF = ("contenu des livrables PDF : il nomme le bénéficiaire, donnée personnelle jamais dans le "
+                    "journal ; DeliverablesGenerated porte son empreinte SHA-256 et sa taille, comparées")
 
 
 def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | None = None,
@@ -48,5 +50,7 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     runtime.periodic.append((CLOSE_DUE_EVERY_SECONDS, lambda: journeys.close_due(runtime.uow_factory())))
     runtime.directory = api.ReferentialDirectory(runtime)
     runtime.restorers = RESTORERS
-    runtime.unreplayable = {"advisors.email": UNREPLAYABLE_EMAILS, "referential_versions.snapshot": UNREPLAYABLE_SNAPSHOT}
+    runtime.unreplayable = {"advisors.email": UNREPLAYABLE_EMAILS,
+                            "referential_versions.snapshot": UNREPLAYABLE_SNAPSHOT,
+                            "deliverables.content": UNREPLAYABLE_PDF}
     return runtime

@@ -11,8 +11,9 @@ from datetime import date
 from typing import Any
 
 from contracts.importer import ParticipantConfirmed, RegistrationRecordedItem
-from contracts.planning import (EnrolmentOpened, EnrolmentOpenedItem, JourneyDatesChanged, JourneyDatesChangedItem,
-                                JourneyFormChanged, JourneyFormChangedItem, ODSClosed, ODSClosedItem, ODSReopened, ODSReopenedItem)
+from contracts.planning import (EnrolmentOpened, EnrolmentOpenedItem, JourneyDatesChanged,
+                                JourneyDatesChangedItem, JourneyFormChanged, JourneyFormChangedItem, ODSClosed,
+                                ODSClosedItem, ODSReopened, ODSReopenedItem)
 from servicekit.errors import Conflict, NotFound, RefusedInput
 
 from planning.domain import journeys as rules
