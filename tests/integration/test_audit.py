@@ -229,3 +229,34 @@ def test_ops04_a_corrected_record_replays_to_importers_live_digest(demo, tmp_pat
         "services"]["importer"]
     assert importer["identical"] and importer["refused"] is None, importer
     assert "beneficiary_changes" in importer["excluded"]
+
+
+def test_ops04_agenda_changes_by_hand_replay_to_plannings_live_digest(demo, tmp_path):
+    """OPS-04 with PLN-02, PLN-05, PRC-08: participants added and removed by hand, an action changed and
+    another cancelled with its participant are restored from planning's own events."""
+    home, export = demo
+    live = tmp_path / "state"
+    shutil.copytree(home, live)  # the module's demo stays as it was for the other tests
+    events = [json.loads(line) for line in lines(export)]
+    caused = {json.loads(line)["event_id"] for topic in export.glob("*.jsonl")
+              for line in topic.read_bytes().splitlines()}
+    by_hand = [i for e in events if e["type"] == "ActionPlanned" and e.get("causation_id") not in caused
+               for i in e["payload"]["items"] if i["ods"] and i["max_participants"] == 1]
+    taken = {i["action_id"] for e in events if e["type"] == "ParticipantAdded" for i in e["payload"]["items"]}
+    first, second = [i["action_id"] for i in by_hand if i["action_id"] not in taken][:2]
+    imported = [json.loads(line) for line in lines(export, "prestaflow.import.events")]
+    person = next(i["beneficiary_id"] for e in imported if e["type"] == "BeneficiaryRegistered"
+                  for i in e["payload"]["items"])
+    for command in (("add-participant", first, person), ("change", first, "--max", "2"),
+                    ("remove-participant", first, person, "--reason", "Empêchement"),
+                    ("add-participant", second, person), ("cancel", second, "--reason", "Conseiller absent")):
+        done = run(live, "planning", *command)
+        assert done.exit_code == 0, (command, done.output)
+    changed = tmp_path / "export"
+    assert run(live, "audit", "export", "--out", str(changed)).exit_code == 0
+    types = [json.loads(line)["type"] for line in lines(changed)[len(events):]]
+    assert types == ["ParticipantAdded", "ActionChanged", "ParticipantRemoved", "ParticipantAdded",
+                     "ParticipantRemoved", "ActionCancelled"]
+    planning = json.loads(run(live, "audit", "replay", "--from-export", str(changed), "--json").output)[
+        "services"]["planning"]
+    assert planning["identical"] and planning["refused"] is None, planning

@@ -5,17 +5,19 @@ referential has none, and the bootstrap leaves that column (and the snapshot hol
 digest with its reason."""
 
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
-from contracts.planning import (ActionPlanned, DeliverablesGenerated, JourneyDatesChanged, JourneyFormChanged,
-                                ODSClosed, ODSReopened, PresenceValidated, ReferentialChanged)
+from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, DeliverablesGenerated,
+                                JourneyDatesChanged, JourneyFormChanged, ODSClosed, ODSReopened, ParticipantAdded,
+                                ParticipantRemoved, PresenceValidated, ReferentialChanged)
 from servicekit.dispatch import Handler
 
 from planning.domain import journeys as rules
-from planning.domain.agenda import Action, steps_digest
+from planning.domain.agenda import Action, Participant, steps_digest
 from planning.domain.journeys import Enrolment, Form
 from planning.domain.referential import (Advisor, Antenne, Ods, Referential, Resource, Site, Step, Structure)
-from planning.service_layer import journeys
+from planning.service_layer import agenda, journeys
 
 
 def _referential(event: ReferentialChanged) -> Referential:
@@ -38,18 +40,75 @@ async def restore_referential(event: ReferentialChanged, uow) -> None:
         await uow.commit()
 
 
+def _action(item, ref: Referential) -> Action:
+    """An action as the check made it: what it stamped from the referential (the ressource's setting
+    version, the ODS's étapes: PLN-06) is read from the referential restored at that point of the log."""
+    return Action(item.action_id, item.advisor, item.action_type, item.ods, item.step, item.resource, item.mode,
+                  item.site, item.starts_at, item.ends_at, item.nature, item.max_participants, to_assign=item.to_assign,
+                  resource_version=ref.resources[item.resource].setting_version if item.resource in ref.resources
+                  else None, steps_digest=steps_digest(ref, item.ods))
+
+
 async def restore_actions(event: ActionPlanned, uow) -> None:
-    """Actions planned or duplicated by hand (PLN-01, PLN-04). What the check stamped from the referential
-    (the ressource's setting version, the ODS's étapes: PLN-06) is read from the referential restored
-    at the same point of the log."""
+    """Actions planned or duplicated by hand (PLN-01, PLN-04)."""
     async with uow:
         ref = await uow.referential.get()
-        await uow.agenda.add(*(Action(
-            item.action_id, item.advisor, item.action_type, item.ods, item.step, item.resource, item.mode, item.site,
-            item.starts_at, item.ends_at, item.nature, item.max_participants, to_assign=item.to_assign,
-            resource_version=ref.resources[item.resource].setting_version if item.resource in ref.resources else None,
-            steps_digest=steps_digest(ref, item.ods)) for item in event.items))
+        await uow.agenda.add(*(_action(item, ref) for item in event.items))
         uow.emit_items(ActionPlanned, event.items)
+        await uow.commit()
+
+
+async def restore_changes(event: ActionChanged, uow) -> None:
+    """Actions changed by hand (PLN-02), re-checked then against the referential, and what each change
+    changed for the participants' timelines (PRC-09)."""
+    async with uow:
+        ref = await uow.referential.get()
+        for item in event.items:
+            current = await uow.agenda.get(item.action_id)
+            action = replace(_action(item, ref), status=current.status)
+            await uow.agenda.update(action)
+            await uow.views.record_action_change(action.id, uow.clock.now(), agenda.changed_fields(current, action))
+        uow.emit_items(ActionChanged, event.items)
+        await uow.commit()
+
+
+async def restore_cancellations(event: ActionCancelled, uow) -> None:
+    """Actions cancelled by hand, with the reason (their participants left by the ParticipantRemoved before)."""
+    async with uow:
+        for item in event.items:
+            action = await uow.agenda.get(item.action_id)
+            await uow.agenda.update(replace(action, status="cancelled"), cancel_reason=item.reason)
+        uow.emit_items(ActionCancelled, event.items)
+        await uow.commit()
+
+
+async def restore_participants(event: ParticipantAdded, uow) -> None:
+    """Participants added by hand (PLN-05), or back in an action they had left."""
+    async with uow:
+        new, changed = [], []
+        for item in event.items:
+            current = await uow.agenda.participant(item.action_id, item.beneficiary_id)
+            if current is None:
+                new.append(Participant(item.action_id, item.beneficiary_id, item.resource, item.ods, uow.clock.now()))
+            else:
+                current.join(item.resource, item.ods, uow.clock.now())
+                changed.append(current)
+        await uow.agenda.save_participants(new=new, changed=changed)
+        uow.emit_items(ParticipantAdded, event.items)
+        await uow.commit()
+
+
+async def restore_removals(event: ParticipantRemoved, uow) -> None:
+    """Participants removed by hand or by a cancellation (PRC-08): the row stays, with the reason."""
+    async with uow:
+        changed = []
+        for item in event.items:
+            current = await uow.agenda.participant(item.action_id, item.beneficiary_id)
+            if current is not None:  # as for presences: a version-1 log may name an action the copy lacks
+                current.leave(uow.clock.now(), item.reason)
+                changed.append(current)
+        await uow.agenda.save_participants(changed=changed)
+        uow.emit_items(ParticipantRemoved, event.items)
         await uow.commit()
 
 
@@ -122,7 +181,9 @@ async def restore_deliverables(event: DeliverablesGenerated, uow) -> None:
         await uow.commit()
 
 
-RESTORERS = {ReferentialChanged: restore_referential, ActionPlanned: restore_actions,
+RESTORERS = {ReferentialChanged: restore_referential, ActionPlanned: restore_actions, ActionChanged: restore_changes,
+             ActionCancelled: restore_cancellations, ParticipantAdded: restore_participants,
+             ParticipantRemoved: restore_removals,
              PresenceValidated: restore_presences, JourneyFormChanged: _journey_restorer(_form),
              JourneyDatesChanged: _journey_restorer(_dates), DeliverablesGenerated: restore_deliverables,
              ODSClosed: _journey_restorer(_closing), ODSReopened: _journey_restorer(_reopening)}
