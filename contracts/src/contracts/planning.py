@@ -63,6 +63,15 @@ class OdsRef(Contract):
     duration_days: int = Field(default=90, ge=1, description=(
         "Theoretical length of a journey in days: its default end is its start plus this (PRC-11)."),
         examples=[90])
+    bilan_reasons: tuple[str, ...] | None = Field(default=None, description=(
+        "The form's reasons after the bilan interview (PRC-02); none in events written before they were carried."),
+        examples=[["Projet validé", "Réorientation"]])
+    early_exit_reasons: tuple[str, ...] | None = Field(default=None, description=(
+        "The form's early exit reasons (PRC-02); none in events written before they were carried."),
+        examples=[["Reprise d'emploi"]])
+    abandon_reasons: tuple[str, ...] | None = Field(default=None, description=(
+        "The form's abandon reasons (PRC-02); none in events written before they were carried."),
+        examples=[["Sans nouvelles"]])
 
 
 class ResourceRef(Contract):
@@ -96,6 +105,10 @@ class ReferentialChanged(Event):
     advisors: tuple[AdvisorRef, ...] = Field(description="All advisors.")
     ods: tuple[OdsRef, ...] = Field(description="All ODS with their étapes.")
     resources: tuple[ResourceRef, ...] = Field(description="All ressources.")
+    digest: str | None = Field(default=None, description=(
+        "SHA-256 of the whole referential at this version as planning stores it (REF-05), advisors' "
+        "e-mails included though the event leaves them out; none in events written before it was carried."),
+        examples=["9f2c4e1b7a0d3f5e8c6b2a1d4e7f0a3b5c8d1e4f7a0b3c6d9e2f5a8b1c4d7e0f"])
 
 
 class ActionFields(Contract):
@@ -349,6 +362,59 @@ class JourneyFormChanged(ListEvent):
     producer = PRODUCER
 
     items: tuple[JourneyFormChangedItem, ...] = items_field("The forms saved")
+
+
+class JourneyDates(Contract):
+    """An enrolment's dates as a user set them (PRC-01)."""
+
+    enrolment_id: str = Field(description="The enrolment (parcours).")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    start_on: date = Field(description="Date de début de l'ODS after the change.", examples=["2025-01-14"])
+    end_on: date = Field(description="Date de fin de l'ODS after the change.", examples=["2025-04-14"])
+
+
+class JourneyDatesChangedItem(JourneyDates, Item):
+    aggregate = "enrolment"
+    aggregate_field = "enrolment_id"
+
+
+class JourneyDatesChanged(ListEvent):
+    """Users changed enrolments' start or end dates (PRC-01); a date set by hand no longer follows
+    the enrolment's appointments."""
+
+    event_type = "JourneyDatesChanged"
+    producer = PRODUCER
+
+    items: tuple[JourneyDatesChangedItem, ...] = items_field("The enrolments' dates after the change")
+
+
+class Deliverable(Contract):
+    """A PDF generated for an enrolment (PRC-06), as kept: never its content, which names the person."""
+
+    deliverable_id: str = Field(description="The document's id.", examples=["0b8f3c9e-5d2a-5f1e-9c4b-7a6d2e1f3b80"])
+    enrolment_id: str = Field(description="The enrolment (parcours).")
+    beneficiary_id: str = Field(description="Beneficiary id.")
+    kind: str = Field(description="Which document.", examples=["bilan"])
+    number: int = Field(ge=1, description="Its number for this enrolment and kind: regenerating adds one.",
+                        examples=[1])
+    generated_at: AwareDatetime = Field(description="When it was rendered (UTC): the time it is stamped with.")
+    sha256: str = Field(description="SHA-256 of the PDF's bytes.",
+                        examples=["3a7bd3e2360a3d29eea436fcfb7e44c735d117c42d1c1835420b6b9942dd4f1b"])
+    size: int = Field(ge=0, description="Size of the PDF in bytes.", examples=[48213])
+
+
+class DeliverableGeneratedItem(Deliverable, Item):
+    aggregate = "enrolment"
+    aggregate_field = "enrolment_id"
+
+
+class DeliverablesGenerated(ListEvent):
+    """Deliverables (bilan, émargement) were generated for enrolments (PRC-06)."""
+
+    event_type = "DeliverablesGenerated"
+    producer = PRODUCER
+
+    items: tuple[DeliverableGeneratedItem, ...] = items_field("The documents generated")
 
 
 JourneyOutcome = Literal["reoriente", "abandon", "sortie_anticipee", "bilan"]

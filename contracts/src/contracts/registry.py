@@ -13,7 +13,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     planning.ReferentialChanged, planning.ActionPlanned, planning.ActionChanged, planning.ActionCancelled,
     planning.ParticipantAdded, planning.ParticipantRemoved, planning.PresenceValidated, planning.AssignmentApplied,
     planning.AssignmentRefused, planning.ODSClosed, planning.ODSReopened, planning.EnrolmentOpened,
-    planning.JourneyFormChanged,
+    planning.JourneyFormChanged, planning.JourneyDatesChanged, planning.DeliverablesGenerated,
     importer.InscritsImported, importer.BeneficiaryRegistered, importer.RegistrationRecorded,
     importer.ParticipantConfirmed, importer.ParticipantNotConfirmed, importer.RegistrationCancelled,
     importer.BeneficiaryDeactivated, importer.BeneficiaryPurged, importer.BeneficiaryCorrected,

@@ -3,7 +3,8 @@ delivery bookkeeping (outbox, inbox, dead letters, the head of the event chain) 
 service's bootstrap names as caches, rows in a stable order. Tables are found in the metadata, so a
 table added later is covered without being declared. Values are normalised (datetimes in UTC,
 decimals as text, JSON with sorted keys), so that a replay into SQLite and the live PostgreSQL
-database give the same digest for the same state."""
+database give the same digest for the same state. A column can be left out alone (``table.column``,
+e.g. a personal value no event carries): the rest of its table is still compared."""
 
 import hashlib
 import json
@@ -19,7 +20,8 @@ NOT_STATE = frozenset({"outbox", "inbox", "dead_letters", "event_chain", "alembi
 
 
 def state_tables(metadata: MetaData, not_state: frozenset[str] = frozenset()) -> list:
-    """The tables that hold the service's state, by name."""
+    """The tables that hold the service's state, by name (``not_state`` names tables, or columns as
+    ``table.column``: those leave out the column only)."""
     excluded = NOT_STATE | not_state
     return sorted((t for t in metadata.tables.values() if t.name not in excluded), key=lambda t: t.name)
 
@@ -30,7 +32,8 @@ async def table_rows(engine: AsyncEngine, metadata: MetaData,
     tables: dict[str, list[list[Any]]] = {}
     async with engine.connect() as conn:
         for table in state_tables(metadata, not_state):
-            columns = sorted(table.columns, key=lambda c: c.name)
+            columns = sorted((c for c in table.columns if f"{table.name}.{c.name}" not in not_state),
+                             key=lambda c: c.name)
             rows = (await conn.execute(select(*columns))).all()
             tables[table.name] = sorted(([_plain(v) for v in row] for row in rows), key=_text)
     return tables

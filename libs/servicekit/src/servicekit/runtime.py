@@ -58,7 +58,8 @@ class ServiceRuntime:
     # commands decided (its own events that no event of the log caused).
     restorers: Mapping[type[Event], Handler] = field(default_factory=dict)
     # State tables no replay can rebuild by design, each with its reason (e.g. the keys of sealed personal
-    # data, never in the log): out of the digest, and named with their reason wherever it is served.
+    # data, never in the log): out of the digest, and named with their reason wherever it is served. A key
+    # ``table.column`` leaves out that column only (a personal value no event carries by design).
     unreplayable: Mapping[str, str] = field(default_factory=dict)
     directory: Any = None  # the referential's owner: people's rights (servicekit.auth.Directory)
     _relay_task: asyncio.Task | None = None

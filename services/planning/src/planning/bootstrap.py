@@ -17,6 +17,7 @@ from planning.entrypoints import agenda_api, api, consumers, journey_api, journe
 from planning.service_layer import journeys
 from planning.service_layer.handlers import EVENT_HANDLERS
 from planning.service_layer.journey_views import Deliverables
+from planning.service_layer.restorers import RESTORERS
 from planning.service_layer.unit_of_work import PlanningUnitOfWork
 
 NAME = "planning"
@@ -25,6 +26,14 @@ TEMPLATES = Path(__file__).parent / "adapters" / "templates"
 # The closing run (PRC-07): daily in the users' terms; run every hour, it closes each due journey once,
 # on the first run after its end date has passed.
 CLOSE_DUE_EVERY_SECONDS = 3600
+# Out of the state digest by design (OPS-04): staff's e-mails are personal data, never in an event topic.
+UNREPLAYABLE_EMAILS = ("e-mails des conseillers : données personnelles, jamais en clair dans le journal "
+                       "(ReferentialChanged les omet) ; le rejeu rétablit les conseillers sans leur e-mail")
+UNREPLAYABLE_SNAPSHOT = ("copie intégrale de chaque version du référentiel : elle contient les e-mails des "
+                         "conseillers ; son contenu est comparé dans les tables du référentiel et par son "
+                         "empreinte (digest), que ReferentialChanged porte")
+UNREPLAYABLE_PDF = ("contenu des livrables PDF : il nomme le bénéficiaire, donnée personnelle jamais dans le "
+                    "journal ; DeliverablesGenerated porte son empreinte SHA-256 et sa taille, comparées")
 
 
 def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | None = None,
@@ -40,4 +49,8 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     runtime.router.include_router(journey_views_api.build_router(runtime, deliverables))
     runtime.periodic.append((CLOSE_DUE_EVERY_SECONDS, lambda: journeys.close_due(runtime.uow_factory())))
     runtime.directory = api.ReferentialDirectory(runtime)
+    runtime.restorers = RESTORERS
+    runtime.unreplayable = {"advisors.email": UNREPLAYABLE_EMAILS,
+                            "referential_versions.snapshot": UNREPLAYABLE_SNAPSHOT,
+                            "deliverables.content": UNREPLAYABLE_PDF}
     return runtime

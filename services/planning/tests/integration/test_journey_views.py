@@ -15,6 +15,7 @@ import httpx
 import pytest
 from openpyxl import load_workbook
 from pypdf import PdfReader
+from sqlalchemy import select
 
 from contracts import Envelope
 from contracts.billing import (CreditNoteIssued, CreditNoteIssuedItem, InvoiceDeposited, InvoiceDrafted,
@@ -158,6 +159,14 @@ async def test_prc06_deliverables_after_the_six_checks_kept_with_their_sha256(pl
     kept = await journey_views.list_deliverables(enrolment, planning.uow_factory())
     assert [(d["kind"], d["number"]) for d in kept] == [("bilan", 1), ("emargement", 1), ("bilan", 2),
                                                          ("emargement", 2)]
+    # Each generation is announced (OPS-04's replay restores it), with the PDF's SHA-256, never its content.
+    async with planning.uow_factory() as uow:
+        outbox = planning.tables.outbox
+        announced = [Envelope.model_validate(e) for e in (await uow.session.execute(
+            select(outbox.c.envelope).where(outbox.c.type == "DeliverablesGenerated").order_by(outbox.c.id))).scalars()]
+    assert [[(i["kind"], i["number"], i["sha256"]) for i in e.payload["items"]] for e in announced] == [
+        [(d["kind"], d["number"], d["sha256"]) for d in made["documents"]] for made in (first, again)]
+    assert all("content" not in i for e in announced for i in e.payload["items"])
     old, content = await journey_views.deliverable_pdf(enrolment, "bilan", 1, planning.uow_factory())
     assert content == bilan and old["sha256"] == meta["sha256"]
     assert "21/04/2025" in text_of((await journey_views.deliverable_pdf(

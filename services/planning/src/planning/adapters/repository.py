@@ -17,7 +17,7 @@ _REASON_LISTS = ("bilan_reasons", "early_exit_reasons", "abandon_reasons")
 class ReferentialRepository(Protocol):
     async def get(self) -> Referential: ...
 
-    async def save(self, referential: Referential, changed_at: datetime) -> None: ...
+    async def save(self, referential: Referential, changed_at: datetime, digest: str | None = None) -> None: ...
 
     async def versions(self) -> list[dict]: ...
 
@@ -93,8 +93,9 @@ class SqlReferentialRepository:
             users={c: User(**u) for c, u in snapshot.get("users", {}).items()},
         )
 
-    async def save(self, ref: Referential, changed_at: datetime) -> None:
-        """Upsert every entry of ``ref``; each entry's own lists (addresses, sites, étapes) are replaced."""
+    async def save(self, ref: Referential, changed_at: datetime, digest: str | None = None) -> None:
+        """Upsert every entry of ``ref``; each entry's own lists (addresses, sites, étapes) are replaced.
+        ``digest``: the version's digest as announced (an audit replay's, whose referential lacks the e-mails)."""
         s = self.session
         if ref.structure:
             await upsert(s, orm.structure, [{"id": 1, **ref.structure.model_dump()}])
@@ -125,7 +126,7 @@ class SqlReferentialRepository:
                                             "action_type": st.action_type, "duration_min": st.duration_min,
                                             "nature": st.nature} for o in ref.ods.values() for st in o.steps])
         await self._insert(orm.referential_versions, [{
-            "version": ref.version, "changed_at": changed_at, "digest": ref.digest(),
+            "version": ref.version, "changed_at": changed_at, "digest": digest or ref.digest(),
             "snapshot": ref.model_dump(mode="json")}])
 
     async def _insert(self, table, rows) -> None:

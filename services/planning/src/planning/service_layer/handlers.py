@@ -21,9 +21,12 @@ def referential_changed(ref: Referential) -> ReferentialChanged:
         advisors=tuple(AdvisorRef(**a.model_dump(exclude={"email"})) for a in ref.advisors.values()),
         ods=tuple(OdsRef(code=o.code, name=o.name, special_service=o.special_service, sites=o.sites,
                          steps=tuple(StepRef(**st.model_dump()) for st in o.steps),
-                         duration_days=o.duration_days) for o in ref.ods.values()),
+                         duration_days=o.duration_days, bilan_reasons=o.bilan_reasons,
+                         early_exit_reasons=o.early_exit_reasons, abandon_reasons=o.abandon_reasons)
+             for o in ref.ods.values()),
         resources=tuple(ResourceRef(**r.model_dump(exclude={"ods"}), ods=r.ods[0])
                         for r in ref.resources.values()),
+        digest=ref.digest(),
     )
 
 

@@ -12,6 +12,7 @@ from contracts.billing import (CreditNoteIssued, InvoiceDeposited, InvoiceDrafte
                                InvoiceIssued, InvoiceRejected)
 from contracts.importer import BeneficiaryCorrected, BeneficiaryRegistered
 from contracts.notify import MessageNotSent, MessageSent
+from contracts.planning import DeliverableGeneratedItem, DeliverablesGenerated
 from servicekit.clock import PARIS
 from servicekit.errors import NotFound, RefusedInput
 from servicekit.ids import derived_id
@@ -199,9 +200,14 @@ async def store_deliverables(uow, rendered: Sequence[tuple[Journey, Sequence[byt
                              "generated_at": now, "sha256": hashlib.sha256(pdf).hexdigest(), "size": len(pdf),
                              "content": pdf})
             await uow.views.add_deliverables(rows)
+            uow.emit_items(DeliverablesGenerated, [DeliverableGeneratedItem(
+                deliverable_id=r["id"], **{k: r[k] for k in _ANNOUNCED}) for r in rows])
             stored.append({"enrolment_id": e.id, "documents": [_meta(r) for r in rows]})
         await uow.commit()
     return stored
+
+
+_ANNOUNCED = ("enrolment_id", "beneficiary_id", "kind", "number", "generated_at", "sha256", "size")
 
 
 def _meta(row: dict[str, Any]) -> dict[str, Any]:

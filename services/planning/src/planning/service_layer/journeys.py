@@ -11,8 +11,9 @@ from datetime import date
 from typing import Any
 
 from contracts.importer import ParticipantConfirmed, RegistrationRecordedItem
-from contracts.planning import (EnrolmentOpened, EnrolmentOpenedItem, JourneyFormChanged, JourneyFormChangedItem,
-                                ODSClosed, ODSClosedItem, ODSReopened, ODSReopenedItem)
+from contracts.planning import (EnrolmentOpened, EnrolmentOpenedItem, JourneyDatesChanged,
+                                JourneyDatesChangedItem, JourneyFormChanged, JourneyFormChangedItem, ODSClosed,
+                                ODSClosedItem, ODSReopened, ODSReopenedItem)
 from servicekit.errors import Conflict, NotFound, RefusedInput
 
 from planning.domain import journeys as rules
@@ -196,6 +197,13 @@ def _close_if_due(uow, enrolment: Enrolment, on: date) -> bool:
     return True
 
 
+def set_dates(e: Enrolment, start: date, end: date) -> None:
+    """Dates set by hand stay as typed: a moved appointment no longer moves them (PRC-01)."""
+    e.start_edited = e.start_edited or start != e.start_on
+    e.end_edited = e.end_edited or end != e.end_on
+    e.start_on, e.end_on, e.awaiting_correction = start, end, False
+
+
 async def change_dates(enrolment_id: str, start: Any, end: Any, uow) -> dict[str, Any]:
     """PRC-01: both editable, start on or before the first action, end on or after the last."""
     async with uow:
@@ -209,10 +217,10 @@ async def change_dates(enrolment_id: str, start: Any, end: Any, uow) -> dict[str
         if (new_start, new_end) == (e.start_on, e.end_on):
             return {"changed": False, "closed": False}
         now, on = uow.clock.now(), today(uow)
-        e.start_edited = e.start_edited or new_start != e.start_on
-        e.end_edited = e.end_edited or new_end != e.end_on
-        e.start_on, e.end_on, e.awaiting_correction = new_start, new_end, False
-        closed = _close_if_due(uow, e, on)
+        set_dates(e, new_start, new_end)
+        uow.emit_items(JourneyDatesChanged, [JourneyDatesChangedItem(
+            enrolment_id=e.id, beneficiary_id=e.beneficiary_id, start_on=new_start, end_on=new_end)])
+        closed = _close_if_due(uow, e, on)  # after the change that caused it
         await uow.enrolments.save(changed=[e])
         await uow.enrolments.record(e, now, "dates", {"start_on": new_start.isoformat(), "end_on": new_end.isoformat()})
         if closed:
