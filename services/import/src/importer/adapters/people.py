@@ -6,17 +6,19 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from servicekit.sql import chunks, one_of
+from servicekit.sql import chunks, one_of, update_rows
 
 from importer.adapters import orm
 from importer.domain.records import Beneficiary
 
 _b, _k, _e, _r, _i = orm.beneficiaries, orm.beneficiary_keys, orm.enrolments, orm.registrations, orm.import_batches
 _c = orm.beneficiary_changes
-IDENTITY = ("ft_id", "civility", "last_name", "first_name", "birth_date", "postcode", "email", "phone", "address")
+IDENTITY = ("ft_id", "civility", "last_name", "first_name", "birth_date", "postcode", "email", "phone", "address",
+            "ft_id_hash", "identity_hash")
+_LIVE = (_b.c.merged_into.is_(None), _b.c.purged_at.is_(None))  # records a doublon can be reported against
 
 
 class SqlPeople:
@@ -67,6 +69,58 @@ class SqlPeople:
         rows = await self.session.execute(select(_c).where(_c.c.beneficiary_id == beneficiary_id)
                                           .order_by(_c.c.changed_at, _c.c.id))
         return [dict(r) for r in rows.mappings()]
+
+    # Doublons and merges (BEN-03) ----------------------------------------------------------------
+
+    async def unindexed(self) -> list[Beneficiary]:
+        """Records with an identity and no blind index yet (made before the indexes, or by another way in)."""
+        rows = await self.session.execute(select(_b).where(*_LIVE, _b.c.ft_id_hash.is_(None),
+                                                           _b.c.identity_hash.is_(None)))
+        return [Beneficiary(**r) for r in rows.mappings()]
+
+    async def set_indexes(self, rows: list[dict[str, Any]]) -> None:
+        """``rows``: ``{"id", "ft_id_hash", "identity_hash"}`` each."""
+        await update_rows(self.session, _b, rows)
+
+    async def sharing_indexes(self, ft_hashes: Iterable[str | None], identity_hashes: Iterable[str | None]
+                              ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """The live records holding these blind indexes: (by identifiant's hash, by identity's hash)."""
+        by_ft: dict[str, set[str]] = {}
+        by_identity: dict[str, set[str]] = {}
+        for column, values, index in ((_b.c.ft_id_hash, ft_hashes, by_ft),
+                                      (_b.c.identity_hash, identity_hashes, by_identity)):
+            for part in chunks(v for v in values if v):
+                for row in await self.session.execute(select(_b.c.id, column).where(*_LIVE, one_of(self.session, column,
+                                                                                                    part))):
+                    index.setdefault(row[1], set()).add(row[0])
+        return by_ft, by_identity
+
+    async def shared_indexes(self) -> list[Beneficiary]:
+        """Every live record whose identifiant's or identity's index another live record also has."""
+        shared = []
+        for column in (_b.c.ft_id_hash, _b.c.identity_hash):
+            shared.append(column.in_(select(column).where(*_LIVE, column.is_not(None)).group_by(column)
+                                     .having(func.count() > 1)))
+        rows = await self.session.execute(select(_b).where(*_LIVE, or_(*shared)).order_by(_b.c.created_at, _b.c.id))
+        return [Beneficiary(**r) for r in rows.mappings()]
+
+    async def merged_into_these(self, beneficiary_ids: list[str]) -> list[str]:
+        """The records merged into these (and into those, ...), not purged yet."""
+        found: list[str] = []
+        wanted = list(beneficiary_ids)
+        while wanted:
+            merged = []
+            for part in chunks(wanted):
+                merged += (await self.session.execute(select(_b.c.id).where(
+                    one_of(self.session, _b.c.merged_into, part), _b.c.purged_at.is_(None)))).scalars()
+            found += merged
+            wanted = merged
+        return found
+
+    async def mark_merged(self, merged_id: str, kept_id: str, at: datetime) -> None:
+        """The merged record stays, inactive, as the history of where its rows went; never purged for it."""
+        await self.session.execute(update(_b).where(_b.c.id == merged_id).values(
+            merged_into=kept_id, merged_at=at, active=False, purge_on=None))
 
     async def listing(self, beneficiary_id: str | None = None) -> list[dict[str, Any]]:
         """Beneficiaries (or the one ``beneficiary_id``) with their enrolments and registrations (staff view)."""
