@@ -685,6 +685,8 @@ def beneficiary_edit(beneficiary_id: str, as_json: bool, consent_email: str | No
         return
     changed = [FIELD_LABELS[name] for name in result["changed"]]
     click.echo(f"Fiche corrigée : {', '.join(changed)}." if changed else "Rien n'a changé : la fiche a déjà ces valeurs.")
+    for message in result.get("duplicates", []):  # BEN-03: reported, never merged
+        click.echo(f"  {message}")
 
 
 gdpr_commands.register(beneficiary)  # BEN-02: gdpr-request, gdpr-paper

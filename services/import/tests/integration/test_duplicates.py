@@ -135,3 +135,24 @@ async def test_ben03_merge_refusals_change_nothing(pg_api):
     assert into_merged.status_code == 422 and f"La fiche à garder {again} est déjà fusionnée" in (
         into_merged.json()["messages"][0])
     assert (await people(pg_api), await events()) == after
+
+
+async def test_ben03_a_correction_that_makes_a_doublon_reports_it_and_merges_nothing(pg_api):
+    await upload(pg_api, J10.name, J10.read_bytes())
+    found = await people(pg_api)
+    lea, moussa = found["1234567A"]["id"], found["2345678B"]["id"]
+
+    async def correct(**values) -> dict:
+        answer = await pg_api.request("PATCH", "importer", f"/beneficiaries/{lea}", json=values)
+        assert answer.status_code == 200, answer.json()
+        return answer.json()
+
+    assert (await correct(email="lea.martin@example.org"))["duplicates"] == []  # identity unchanged
+    done = await correct(last_name="n'diaye", first_name="moussa", birth_date="02/11/1979")
+    assert done["changed"] == ["last_name", "first_name", "birth_date"]
+    assert done["duplicates"] == [
+        f"La fiche {lea} est un doublon probable de la fiche {moussa} (mêmes nom, prénom et date de naissance) : "
+        f"signalé, rien n'a été fusionné. Si c'est la même personne : prestaflow beneficiary merge {moussa} {lea}."]
+    pairs = (await pg_api.request("GET", "importer", "/beneficiaries/duplicates")).json()
+    assert [(p["keep"]["id"], p["other"]["id"]) for p in pairs] in ([(lea, moussa)], [(moussa, lea)])
+    assert all(p["active"] for p in (await people(pg_api)).values())

@@ -15,6 +15,7 @@ from servicekit.runtime import ServiceRuntime
 from importer.adapters.identity import IdentitySecret
 from importer.adapters.progress import ImportProgress
 from importer.config import ImporterSettings
+from importer.domain.duplicates import Duplicate
 from importer.service_layer import corrections, duplicates, imports
 
 INDEXES = ("ft_id_hash", "identity_hash")  # blind indexes: never shown
@@ -184,9 +185,12 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress,
         French message naming each wrong field, nothing changed; 404 outside the caller's antennes.
         Answers the fields changed and the record as it now is."""
         await record(beneficiary_id, resources)  # SEC-02: the caller's antennes only
+        found: list[Duplicate] = []  # BEN-03: doublons the corrected record now makes, reported
         done = await corrections.correct_beneficiary(corrections.CorrectBeneficiary(
-            beneficiary_id, correction.model_dump(exclude_unset=True), current_actor.get()), uow())
-        return {"changed": done["changed"], "beneficiary": await record(beneficiary_id, resources)}
+            beneficiary_id, correction.model_dump(exclude_unset=True), current_actor.get(),
+            checks=(duplicates.correction_check(await identity.keys(), found),)), uow())
+        return {"changed": done["changed"], "beneficiary": await record(beneficiary_id, resources),
+                "duplicates": [d.message(None, beneficiary_id) for d in found]}
 
     @router.post("/beneficiaries/keys", dependencies=[key_readers])
     async def beneficiary_keys(beneficiary_ids: list[str], request: Request) -> dict[str, str]:

@@ -39,6 +39,22 @@ async def find_duplicates(uow, keys: IdentityKeys, *, ft_id: str | None, last_na
     return duplicates_of(beneficiary_id, indexes["ft_id_hash"], indexes["identity_hash"], by_ft, by_identity)
 
 
+def correction_check(keys: IdentityKeys, found: list[Duplicate]):
+    """A check for BEN-01's correction (``corrections.Check``): the corrected record's blind indexes are
+    written with it, and the live records it now looks like are added to ``found`` (reported with the
+    correction, never refused nor merged)."""
+
+    async def index_and_find(uow, before: Beneficiary, after: Beneficiary) -> None:
+        indexes = keys.of(after.ft_id, after.last_name, after.first_name, after.birth_date)
+        if indexes != {"ft_id_hash": before.ft_id_hash, "identity_hash": before.identity_hash}:
+            await uow.people.set_indexes([{"id": after.id, **indexes}])
+            found.extend(await find_duplicates(uow, keys, ft_id=after.ft_id, last_name=after.last_name,
+                                               first_name=after.first_name, birth_date=after.birth_date,
+                                               beneficiary_id=after.id))
+
+    return index_and_find
+
+
 def _brief(p: Beneficiary) -> dict[str, Any]:
     return {"id": p.id, "ft_id": p.ft_id, "last_name": p.last_name, "first_name": p.first_name,
             "birth_date": p.birth_date and p.birth_date.isoformat(), "active": p.active,
