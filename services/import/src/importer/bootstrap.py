@@ -44,7 +44,7 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     runtime.router.include_router(gdpr_api.build_router(runtime, links_from_settings(settings)))
     # The progress of uploads under way is what an uploader polls, not state: out of the digest (OPS-04);
     # nor is the blind indexes' secret.
-    runtime.not_state = frozenset({"import_progress", "identity_secret"})
+    runtime.not_state = frozenset({"import_progress", "identity_secret", "beneficiary_indexes"})
     # An audit replay restores the records from importer's own events (OPS-04), opening the sealed
     # identities with the keys the live importer serves (the audit replaces ``key_source`` with its
     # source; without one, identities read as erased). The keys themselves are never in the log:

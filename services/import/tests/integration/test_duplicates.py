@@ -64,7 +64,8 @@ async def test_ben03_import_reports_same_identifiant_france_travail(pg_api):
     assert message["message"].startswith(f"Ligne 2 : la fiche {created['id']} est un doublon probable de la fiche "
                                          "legacy-1 (même identifiant France Travail)")
     async with runtime.database.sessions() as session:
-        legacy = (await session.execute(select(orm.beneficiaries).where(orm.beneficiaries.c.id == "legacy-1"))).one()
+        legacy = (await session.execute(select(orm.beneficiary_indexes).where(
+            orm.beneficiary_indexes.c.beneficiary_id == "legacy-1"))).one()
     assert legacy.ft_id_hash and legacy.ft_id_hash == (await IdentitySecret(None, runtime.database.sessions).keys()
                                                        ).ft_id(" 9999999Z")
     # What a correction (BEN-01) calls: both rules at once, the record being corrected left out.

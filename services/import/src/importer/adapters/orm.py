@@ -90,10 +90,6 @@ beneficiaries = Table(
     Column("sms_consent_by", String(200), nullable=True),
     # The identity fields staff corrected (comma-separated): a later list keeps them as corrected.
     Column("corrected_fields", String(200), nullable=True),
-    # BEN-03: blind indexes (keyed hashes of the normalised identifiant and of name, first name and birth
-    # date; domain.duplicates) that find doublons without comparing clear names; nulled on purge.
-    Column("ft_id_hash", String(64), nullable=True, index=True),
-    Column("identity_hash", String(64), nullable=True, index=True),
     # Merged into another record (BEN-03): inactive, kept for its history; its rows moved to that record.
     Column("merged_into", String(36), nullable=True),
     Column("merged_at", UtcDateTime, nullable=True),
@@ -110,6 +106,15 @@ beneficiary_changes = Table(
     Column("sealed", Boolean, nullable=False),
     Column("old_value", Text, nullable=True),
     Column("new_value", Text, nullable=True),
+)
+# BEN-03: each record's blind indexes (keyed hashes of the normalised identifiant and of name, first name
+# and birth date; domain.duplicates) that find doublons without comparing clear names. Derived from the
+# record with the server's secret (rebuilt when missing), so not state (OPS-04); deleted on purge.
+beneficiary_indexes = Table(
+    "beneficiary_indexes", metadata,
+    Column("beneficiary_id", String(36), primary_key=True),
+    Column("ft_id_hash", String(64), nullable=True, index=True),
+    Column("identity_hash", String(64), nullable=True, index=True),
 )
 # The server secret of the blind indexes when PRESTAFLOW_IDENTITY_SECRET is not set: made once.
 identity_secret = Table(

@@ -194,13 +194,11 @@ class StagedPeople:
         await self._complete_beneficiaries({beneficiary_id} - self._complete)
         return self._rows[_b.name].get(beneficiary_id)
 
-    async def create_beneficiary(self, identity: Identity, at: datetime,
-                                 indexes: dict[str, str | None] | None = None) -> Beneficiary:
-        """``indexes``: the record's blind indexes (BEN-03, ``domain.duplicates.IdentityKeys.of``)."""
+    async def create_beneficiary(self, identity: Identity, at: datetime) -> Beneficiary:
         person = self._stage_new(_b, Beneficiary(
             id=new_uuid(), **identity.values(), accepts_email=True, accepts_sms=True, created_by_import=True,
             active=True, created_at=at, email_consent_source=PRESCRIPTION, email_consent_at=at,
-            sms_consent_source=PRESCRIPTION, sms_consent_at=at, **(indexes or {})))
+            sms_consent_source=PRESCRIPTION, sms_consent_at=at))
         self._stage_new(_k, BeneficiaryKey(beneficiary_id=person.id, key=crypto.new_key()))
         self._complete.add(person.id)  # a new id: nothing of theirs can be in the database yet
         return person

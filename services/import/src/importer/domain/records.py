@@ -55,8 +55,6 @@ class Beneficiary:
     sms_consent_at: datetime | None = None
     sms_consent_by: str | None = None
     corrected_fields: str | None = None
-    ft_id_hash: str | None = None
-    identity_hash: str | None = None
     merged_into: str | None = None
     merged_at: datetime | None = None
 

@@ -18,7 +18,6 @@ from importer.config import ImporterSettings
 from importer.domain.duplicates import Duplicate
 from importer.service_layer import corrections, duplicates, imports
 
-INDEXES = ("ft_id_hash", "identity_hash")  # blind indexes: never shown
 
 log = logging.getLogger("importer.keys")
 
@@ -27,7 +26,7 @@ def _json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _person_json(p: dict[str, Any]) -> dict[str, Any]:
-    return _json({k: v for k, v in p.items() if k not in INDEXES}) | {"enrolments": [
+    return _json(p) | {"enrolments": [
         _json(e) | {"registration": e["registration"] and _json(e["registration"])} for e in p["enrolments"]]}
 
 

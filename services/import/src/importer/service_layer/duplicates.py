@@ -46,7 +46,7 @@ def correction_check(keys: IdentityKeys, found: list[Duplicate]):
 
     async def index_and_find(uow, before: Beneficiary, after: Beneficiary) -> None:
         indexes = keys.of(after.ft_id, after.last_name, after.first_name, after.birth_date)
-        if indexes != {"ft_id_hash": before.ft_id_hash, "identity_hash": before.identity_hash}:
+        if indexes != keys.of(before.ft_id, before.last_name, before.first_name, before.birth_date):
             await uow.people.set_indexes([{"id": after.id, **indexes}])
             found.extend(await find_duplicates(uow, keys, ft_id=after.ft_id, last_name=after.last_name,
                                                first_name=after.first_name, birth_date=after.birth_date,
@@ -66,18 +66,19 @@ async def suspected_pairs(uow, keys: IdentityKeys) -> list[dict[str, Any]]:
     usually), with the rules they meet."""
     async with uow:
         await index_records(uow, keys)
-        people = await uow.people.shared_indexes()
+        found = await uow.people.shared_indexes()
         await uow.commit()
     by_ft: dict[str, set[str]] = {}
     by_identity: dict[str, set[str]] = {}
-    for p in people:
-        for value, index in ((p.ft_id_hash, by_ft), (p.identity_hash, by_identity)):
+    for p, ft_hash, identity_hash in found:
+        for value, index in ((ft_hash, by_ft), (identity_hash, by_identity)):
             if value:
                 index.setdefault(value, set()).add(p.id)
+    people = [p for p, _, _ in found]
     order = {p.id: n for n, p in enumerate(people)}
     pairs = []
-    for p in people:
-        for d in duplicates_of(p.id, p.ft_id_hash, p.identity_hash, by_ft, by_identity):
+    for p, ft_hash, identity_hash in found:
+        for d in duplicates_of(p.id, ft_hash, identity_hash, by_ft, by_identity):
             if order[d.record_id] > order[p.id]:
                 other = people[order[d.record_id]]
                 pairs.append({"keep": _brief(p), "other": _brief(other), "rules": list(d.rules),

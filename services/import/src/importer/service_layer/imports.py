@@ -99,6 +99,7 @@ class _Run:
         self.by_ft: dict[str, set[str]] = {}
         self.by_identity: dict[str, set[str]] = {}
         self.duplicates: list[dict[str, Any]] = []
+        self.indexes: dict[str, dict[str, str | None]] = {}  # the records' new indexes, written with the part
         self.people = people  # the import's staged view of the records (adapters.staged.StagedPeople)
         self.counts = dict.fromkeys(ImportCounts.model_fields, 0)
         self.differences: list[tuple[int | None, str, str, str, datetime, str | None]] = []
@@ -108,6 +109,8 @@ class _Run:
     async def end_part(self) -> None:
         """Write what the part staged and emit its events; its records are let go."""
         await self.people.flush()
+        await self.uow.people.set_indexes([{"id": i, **v} for i, v in self.indexes.items()])
+        self.indexes = {}
         self.events.emit(self.uow)
         self.people = None
 
@@ -129,11 +132,13 @@ class _Run:
             for value, ids in found.items():
                 index.setdefault(value, set()).update(ids)
 
-    def report_duplicates(self, person: Beneficiary, row: int) -> None:
+    def report_duplicates(self, person: Beneficiary, indexes: dict[str, str | None], row: int) -> None:
         """BEN-03: a record this row created or changed that looks like another: reported, never merged."""
-        for found in duplicates_of(person.id, person.ft_id_hash, person.identity_hash, self.by_ft, self.by_identity):
+        self.indexes[person.id] = indexes
+        ft_hash, identity_hash = indexes["ft_id_hash"], indexes["identity_hash"]
+        for found in duplicates_of(person.id, ft_hash, identity_hash, self.by_ft, self.by_identity):
             self.duplicates.append({"row": row, "field": "Doublon", "message": found.message(row, person.id)})
-        for value, index in ((person.ft_id_hash, self.by_ft), (person.identity_hash, self.by_identity)):
+        for value, index in ((ft_hash, self.by_ft), (identity_hash, self.by_identity)):
             if value:
                 index.setdefault(value, set()).add(person.id)
 
@@ -151,15 +156,14 @@ class _Run:
             identity = person.with_corrections(identity)  # what staff corrected stays (BEN-01)
         indexes = self.keys.of(identity.ft_id, identity.last_name, identity.first_name, identity.birth_date)
         if person is None:
-            person = await self.people.create_beneficiary(identity, self.now, indexes)
+            person = await self.people.create_beneficiary(identity, self.now)
             self.counts["created"] += 1
-            self.report_duplicates(person, reg.row)
+            self.report_duplicates(person, indexes, reg.row)
         elif person.differs_from(identity) or not person.active:
-            known = person.identity_hash
-            person = await self.people.update_beneficiary(person.id, **identity.values(), **indexes, active=True,
-                                                          purge_on=None)
-            if person.identity_hash != known:
-                self.report_duplicates(person, reg.row)
+            known = self.keys.of(person.ft_id, person.last_name, person.first_name, person.birth_date)
+            person = await self.people.update_beneficiary(person.id, **identity.values(), active=True, purge_on=None)
+            if indexes != known:
+                self.report_duplicates(person, indexes, reg.row)
         else:
             return person
         key = await self.people.key(person.id)
