@@ -219,7 +219,7 @@ def test_ops04_a_corrected_record_replays_to_importers_live_digest(demo, tmp_pat
     live = tmp_path / "state"
     shutil.copytree(home, live)  # the module's demo stays as it was for the other tests
     events = [json.loads(line) for line in lines(export, "prestaflow.import.events")]
-    items = [(e["type"], i["beneficiary_id"]) for e in events for i in e["payload"].get("items", ())]
+    items = [(e["type"], i.get("beneficiary_id")) for e in events for i in e["payload"].get("items", ())]
     person = next(b for t, b in items if t == "BeneficiaryRegistered" and ("BeneficiaryPurged", b) not in items)
     edited = run(live, "beneficiary", "edit", person, "--email", "moussa.n@example.org", "--consent-sms", "non")
     assert edited.exit_code == 0, edited.output

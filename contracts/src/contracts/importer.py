@@ -315,6 +315,27 @@ class GdprAgreementRecorded(ListEvent):
 
     items: tuple[GdprAgreementRecordedItem, ...] = items_field("The agreements recorded")
 
+
+class BeneficiaryMergedItem(Item):
+    aggregate = "beneficiary"
+    aggregate_field = "merged_id"
+
+    kept_id: str = Field(description="The record that stays: every service re-points the merged one's rows to it.",
+                         examples=["b-6f1c2d"])
+    merged_id: str = Field(description="The record merged into the kept one: inactive from now on, never "
+                                       "used again for a new row.", examples=["b-91a7e0"])
+
+
+class BeneficiariesMerged(ListEvent):
+    """Staff merged records found to be one person (BEN-03, *doublons*): each service moves what it keeps
+    of ``merged_id`` (enrolments, participations, assignments, contacts, messages, draft invoices) to
+    ``kept_id``; issued invoices are never rewritten."""
+
+    event_type = "BeneficiariesMerged"
+    producer = PRODUCER
+
+    items: tuple[BeneficiaryMergedItem, ...] = items_field("The merges")
+
 # First versions: one aggregate per event. Kept for their published schemas and upcast on reading.
 
 class BeneficiaryRegisteredV1(BeneficiaryRegisteredFields, Event):

@@ -17,7 +17,7 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     importer.InscritsImported, importer.BeneficiaryRegistered, importer.RegistrationRecorded,
     importer.ParticipantConfirmed, importer.ParticipantNotConfirmed, importer.RegistrationCancelled,
     importer.BeneficiaryDeactivated, importer.BeneficiaryPurged, importer.BeneficiaryCorrected,
-    importer.GdprAgreementRequested, importer.GdprAgreementRecorded,
+    importer.GdprAgreementRequested, importer.GdprAgreementRecorded, importer.BeneficiariesMerged,
     billing.CatalogueChanged, billing.InvoiceDrafted, billing.InvoiceIssued, billing.CreditNoteIssued,
     billing.InvoiceDeposited, billing.InvoiceIntegrated, billing.InvoiceRejected, notify.NotificationSetupChanged, affectation.ParticipantAssigned,
     notify.MessageSent, notify.MessageNotSent,

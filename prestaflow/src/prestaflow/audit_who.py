@@ -28,7 +28,9 @@ def records_of(envelope: Envelope) -> list[str]:
 def _mentions(envelope: Envelope, beneficiary: str) -> bool:
     payload = envelope.payload
     items = payload.get("items") if isinstance(payload.get("items"), list) else [payload]
-    return any(isinstance(i, dict) and beneficiary in (i.get("beneficiary_id"), *(i.get("beneficiary_ids") or ()))
+    # A merge (BEN-03) is about the record kept as much as the one merged into it.
+    return any(isinstance(i, dict) and beneficiary in (i.get("beneficiary_id"), i.get("kept_id"),
+                                                        *(i.get("beneficiary_ids") or ()))
                for i in items) or beneficiary in records_of(envelope)
 
 

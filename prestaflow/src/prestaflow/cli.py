@@ -16,6 +16,7 @@ from servicekit.clock import PARIS
 from servicekit.settings import ServiceSettings
 
 from prestaflow import affectation_cli as affectation_commands
+from prestaflow import beneficiary_cli as beneficiary_commands
 from prestaflow import billing_cli as billing_commands
 from prestaflow import click_fr
 from prestaflow import gdpr_cli as gdpr_commands
@@ -585,7 +586,10 @@ billing_commands.register(main)
 
 @main.group()
 def beneficiary() -> None:
-    """La fiche entrepreneur (BEN-01)."""
+    """La fiche entrepreneur (BEN-01), les doublons et leur fusion (BEN-03)."""
+
+
+beneficiary_commands.register(beneficiary)
 
 
 FIELD_LABELS = {"civility": "Civilité", "last_name": "Nom", "first_name": "Prénom", "birth_date": "Date de naissance",
@@ -681,6 +685,8 @@ def beneficiary_edit(beneficiary_id: str, as_json: bool, consent_email: str | No
         return
     changed = [FIELD_LABELS[name] for name in result["changed"]]
     click.echo(f"Fiche corrigée : {', '.join(changed)}." if changed else "Rien n'a changé : la fiche a déjà ces valeurs.")
+    for message in result.get("duplicates", []):  # BEN-03: reported, never merged
+        click.echo(f"  {message}")
 
 
 gdpr_commands.register(beneficiary)  # BEN-02: gdpr-request, gdpr-paper

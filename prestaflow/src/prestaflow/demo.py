@@ -16,8 +16,8 @@ import yaml
 from servicekit.clock import PARIS, FixedClock
 from notify.config import NotifySettings
 
-from prestaflow import (affectation_cli, demo_billing, gdpr_cli, import_cli, journey_cli, journey_views_cli,
-                        notify_cli, planning_cli, referential)
+from prestaflow import (affectation_cli, beneficiary_cli, demo_billing, gdpr_cli, import_cli, journey_cli,
+                        journey_views_cli, notify_cli, planning_cli, referential)
 from prestaflow.client import AccessRefused, Api
 
 DEFAULT_SAMPLES = Path(__file__).resolve().parents[3] / ".." / "shared" / "prestappli" / "samples"
@@ -90,6 +90,7 @@ async def _scenario(out: Path, samples: Path) -> None:
 
         # Later chapters (billing, access...) go here, in date order; the scan for the purged stays last.
         await _access(api, out, story)
+        await _doublon(api, samples, out, clock, story)
         await _nothing_left_of(purged, out, story)
 
         events = []
@@ -424,6 +425,38 @@ async def _access(api: Api, out: Path, story: Story) -> None:
 
     done = Counter(r["actor"] for r in await who(api))
     _say("   qui a fait quoi (prestaflow audit who) : " + ", ".join(f"{a} {n} événement(s)" for a, n in done.items()))
+
+
+async def _doublon(api: Api, samples: Path, out: Path, clock: FixedClock, story: Story) -> None:
+    """BEN-03: a later list brings Léa DUPONT again under another identifiant, her name typed otherwise: the
+    import reports the doublon without merging it; staff merge it, and every service follows."""
+    clock.at = _paris(2025, 5, 5, 10, 0)
+    story.step("Doublon : une liste du 05/05/2025 ramène DUPONT Léa sous un autre identifiant ; signalé, puis "
+               "fusionné (BEN-03)")
+    lines = (samples / "liste_inscrits_J-10.csv").read_bytes().decode("cp1252").splitlines()
+    fields = lines[1].split(";")  # DUPONT Léa, born 23/05/1988, 1234567A
+    fields[6:9] = ["15/05/2025 10:00", fields[7], "05/05/2025"]
+    fields[13:19] = ["Dupont", "LEA", "1234567Z", "", "", ""]  # no address: nothing is sent to anybody
+    path = out / "liste_inscrits_doublon.csv"
+    path.write_bytes(("\r\n".join([lines[0], ";".join(fields)]) + "\r\n").encode("cp1252"))
+    report = await import_cli.upload(api, path, "ACR2025-L12", False, None, "demo")
+    for line in import_cli.report_lines(report):
+        _say(f"   {line}")
+    pairs = await beneficiary_cli.duplicates(api)
+    _say("   prestaflow beneficiary duplicates :")
+    for line in beneficiary_cli.pair_lines(pairs):
+        _say(f"     {line}")
+    pair = pairs[0]
+    result = await beneficiary_cli.merge(api, pair["keep"]["id"], pair["other"]["id"])
+    _say(f"   prestaflow beneficiary merge {pair['keep']['id']} {pair['other']['id']} :")
+    for line in beneficiary_cli.merge_lines(result):
+        _say(f"     {line}")
+    try:
+        await beneficiary_cli.merge(api, pair["keep"]["id"], pair["other"]["id"])
+    except referential.Refused as exc:
+        _say("   La même fusion une seconde fois : refusée : " + " ".join(exc.messages))
+    left = await beneficiary_cli.duplicates(api)
+    _say(f"   Doublons restants : {len(left)}")
 
 
 def run_demo(out: Path, samples: Path | None) -> int:

@@ -27,6 +27,7 @@ from servicekit.digest import state_digest
 from servicekit.dispatch import EventDispatcher, Handler, SqlDeadLetters
 from servicekit.leader import Leadership
 from servicekit.limits import DATABASE_INT_MAX
+from servicekit.merges import MERGES, SqlMerges
 from servicekit.outbox import OutboxRelay
 from servicekit.settings import ServiceSettings
 from servicekit.tables import KitTables
@@ -171,6 +172,13 @@ def admin_router(runtime: ServiceRuntime) -> APIRouter:
     @router.post("/outbox/publish", dependencies=[right("administration", "write")])
     async def publish_outbox() -> dict[str, int]:
         return {"published": await runtime.relay.publish_pending(read_outbox=True)}
+
+    if runtime.metadata is not None and MERGES in runtime.metadata.tables:
+        @router.get("/merges", dependencies=[right("import", "read")])
+        async def followed_merges() -> list[dict[str, Any]]:
+            """BEN-03: each beneficiary merge this service followed, with the rows it re-pointed."""
+            async with runtime.database.sessions() as session:
+                return await SqlMerges(session, runtime.metadata.tables[MERGES]).listing()
 
     return router
 

@@ -12,8 +12,8 @@ import pytest
 from sqlalchemy import event as sa_event, select
 
 from contracts import Envelope
-from contracts.importer import (BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryPurgedItem, BeneficiaryRegistered,
-                                BeneficiaryRegisteredItem)
+from contracts.importer import (BeneficiariesMerged, BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryPurgedItem,
+                                BeneficiaryRegistered, BeneficiaryRegisteredItem)
 from contracts.planning import (ActionCancelled, ActionCancelledItem, ActionChanged, ActionItem, ActionPlanned,
                                 AssignmentApplied, AssignmentAppliedItem, AssignmentRefused, AssignmentRefusedItem,
                                 ParticipantAdded, ParticipantAddedItem, ParticipantRemoved, ParticipantRemovedItem,
@@ -312,5 +312,6 @@ def test_aff01_worklist_entry_after_an_action_change():
 def test_aff01_one_handler_for_each_event_type_it_reads():
     assert set(handlers.EVENT_HANDLERS) == {
         ReferentialChanged, ActionPlanned, ActionChanged, ActionCancelled, ParticipantAdded, ParticipantRemoved,
-        BeneficiaryRegistered, BeneficiaryCorrected, BeneficiaryPurged, AssignmentApplied, AssignmentRefused}
+        BeneficiaryRegistered, BeneficiaryCorrected, BeneficiaryPurged, BeneficiariesMerged, AssignmentApplied,
+        AssignmentRefused}
     assert consumers.SUBSCRIPTIONS

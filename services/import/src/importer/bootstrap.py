@@ -8,6 +8,7 @@ from servicekit.keys import NoKeys
 from servicekit.runtime import ServiceRuntime, assemble
 
 from importer.adapters import orm
+from importer.adapters.identity import IdentitySecret
 from importer.adapters.progress import ImportProgress, MemoryImportProgress, SqlImportProgress
 from importer.config import ImporterSettings
 from importer.adapters.gdpr_links import links_from_settings
@@ -37,11 +38,13 @@ def bootstrap(bus: Bus, settings: ImporterSettings | None = None, clock: Clock |
     settings = ImporterSettings.of(settings)
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS,
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, ImporterUnitOfWork, clock)
-    runtime.router = api.build_router(runtime, import_progress(runtime), settings)
+    identity = IdentitySecret(settings.identity_secret, runtime.database.sessions)  # BEN-03's blind indexes
+    runtime.router = api.build_router(runtime, import_progress(runtime), settings, identity)
     # BEN-02: the accord RGPD, its personal links (signed with the server's secret) and their public page.
     runtime.router.include_router(gdpr_api.build_router(runtime, links_from_settings(settings)))
-    # The progress of uploads under way is what an uploader polls, not state: out of the digest (OPS-04).
-    runtime.not_state = frozenset({"import_progress"})
+    # The progress of uploads under way is what an uploader polls, not state: out of the digest (OPS-04);
+    # nor is the blind indexes' secret.
+    runtime.not_state = frozenset({"import_progress", "identity_secret", "beneficiary_indexes"})
     # An audit replay restores the records from importer's own events (OPS-04), opening the sealed
     # identities with the keys the live importer serves (the audit replaces ``key_source`` with its
     # source; without one, identities read as erased). The keys themselves are never in the log:

@@ -24,3 +24,7 @@ class ImporterSettings(ServiceSettings):
         default=KEY_READERS, description="SEC-03: the services (names given by PRESTAFLOW_SERVICE_CLIENTS) "
         "whose tokens open the beneficiaries' keys; any other service's token gets 403.",
         examples=[["affectation", "billing", "notify", "planning"]])
+    identity_secret: SecretStr | None = Field(
+        default=None, description="BEN-03: secret of the blind indexes that find doublons (a keyed hash of the "
+        "identifiant France Travail and of name, first name and birth date). Unset: one is made and kept in "
+        "importer's database. Changing it needs the indexes made again (they are rebuilt when empty).")

@@ -3,6 +3,7 @@
 from sqlalchemy import JSON, Boolean, Column, Integer, MetaData, String, Table, Text
 
 from servicekit.sql import UtcDateTime
+from servicekit.merges import Repoint, add_merges_table
 from servicekit.tables import add_kit_tables
 
 metadata = MetaData()
@@ -94,3 +95,9 @@ assignments = Table(
     Column("assigned_at", UtcDateTime, nullable=False),
     Column("outcome", String(10), nullable=False),  # pending | applied | refused
 )
+
+# BEN-03: where affectation names a beneficiary (the appointments to assign and assigned), re-pointed when
+# importer merges a doublon (servicekit.merges); the names sealed under the merged record's key stay with it.
+merges = add_merges_table(metadata)
+MERGE_REPOINTS = (Repoint("participants des rendez-vous (affectations)", participants, "beneficiary_id",
+                          unique_with=("action_id",)),)

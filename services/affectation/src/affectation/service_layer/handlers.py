@@ -8,11 +8,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from contracts.affectation import ParticipantAssigned, ParticipantAssignedItem
-from contracts.importer import BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered
+from contracts.importer import BeneficiariesMerged, BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered
 from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, AssignmentApplied, AssignmentRefused,
                                 ParticipantAdded, ParticipantRemoved, ReferentialChanged)
 from servicekit.clock import PARIS
 from servicekit.errors import Conflict, NotFound, RefusedInput
+from servicekit.merges import follow_merges
 from servicekit.ids import new_uuid
 from servicekit.versioned import snapshot_projection
 
@@ -128,6 +129,7 @@ EVENT_HANDLERS = {
     BeneficiaryRegistered: record_beneficiaries,
     BeneficiaryCorrected: record_beneficiaries,
     BeneficiaryPurged: forget_beneficiaries,
+    BeneficiariesMerged: follow_merges,  # BEN-03: the merged record's rows move to the kept one
     AssignmentApplied: record_applied,
     AssignmentRefused: record_refused,
 }

@@ -3,6 +3,7 @@
 from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, Index, Integer, LargeBinary, MetaData, Numeric, String,
                         Table, Text)
 
+from servicekit.merges import Repoint, add_merges_table
 from servicekit.tables import add_kit_tables
 
 metadata = MetaData()
@@ -143,3 +144,10 @@ invoices = Table(
     Index("ix_invoices_status", "status", "legal_entity"),
     Index("ix_invoices_enrolment", "enrolment_id"),
 )
+
+# BEN-03: when importer merges a doublon, the drafts (factures à émettre) move to the kept record; an
+# issued invoice or credit note is never rewritten (its number, XML and PDF are final): it stays as issued.
+merges = add_merges_table(metadata)
+MERGE_REPOINTS = (Repoint("factures à émettre", invoices, "beneficiary_id",
+                          only=lambda t: (t.c.status == "draft") & (t.c.kind == "invoice"),
+                          left="factures émises inchangées (jamais réécrites)"),)

@@ -3,8 +3,9 @@
 from dataclasses import dataclass
 
 from contracts.billing import BuyerRef, CatalogueChanged, LegalEntityRef, TariffRef
-from contracts.importer import BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered
+from contracts.importer import BeneficiariesMerged, BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered
 from contracts.planning import ODSClosed, ODSReopened, ReferentialChanged
+from servicekit.merges import follow_merges
 from servicekit.versioned import load_versioned, snapshot_projection
 
 from billing.domain.catalogue import (AntenneEntity, Buyer, Catalogue, CataloguePart, LegalEntity, Tariff,
@@ -78,4 +79,5 @@ EVENT_HANDLERS = {
     BeneficiaryRegistered: record_beneficiaries,
     BeneficiaryCorrected: record_beneficiaries,
     BeneficiaryPurged: forget_beneficiaries,
+    BeneficiariesMerged: follow_merges,  # BEN-03: the merged record's rows move to the kept one
 }

@@ -2,11 +2,14 @@
 
 from sqlalchemy import JSON, Boolean, Column, Date, Index, Integer, MetaData, String, Table, Text
 
+from servicekit.merges import Repoint, add_merges_table
 from servicekit.sql import UtcDateTime
 from servicekit.tables import add_kit_tables
 
 metadata = MetaData()
 kit = add_kit_tables(metadata)
+# BEN-03: the merges staff made (the merged record, the kept one, what moved).
+merges = add_merges_table(metadata)
 
 referential_state = Table(
     "ref_state", metadata,
@@ -87,6 +90,9 @@ beneficiaries = Table(
     Column("sms_consent_by", String(200), nullable=True),
     # The identity fields staff corrected (comma-separated): a later list keeps them as corrected.
     Column("corrected_fields", String(200), nullable=True),
+    # Merged into another record (BEN-03): inactive, kept for its history; its rows moved to that record.
+    Column("merged_into", String(36), nullable=True),
+    Column("merged_at", UtcDateTime, nullable=True),
 )
 # Who changed what on a record, and when (BEN-01). Personal values are stored sealed with the
 # person's key (``sealed`` true; unreadable once the key is destroyed), consents in clear.
@@ -100,6 +106,21 @@ beneficiary_changes = Table(
     Column("sealed", Boolean, nullable=False),
     Column("old_value", Text, nullable=True),
     Column("new_value", Text, nullable=True),
+)
+# BEN-03: each record's blind indexes (keyed hashes of the normalised identifiant and of name, first name
+# and birth date; domain.duplicates) that find doublons without comparing clear names. Derived from the
+# record with the server's secret (rebuilt when missing), so not state (OPS-04); deleted on purge.
+beneficiary_indexes = Table(
+    "beneficiary_indexes", metadata,
+    Column("beneficiary_id", String(36), primary_key=True),
+    Column("ft_id_hash", String(64), nullable=True, index=True),
+    Column("identity_hash", String(64), nullable=True, index=True),
+)
+# The server secret of the blind indexes when PRESTAFLOW_IDENTITY_SECRET is not set: made once.
+identity_secret = Table(
+    "identity_secret", metadata,
+    Column("id", Integer, primary_key=True),
+    Column("secret", String(100), nullable=False),
 )
 beneficiary_keys = Table(
     "beneficiary_keys", metadata,
@@ -161,3 +182,6 @@ gdpr_used_links = Table(
     Column("beneficiary_id", String(36), nullable=False, index=True),
     Column("used_at", UtcDateTime, nullable=False),
 )
+# BEN-03: importer's own rows of a person, moved to the kept record when a doublon is merged into it.
+MERGE_REPOINTS = (Repoint("inscriptions (parcours)", enrolments, "beneficiary_id"),
+                  Repoint("rendez-vous importés", registrations, "beneficiary_id"))

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from servicekit.sql import chunks, one_of
@@ -17,6 +17,8 @@ from importer.domain.records import Beneficiary
 _b, _k, _e, _r, _i = orm.beneficiaries, orm.beneficiary_keys, orm.enrolments, orm.registrations, orm.import_batches
 _c = orm.beneficiary_changes
 IDENTITY = ("ft_id", "civility", "last_name", "first_name", "birth_date", "postcode", "email", "phone", "address")
+_x = orm.beneficiary_indexes
+_LIVE = (_b.c.merged_into.is_(None), _b.c.purged_at.is_(None))  # records a doublon can be reported against
 
 
 class SqlPeople:
@@ -46,6 +48,7 @@ class SqlPeople:
             await s.execute(update(_c).where(one_of(s, _c.c.beneficiary_id, part), _c.c.sealed.is_(True))
                             .values(old_value=None, new_value=None))
             await s.execute(delete(_r).where(one_of(s, _r.c.beneficiary_id, part)))
+            await s.execute(delete(_x).where(one_of(s, _x.c.beneficiary_id, part)))
             await s.execute(delete(_e).where(one_of(s, _e.c.beneficiary_id, part)))
 
     async def beneficiary(self, beneficiary_id: str, lock: bool = False) -> Beneficiary | None:
@@ -67,6 +70,65 @@ class SqlPeople:
         rows = await self.session.execute(select(_c).where(_c.c.beneficiary_id == beneficiary_id)
                                           .order_by(_c.c.changed_at, _c.c.id))
         return [dict(r) for r in rows.mappings()]
+
+    # Doublons and merges (BEN-03) ----------------------------------------------------------------
+
+    async def unindexed(self) -> list[Beneficiary]:
+        """Records with an identity and no blind index yet (made before the indexes, or by another way in)."""
+        rows = await self.session.execute(select(_b).where(*_LIVE, _b.c.id.not_in(select(_x.c.beneficiary_id))))
+        return [Beneficiary(**r) for r in rows.mappings()]
+
+    async def set_indexes(self, rows: list[dict[str, Any]]) -> None:
+        """``rows``: ``{"id", "ft_id_hash", "identity_hash"}`` each, replacing what the records had."""
+        s = self.session
+        for part in chunks([r["id"] for r in rows]):
+            await s.execute(delete(_x).where(one_of(s, _x.c.beneficiary_id, part)))
+        if rows:
+            await s.execute(insert(_x), [{"beneficiary_id": r["id"], "ft_id_hash": r["ft_id_hash"],
+                                          "identity_hash": r["identity_hash"]} for r in rows])
+
+    async def sharing_indexes(self, ft_hashes: Iterable[str | None], identity_hashes: Iterable[str | None]
+                              ) -> tuple[dict[str, set[str]], dict[str, set[str]]]:
+        """The live records holding these blind indexes: (by identifiant's hash, by identity's hash)."""
+        by_ft: dict[str, set[str]] = {}
+        by_identity: dict[str, set[str]] = {}
+        for column, values, index in ((_x.c.ft_id_hash, ft_hashes, by_ft),
+                                      (_x.c.identity_hash, identity_hashes, by_identity)):
+            for part in chunks(v for v in values if v):
+                for row in await self.session.execute(select(_b.c.id, column).join(_x, _x.c.beneficiary_id == _b.c.id)
+                                                      .where(*_LIVE, one_of(self.session, column, part))):
+                    index.setdefault(row[1], set()).add(row[0])
+        return by_ft, by_identity
+
+    async def shared_indexes(self) -> list[tuple[Beneficiary, str | None, str | None]]:
+        """Every live record whose identifiant's or identity's index another live record also has, with
+        its two indexes."""
+        live = select(_x).join(_b, _b.c.id == _x.c.beneficiary_id).where(*_LIVE).subquery()
+        shared = [live.c[c].in_(select(live.c[c]).where(live.c[c].is_not(None)).group_by(live.c[c])
+                                .having(func.count() > 1)) for c in ("ft_id_hash", "identity_hash")]
+        rows = await self.session.execute(select(_b, live.c.ft_id_hash, live.c.identity_hash)
+                                          .join(live, live.c.beneficiary_id == _b.c.id).where(or_(*shared))
+                                          .order_by(_b.c.created_at, _b.c.id))
+        return [(Beneficiary(**{k: v for k, v in r.items() if k not in ("ft_id_hash", "identity_hash")}),
+                 r["ft_id_hash"], r["identity_hash"]) for r in rows.mappings()]
+
+    async def merged_into_these(self, beneficiary_ids: list[str]) -> list[str]:
+        """The records merged into these (and into those, ...), not purged yet."""
+        found: list[str] = []
+        wanted = list(beneficiary_ids)
+        while wanted:
+            merged = []
+            for part in chunks(wanted):
+                merged += (await self.session.execute(select(_b.c.id).where(
+                    one_of(self.session, _b.c.merged_into, part), _b.c.purged_at.is_(None)))).scalars()
+            found += merged
+            wanted = merged
+        return found
+
+    async def mark_merged(self, merged_id: str, kept_id: str, at: datetime) -> None:
+        """The merged record stays, inactive, as the history of where its rows went; never purged for it."""
+        await self.session.execute(update(_b).where(_b.c.id == merged_id).values(
+            merged_into=kept_id, merged_at=at, active=False, purge_on=None))
 
     async def listing(self, beneficiary_id: str | None = None) -> list[dict[str, Any]]:
         """Beneficiaries (or the one ``beneficiary_id``) with their enrolments and registrations (staff view)."""

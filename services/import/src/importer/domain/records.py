@@ -55,6 +55,8 @@ class Beneficiary:
     sms_consent_at: datetime | None = None
     sms_consent_by: str | None = None
     corrected_fields: str | None = None
+    merged_into: str | None = None
+    merged_at: datetime | None = None
 
     def with_corrections(self, identity: Identity) -> Identity:
         """A list's identity for this person, but for the fields staff corrected (BEN-01): those stay."""

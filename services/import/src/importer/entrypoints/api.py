@@ -3,7 +3,7 @@
 import logging
 from typing import Any, Literal
 
-from fastapi import APIRouter, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, Body, File, Form, Query, Request, UploadFile
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -12,9 +12,12 @@ from servicekit.errors import NotFound
 from servicekit.uow import current_actor
 from servicekit.runtime import ServiceRuntime
 
+from importer.adapters.identity import IdentitySecret
 from importer.adapters.progress import ImportProgress
 from importer.config import ImporterSettings
-from importer.service_layer import corrections, imports
+from importer.domain.duplicates import Duplicate
+from importer.service_layer import corrections, duplicates, imports
+
 
 log = logging.getLogger("importer.keys")
 
@@ -23,8 +26,8 @@ def _json(row: dict[str, Any]) -> dict[str, Any]:
 
 
 def _person_json(p: dict[str, Any]) -> dict[str, Any]:
-    return _json(p) | {"enrolments": [_json(e) | {"registration": e["registration"] and _json(e["registration"])}
-                                      for e in p["enrolments"]]}
+    return _json(p) | {"enrolments": [
+        _json(e) | {"registration": e["registration"] and _json(e["registration"])} for e in p["enrolments"]]}
 
 
 def enrolled_on(person: dict[str, Any]) -> list[str]:
@@ -57,9 +60,10 @@ async def served_keys(request: Request, asked: int, served: int) -> None:
 
 
 def build_router(runtime: ServiceRuntime, progress: ImportProgress,
-                 settings: ImporterSettings | None = None) -> APIRouter:
+                 settings: ImporterSettings | None = None, identity: IdentitySecret | None = None) -> APIRouter:
     router = APIRouter(tags=["importer"])
     uow = runtime.uow_factory
+    identity = identity or IdentitySecret(None, runtime.database.sessions)  # BEN-03's blind indexes
     settings = settings or ImporterSettings()
     # SEC-03: only the services that read sealed personal data (settings.key_readers) get keys
     key_readers = services_only("import", lambda: settings.key_readers, "de lire les clés des bénéficiaires")
@@ -89,7 +93,8 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress,
         resources.changeable(resource)
         user = current_actor.get() or user  # SEC-04: the authenticated user, not what the form says
         report = await imports.import_list(imports.ImportList(
-            file.filename or "liste.csv", await file.read(), resource, user, partial, kind, upload_id), uow(), progress)
+            file.filename or "liste.csv", await file.read(), resource, user, partial, kind, upload_id), uow(), progress,
+            await identity.keys())
         return JSONResponse(report, status_code=422 if report["status"] == "refused" else 200)
 
     @router.get("/imports/progress/{upload_id}", dependencies=[right("import", "read")])
@@ -117,6 +122,34 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress,
             raise NotFound([missing])
         resources.readable(batch["resource_code"], not_found=missing)
         return imports.report_of(batch)
+
+    @router.get("/beneficiaries/duplicates", dependencies=[right("import", "read")])
+    async def suspected_duplicates(resources: Scope = in_scope) -> list[dict[str, Any]]:
+        """BEN-03: pairs of live records that look like one person (same identifiant France Travail, or same
+        name, first name and birth date, compared normalised), the older first; of the caller's antennes."""
+        pairs = await duplicates.suspected_pairs(uow(), await identity.keys())
+        async with uow() as u:
+            seen = {p["id"] for p in resources.keep(await u.people.listing(), enrolled_on)}
+        return [p for p in pairs if p["keep"]["id"] in seen or p["other"]["id"] in seen]
+
+    @router.get("/beneficiaries/merges", dependencies=[right("import", "read")])
+    async def beneficiary_merges() -> list[dict[str, Any]]:
+        """BEN-03: the merges made, each with what moved in importer."""
+        return await duplicates.merges(uow())
+
+    @router.post("/beneficiaries/{kept_id}/merge", dependencies=[right("import", "write")])
+    async def merge_beneficiary(kept_id: str, merged_id: str = Body(embed=True, description=(
+            "The record merged into the path's one: inactive afterwards, its rows moved.")),
+            resources: Scope = in_scope) -> dict[str, Any]:
+        """BEN-03: merge a doublon into the record kept; every service follows ``BeneficiariesMerged``. 422
+        (French message, nothing changed) for a record merged with itself, or one already merged or purged;
+        404 for a record outside the caller's antennes (SEC-02)."""
+        async with uow() as u:
+            for person_id in (kept_id, merged_id):
+                if found := await u.people.listing(person_id):
+                    resources.readable(*enrolled_on(found[0]),
+                                       not_found=f"Bénéficiaire « {person_id} » introuvable : rien n'a été fusionné.")
+        return await duplicates.merge_beneficiaries(uow(), kept_id, merged_id)
 
     @router.get("/beneficiaries", dependencies=[right("import", "read")])
     async def beneficiaries(resources: Scope = in_scope) -> list[dict[str, Any]]:
@@ -151,9 +184,12 @@ def build_router(runtime: ServiceRuntime, progress: ImportProgress,
         French message naming each wrong field, nothing changed; 404 outside the caller's antennes.
         Answers the fields changed and the record as it now is."""
         await record(beneficiary_id, resources)  # SEC-02: the caller's antennes only
+        found: list[Duplicate] = []  # BEN-03: doublons the corrected record now makes, reported
         done = await corrections.correct_beneficiary(corrections.CorrectBeneficiary(
-            beneficiary_id, correction.model_dump(exclude_unset=True), current_actor.get()), uow())
-        return {"changed": done["changed"], "beneficiary": await record(beneficiary_id, resources)}
+            beneficiary_id, correction.model_dump(exclude_unset=True), current_actor.get(),
+            checks=(duplicates.correction_check(await identity.keys(), found),)), uow())
+        return {"changed": done["changed"], "beneficiary": await record(beneficiary_id, resources),
+                "duplicates": [d.message(None, beneficiary_id) for d in found]}
 
     @router.post("/beneficiaries/keys", dependencies=[key_readers])
     async def beneficiary_keys(beneficiary_ids: list[str], request: Request) -> dict[str, str]:

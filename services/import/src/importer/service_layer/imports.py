@@ -25,14 +25,15 @@ from servicekit.clock import PARIS
 from servicekit.limits import french_count, limits
 
 from importer.adapters.progress import ImportProgress
+from importer.domain.duplicates import IdentityKeys, duplicates_of
 from importer.domain.imports import PROJECT, check_list, list_kind, purge_day, registration_to_cancel
 from importer.domain.records import Beneficiary, Enrolment, Identity, RecordedRegistration
 from importer.domain.registration_list import (Registration, RegistrationListError, RowError,
                                                parse_registration_list)
+from importer.service_layer.duplicates import RECORDS, index_records  # RECORDS: imports and purges take turns
 
 log = logging.getLogger("importer.imports")
 PARIS_DAY = timedelta(days=1)
-RECORDS = "beneficiary records"  # the lock imports and purges hold (UnitOfWork.exclusive)
 PROGRESS_EVERY = 100  # rows between two reports of the progress
 PART_ROWS = 5_000  # rows staged in memory at once (see _import_list)
 
@@ -92,8 +93,13 @@ class Announcements:
 class _Run:
     """One import's effects and report, within the unit of work's transaction."""
 
-    def __init__(self, cmd: ImportList, uow, people, kind: str, ods: str, batch_id: str):
-        self.cmd, self.uow, self.kind, self.ods, self.batch_id = cmd, uow, kind, ods, batch_id
+    def __init__(self, cmd: ImportList, uow, people, kind: str, ods: str, batch_id: str, keys: IdentityKeys):
+        self.cmd, self.uow, self.kind, self.ods, self.batch_id, self.keys = cmd, uow, kind, ods, batch_id, keys
+        # BEN-03: the live records by blind index (each part's, and those this import made), and the doublons.
+        self.by_ft: dict[str, set[str]] = {}
+        self.by_identity: dict[str, set[str]] = {}
+        self.duplicates: list[dict[str, Any]] = []
+        self.indexes: dict[str, dict[str, str | None]] = {}  # the records' new indexes, written with the part
         self.people = people  # the import's staged view of the records (adapters.staged.StagedPeople)
         self.counts = dict.fromkeys(ImportCounts.model_fields, 0)
         self.differences: list[tuple[int | None, str, str, str, datetime, str | None]] = []
@@ -103,6 +109,8 @@ class _Run:
     async def end_part(self) -> None:
         """Write what the part staged and emit its events; its records are let go."""
         await self.people.flush()
+        await self.uow.people.set_indexes([{"id": i, **v} for i, v in self.indexes.items()])
+        self.indexes = {}
         self.events.emit(self.uow)
         self.people = None
 
@@ -115,18 +123,47 @@ class _Run:
                  "starts_at": starts_at.astimezone(PARIS).isoformat(), "beneficiary": who}
                 for row, kind, registration_id, site, starts_at, who in self.differences]
 
+    async def load_indexes(self, part: list[tuple[Registration, str]]) -> None:
+        """The live records that share a blind index with the part's rows (BEN-03)."""
+        rows = [self.keys.of(reg.ft_id, reg.last_name, reg.first_name, reg.birth_date) for reg, _ in part]
+        by_ft, by_identity = await self.uow.people.sharing_indexes([r["ft_id_hash"] for r in rows],
+                                                                  [r["identity_hash"] for r in rows])
+        for index, found in ((self.by_ft, by_ft), (self.by_identity, by_identity)):
+            for value, ids in found.items():
+                index.setdefault(value, set()).update(ids)
+
+    def report_duplicates(self, person: Beneficiary, indexes: dict[str, str | None], row: int) -> None:
+        """BEN-03: a record this row created or changed that looks like another: reported, never merged."""
+        self.indexes[person.id] = indexes
+        ft_hash, identity_hash = indexes["ft_id_hash"], indexes["identity_hash"]
+        for found in duplicates_of(person.id, ft_hash, identity_hash, self.by_ft, self.by_identity):
+            self.duplicates.append({"row": row, "field": "Doublon", "message": found.message(row, person.id)})
+        for value, index in ((ft_hash, self.by_ft), (identity_hash, self.by_identity)):
+            if value:
+                index.setdefault(value, set()).add(person.id)
+
     async def beneficiary(self, reg: Registration) -> Beneficiary:
         identity = Identity(ft_id=reg.ft_id, civility=reg.civility, last_name=reg.last_name,
                             first_name=reg.first_name, birth_date=reg.birth_date, postcode=reg.postcode,
                             email=reg.email, phone=reg.phone)
         person = await self.people.by_ft_id(reg.ft_id)
+        if person is not None and person.merged_into:
+            # A merged record's identifiant is the kept record's (BEN-03): the row goes to it, as it stands.
+            while person.merged_into:
+                person = await self.people.beneficiary(person.merged_into)
+            return person
         if person is not None:
             identity = person.with_corrections(identity)  # what staff corrected stays (BEN-01)
+        indexes = self.keys.of(identity.ft_id, identity.last_name, identity.first_name, identity.birth_date)
         if person is None:
             person = await self.people.create_beneficiary(identity, self.now)
             self.counts["created"] += 1
+            self.report_duplicates(person, indexes, reg.row)
         elif person.differs_from(identity) or not person.active:
+            known = self.keys.of(person.ft_id, person.last_name, person.first_name, person.birth_date)
             person = await self.people.update_beneficiary(person.id, **identity.values(), active=True, purge_on=None)
+            if indexes != known:
+                self.report_duplicates(person, indexes, reg.row)
         else:
             return person
         key = await self.people.key(person.id)
@@ -230,14 +267,15 @@ class _Run:
                                                                                purge_on=purge_on))
 
 
-def _messages(errors: list[RowError], problems: list[str]) -> list[dict[str, Any]]:
+def _messages(errors: list[RowError], problems: list[str],
+              duplicates: list[dict[str, Any]] = ()) -> list[dict[str, Any]]:
     """The first PRESTAFLOW_LIMIT_IMPORT_MESSAGES messages, then how many others there were (X-03): a
-    list of bad rows must not fill the import history."""
+    list of bad rows must not fill the import history. Doublons (BEN-03) come after the rows' errors."""
     keep = limits().import_messages
     every = itertools.chain(({"row": None, "field": None, "message": m} for m in problems),
-                            ({"row": e.row, "field": e.field, "message": e.message} for e in errors))
+                            ({"row": e.row, "field": e.field, "message": e.message} for e in errors), duplicates)
     kept = list(itertools.islice(every, keep))
-    others = len(problems) + len(errors) - len(kept)
+    others = len(problems) + len(errors) + len(duplicates) - len(kept)
     if others:
         kept.append({"row": None, "field": None, "message": f"… et {french_count(others)} autre(s) message(s) "
                      f"non conservé(s) (les {french_count(keep)} premiers sont gardés, "
@@ -245,16 +283,17 @@ def _messages(errors: list[RowError], problems: list[str]) -> list[dict[str, Any
     return kept
 
 
-async def import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[str, Any]:
-    """Import one list; returns the report. ``status`` is ``imported``, ``refused`` or ``already_imported``."""
+async def import_list(cmd: ImportList, uow, progress: ImportProgress, keys: IdentityKeys) -> dict[str, Any]:
+    """Import one list; returns the report. ``status`` is ``imported``, ``refused`` or ``already_imported``.
+    ``keys``: the blind indexes' (BEN-03 doublons, reported among the report's messages)."""
     try:
-        return await _import_list(cmd, uow, progress)
+        return await _import_list(cmd, uow, progress, keys)
     finally:
         if cmd.upload_id:
             await progress.finish(cmd.upload_id)
 
 
-async def _import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[str, Any]:
+async def _import_list(cmd: ImportList, uow, progress: ImportProgress, keys: IdentityKeys) -> dict[str, Any]:
     sha256 = hashlib.sha256(cmd.data).hexdigest()
     batch_id = str(uuid.uuid4())
     async with uow:
@@ -284,7 +323,8 @@ async def _import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[s
         # The list is applied in parts of PART_ROWS rows, all in this one transaction: for each part, one
         # read of every record its rows can touch, one write of what changed, then its events; what the
         # part staged is let go before the next (a 100,000-row list is not held staged all at once).
-        run = _Run(cmd, uow, None, kind, target.ods_codes[0], batch_id)
+        await index_records(uow, keys)
+        run = _Run(cmd, uow, None, kind, target.ods_codes[0], batch_id, keys)
         run.counts.update(read=parsed.rows_read, skipped=checked.skipped, errors=len(checked.row_errors))
         seen: set[str] = set()
         for start in range(0, max(total, 1), PART_ROWS):
@@ -292,6 +332,7 @@ async def _import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[s
                 await run.end_part()
             part = checked.accepted[start:start + PART_ROWS]
             run.people = uow.staged_people()
+            await run.load_indexes(part)
             await run.people.preload(ft_ids={reg.ft_id for reg, _ in part},
                                      order_numbers={reg.order_number for reg, _ in part if reg.order_number})
             for n, (reg, site) in enumerate(part, start):
@@ -316,7 +357,7 @@ async def _import_list(cmd: ImportList, uow, progress: ImportProgress) -> dict[s
                     await run.not_confirmed(registration, "absent_from_j2", None, None)
         await run.end_part()
         counts = ImportCounts(**run.counts)
-        messages = _messages(checked.row_errors, [])
+        messages = _messages(checked.row_errors, [], run.duplicates)
         mode = "partial" if cmd.partial else "strict"
         await uow.imports.add(id=batch_id, file_name=cmd.file_name, sha256=sha256, resource_code=cmd.resource,
                               user_name=cmd.user, list_kind=kind, mode=mode,
@@ -358,6 +399,7 @@ async def purge_due(uow) -> list[str]:
         await uow.exclusive(RECORDS)  # one purge at a time, never during an import (see _import_list)
         now = uow.clock.now()
         purged = await uow.people.due_for_purge(now.date())
+        purged += await uow.people.merged_into_these(purged)  # BEN-03: their merged records go with them
         await uow.people.purge(purged, now)
         uow.emit_items(BeneficiaryPurged, [BeneficiaryPurgedItem(beneficiary_id=b) for b in purged])
         await uow.commit()

@@ -14,9 +14,9 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from contracts.importer import (BeneficiaryCorrected, BeneficiaryDeactivated, BeneficiaryPurged, BeneficiaryRegistered,
-                                InscritsImported, ParticipantConfirmed, ParticipantNotConfirmed, RegistrationCancelled,
-                                RegistrationRecorded)
+from contracts.importer import (BeneficiariesMerged, BeneficiaryCorrected, BeneficiaryDeactivated, BeneficiaryPurged,
+                                BeneficiaryRegistered, InscritsImported, ParticipantConfirmed, ParticipantNotConfirmed,
+                                RegistrationCancelled, RegistrationRecorded)
 from servicekit.dispatch import Handler
 
 from importer.adapters.people import IDENTITY
@@ -140,8 +140,17 @@ def restorers(keys: Callable[[], Any]) -> dict[type, Handler]:
                 messages=[m.model_dump() for m in event.messages or ()])
             await uow.commit()
 
+    async def restore_merges(event: BeneficiariesMerged, uow) -> None:
+        """BEN-03: the merged record's enrolments and registrations moved, the record marked merged."""
+        async with uow:
+            for item in event.items:
+                await uow.merges.follow(item.merged_id, item.kept_id, uow.clock.now())
+                await uow.people.mark_merged(item.merged_id, item.kept_id, uow.clock.now())
+            uow.emit_items(BeneficiariesMerged, event.items)
+            await uow.commit()
+
     return {BeneficiaryRegistered: restore_beneficiaries, BeneficiaryCorrected: restore_corrections,
             RegistrationRecorded: restore_registrations,
             ParticipantConfirmed: restore_confirmations, ParticipantNotConfirmed: restore_not_confirmed,
             RegistrationCancelled: restore_cancellations, BeneficiaryDeactivated: restore_deactivations,
-            BeneficiaryPurged: restore_purges, InscritsImported: restore_import}
+            BeneficiaryPurged: restore_purges, InscritsImported: restore_import, BeneficiariesMerged: restore_merges}

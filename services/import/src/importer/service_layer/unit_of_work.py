@@ -1,5 +1,7 @@
+from servicekit.merges import SqlMerges
 from servicekit.uow import SqlAlchemyUnitOfWork
 
+from importer.adapters import orm
 from importer.adapters.gdpr import SqlGdprAgreements
 from importer.adapters.people import SqlImportHistory, SqlPeople
 from importer.adapters.repository import SqlReferentialProjection
@@ -15,6 +17,7 @@ class ImporterUnitOfWork(SqlAlchemyUnitOfWork):
         self.imports = SqlImportHistory(self.session)
         self.restored = SqlRestoredRecords(self.session)  # an audit replay's (OPS-04)
         self.gdpr = SqlGdprAgreements(self.session)  # BEN-02
+        self.merges = SqlMerges(self.session, orm.merges, orm.MERGE_REPOINTS)  # BEN-03
 
     def staged_people(self) -> StagedPeople:
         """The records an import works on, in memory until its ``flush`` (in this transaction)."""

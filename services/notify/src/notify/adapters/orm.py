@@ -3,6 +3,7 @@
 from sqlalchemy import JSON, Boolean, Column, DateTime, Index, Integer, MetaData, String, Table, Text
 
 from servicekit.sql import UtcDateTime
+from servicekit.merges import Repoint, add_merges_table
 from servicekit.tables import add_kit_tables
 
 metadata = MetaData()
@@ -142,4 +143,15 @@ delivery_attempts = Table(
     Column("at", UtcDateTime, nullable=False),
     Column("outcome", String(10), nullable=False),  # sent | temporary | permanent | invalid
     Column("answer", Text),  # the server's or provider's answer, as given
+)
+
+# BEN-03: where notify names a beneficiary, re-pointed when importer merges a doublon (servicekit.merges).
+# The kept record's contact and logins win; the merged one's move only where the kept record has none.
+merges = add_merges_table(metadata)
+MERGE_REPOINTS = (
+    Repoint("contact", contacts, "beneficiary_id", unique=True),
+    Repoint("connexions Mon Bureau Virtuel", logins, "beneficiary_id", unique=True),
+    Repoint("rendez-vous", appointments, "beneficiary_id"),
+    Repoint("participations", participations, "beneficiary_id", unique_with=("action_id",)),
+    Repoint("messages", messages, "beneficiary_id"),
 )

@@ -5,11 +5,12 @@ they call for: ``projections.py`` and ``scheduling.py``; the GDPR mail and the p
 sending: ``delivery.py``.
 """
 
-from contracts.importer import (BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered,
+from contracts.importer import (BeneficiariesMerged, BeneficiaryCorrected, BeneficiaryPurged, BeneficiaryRegistered,
                                 GdprAgreementRequested, ParticipantConfirmed, ParticipantNotConfirmed,
                                 RegistrationCancelled, RegistrationRecorded)
 from contracts.planning import (ActionCancelled, ActionChanged, ActionPlanned, ParticipantAdded, ParticipantRemoved,
                                 PresenceValidated, ReferentialChanged)
+from servicekit.merges import follow_merges
 
 from notify.service_layer.gdpr import forget_beneficiaries, send_gdpr_after_presence, send_gdpr_on_request
 from notify.service_layer.projections import (cancel_actions, cancel_registrations, cancel_unconfirmed,
@@ -33,4 +34,5 @@ EVENT_HANDLERS = {
     PresenceValidated: send_gdpr_after_presence,
     BeneficiaryPurged: forget_beneficiaries,
     GdprAgreementRequested: send_gdpr_on_request,  # BEN-02: staff sent the request again
+    BeneficiariesMerged: follow_merges,  # BEN-03: the merged record's rows move to the kept one
 }

@@ -1,7 +1,10 @@
 from collections.abc import Callable
 from typing import Any
 
+from servicekit.merges import SqlMerges
 from servicekit.uow import SqlAlchemyUnitOfWork
+
+from notify.adapters import orm
 
 from notify.adapters.files import SentCopies
 from notify.adapters.messages import SqlMessages
@@ -19,6 +22,7 @@ class NotifyUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def _open(self) -> None:
         await super()._open()
+        self.merges = SqlMerges(self.session, orm.merges, orm.MERGE_REPOINTS)  # BEN-03
         self.setup = SqlSetupRepository(self.session, self._setup_cache)
         self.contacts = SqlContacts(self.session)
         self.logins = SqlLogins(self.session)

@@ -4,6 +4,7 @@ from sqlalchemy import (JSON, Boolean, Column, Date, DateTime, ForeignKey, Index
                         String, Table, Text, UniqueConstraint)
 
 from servicekit.sql import UtcDateTime
+from servicekit.merges import Repoint, add_merges_table
 from servicekit.tables import add_kit_tables
 
 metadata = MetaData()
@@ -243,4 +244,17 @@ messages = Table(
     Column("sent", Boolean, nullable=False),
     Column("reason", String(100), nullable=True),
     Column("at", UtcDateTime, nullable=False),
+)
+
+# BEN-03: where planning names a beneficiary, re-pointed when importer merges a doublon into a record
+# (servicekit.merges). The identity sealed under the merged record's key stays with that record.
+merges = add_merges_table(metadata)
+MERGE_REPOINTS = (
+    Repoint("parcours", enrolments, "beneficiary_id"),
+    Repoint("historique des parcours", journey_history, "beneficiary_id"),
+    Repoint("rendez-vous importés", registrations, "beneficiary_id"),
+    Repoint("participations", participants, "beneficiary_id", unique_with=("action_id",)),
+    Repoint("livrables", deliverables, "beneficiary_id"),
+    Repoint("factures (suivi)", invoice_events, "beneficiary_id"),
+    Repoint("messages (historique)", messages, "beneficiary_id"),
 )

@@ -3,8 +3,9 @@
 from contracts.planning import (AdvisorRef, AntenneRef, OdsRef, ReferentialChanged, ResourceRef, SiteRef,
                                 StepRef)
 from contracts.affectation import ParticipantAssigned
-from contracts.importer import (BeneficiaryPurged, ParticipantConfirmed, ParticipantNotConfirmed,
+from contracts.importer import (BeneficiariesMerged, BeneficiaryPurged, ParticipantConfirmed, ParticipantNotConfirmed,
                                 RegistrationCancelled, RegistrationRecorded)
+from servicekit.merges import follow_merges
 from servicekit.versioned import load_versioned
 
 from planning.domain.referential import Referential, check_part
@@ -46,6 +47,7 @@ EVENT_HANDLERS = {
     ParticipantNotConfirmed: registrations.remove_unconfirmed,
     RegistrationCancelled: registrations.remove_cancelled,
     BeneficiaryPurged: registrations.forget_beneficiaries,
+    BeneficiariesMerged: follow_merges,  # BEN-03: the merged record's rows move to the kept one
     ParticipantAssigned: assignments.apply_assignments,
     **journey_views.EVENT_HANDLERS,
 }

@@ -1,4 +1,7 @@
+from servicekit.merges import SqlMerges
 from servicekit.uow import SqlAlchemyUnitOfWork
+
+from planning.adapters import orm
 
 from planning.adapters.agenda_repository import SqlAgendaRepository, SqlRegistrations
 from planning.adapters.journey_repository import SqlEnrolments
@@ -15,6 +18,7 @@ class PlanningUnitOfWork(SqlAlchemyUnitOfWork):
 
     async def _open(self) -> None:
         await super()._open()
+        self.merges = SqlMerges(self.session, orm.merges, orm.MERGE_REPOINTS)  # BEN-03
         self.referential = SqlReferentialRepository(self.session, self._referential_cache)
         self.agenda = SqlAgendaRepository(self.session)
         self.registrations = SqlRegistrations(self.session)
