@@ -239,6 +239,9 @@ async def test_pln07_planning_table_groups_diagnostic_slots_by_site_with_free_pl
     too_long = await api.request("GET", "planning", "/planning-table", params={"from": "2025-01-01", "to": "2025-02-01"})
     assert too_long.status_code == 422
     assert too_long.json()["messages"] == ["Période de 32 jours : la planification couvre 31 jours au plus."]
+    far = await api.request("GET", "planning", "/planning-table/export.csv", params={"from": "9999-12-31", "to": "9999-12-31"})
+    assert far.status_code == 422  # was a 500: the next day's bound overflowed (found by the fuzz test)
+    assert far.json()["messages"] == ["Date 31/12/9999 hors de la plage attendue (années 2000 à 2100)."]
 
 
 async def test_pln05_two_bookings_of_the_last_place_at_once_one_wins(pg_api):

@@ -285,7 +285,15 @@ def weekly_starts(first_day: date, last_day: date, weekdays: list[int], times: l
     return starts
 
 
+TABLE_YEARS = (2000, 2100)
+
+
 def table_period_problems(first_day: date, last_day: date) -> list[str]:
+    # A day far from any market (year 1, 9999) cannot be turned into Paris's time bounds.
+    out_of_range = [d for d in dict.fromkeys((first_day, last_day)) if not TABLE_YEARS[0] <= d.year <= TABLE_YEARS[1]]
+    if out_of_range:
+        return [f"Date {d:%d/%m/%Y} hors de la plage attendue (années {TABLE_YEARS[0]} à {TABLE_YEARS[1]})."
+                for d in out_of_range]
     days = (last_day - first_day).days + 1
     if days < 1:
         return [f"Période incorrecte : le {first_day:%d/%m/%Y} est après le {last_day:%d/%m/%Y}."]
