@@ -2,6 +2,8 @@
 tokens, deposits, reports read until integrated or rejected, transient failures retried as configured;
 without credentials the night's flows are written to a folder."""
 
+import hashlib
+
 from sqlalchemy import select
 
 from billing.adapters.chorus import ChorusApi
@@ -46,6 +48,16 @@ async def test_bil12_without_credentials_the_nights_flows_are_written_to_a_folde
     assert all((night / f"{n}.pdf").read_bytes().startswith(b"%PDF-") for n in numbers.values())
     assert {s for s, _r, _a in (await states(pg_billing)).values()} == {"written"}
     assert (await pg_billing.deposit())["lines"] == []  # written once
+    # OPS-04: each writing is an event, with the PDF's SHA-256 and size (the PDF names the person).
+    async with pg_billing.uow_factory() as uow:
+        outbox = pg_billing.tables.outbox
+        written = [e["payload"]["items"] for e in (await uow.session.execute(
+            select(outbox.c.envelope).where(outbox.c.type == "InvoiceWritten"))).scalars()]
+    items = {i["number"]: i for batch in written for i in batch}
+    assert set(items) == set(numbers.values())
+    for number, item in items.items():
+        pdf = (night / f"{number}.pdf").read_bytes()
+        assert (item["pdf_sha256"], item["pdf_size"]) == (hashlib.sha256(pdf).hexdigest(), len(pdf))
 
 
 async def test_bil07_bil12_deposit_report_rejection_and_transient_failures(pg_billing, keys):
