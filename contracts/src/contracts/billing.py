@@ -194,6 +194,16 @@ class InvoiceWritten(ListEvent):
     items: tuple[ChorusStatusItem, ...] = items_field("The documents written")
 
 
+class InvoiceDepositFailed(ListEvent):
+    """Chorus Pro could not be reached to deposit issued documents (state ``failed``): they are sent
+    again by the next run; ``reason`` says why (BIL-07)."""
+
+    event_type = "InvoiceDepositFailed"
+    producer = PRODUCER
+
+    items: tuple[ChorusStatusItem, ...] = items_field("The documents not deposited")
+
+
 class InvoiceIntegrated(ListEvent):
     """Chorus Pro integrated deposited documents (BIL-12)."""
 

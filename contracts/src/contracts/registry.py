@@ -19,7 +19,8 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     importer.BeneficiaryDeactivated, importer.BeneficiaryPurged, importer.BeneficiaryCorrected,
     importer.GdprAgreementRequested, importer.GdprAgreementRecorded, importer.BeneficiariesMerged,
     billing.CatalogueChanged, billing.InvoiceDrafted, billing.InvoiceIssued, billing.CreditNoteIssued,
-    billing.InvoiceDeposited, billing.InvoiceWritten, billing.InvoiceIntegrated, billing.InvoiceRejected,
+    billing.InvoiceDeposited, billing.InvoiceWritten, billing.InvoiceDepositFailed,
+    billing.InvoiceIntegrated, billing.InvoiceRejected,
     notify.NotificationSetupChanged, affectation.ParticipantAssigned,
     notify.MessageSent, notify.MessageNotSent,
 )

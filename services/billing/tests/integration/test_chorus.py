@@ -4,8 +4,12 @@ without credentials the night's flows are written to a folder."""
 
 import hashlib
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from contracts import Envelope
+from contracts.registry import parse_event
+
+from billing.adapters import orm
 from billing.adapters.chorus import ChorusApi
 from billing.service_layer import invoicing
 
@@ -88,6 +92,35 @@ async def test_bil07_bil12_deposit_report_rejection_and_transient_failures(pg_bi
         assert fake.calls[f"deposit:{numbers['b']}"] == 1
     types = await event_types(pg_billing)
     assert types.count("InvoiceDeposited") >= 2 and "InvoiceIntegrated" in types and "InvoiceRejected" in types
+    assert types.count("InvoiceDepositFailed") == 1  # d, the first night (c's 503s were retried in its call)
+    await chorus_states_replay_to_the_live_ones(pg_billing)
+
+
+CHORUS_COLUMNS = ("chorus_status", "chorus_flow", "chorus_reason", "chorus_attempts", "chorus_at")
+
+
+async def chorus_states_replay_to_the_live_ones(runtime) -> None:
+    """OPS-04: the Chorus states (failures, deposits, reports) rebuilt from billing's own events by its
+    restorers, stamped with each event's time, are the live ones."""
+    table = runtime.tables.outbox
+    invoices = orm.invoices
+    async with runtime.uow_factory() as uow:
+        live = (await uow.session.execute(select(invoices.c.id, *[invoices.c[c] for c in CHORUS_COLUMNS])
+                                          .order_by(invoices.c.id))).all()
+        envelopes = [Envelope.model_validate(e) for e in (await uow.session.execute(
+            select(table.c.envelope).where(table.c.type.in_(CHORUS_EVENTS)).order_by(table.c.id))).scalars()]
+        await uow.session.execute(update(invoices).where(invoices.c.status == "issued").values(
+            chorus_status="pending", chorus_flow=None, chorus_reason=None, chorus_attempts=0, chorus_at=None))
+        await uow.commit()
+    for envelope in envelopes:
+        await runtime.dispatcher.handle(envelope, runtime.restorers[type(parse_event(envelope))])
+    async with runtime.uow_factory() as uow:
+        replayed = (await uow.session.execute(select(invoices.c.id, *[invoices.c[c] for c in CHORUS_COLUMNS])
+                                              .order_by(invoices.c.id))).all()
+    assert replayed == live and {r.chorus_status for r in live} >= {"integrated", "rejected"}
+
+
+CHORUS_EVENTS = ("InvoiceDeposited", "InvoiceDepositFailed", "InvoiceIntegrated", "InvoiceRejected")
 
 
 async def test_bil07_random_503s_are_retried_until_every_flow_is_integrated(pg_billing, keys):

@@ -2,7 +2,7 @@
 the reports of the flows deposited are read until integrated or rejected.
 
 Each document's new state is committed on its own, with its event (``InvoiceDeposited``,
-``InvoiceIntegrated``, ``InvoiceRejected``): a run stopped halfway keeps what it did. A document
+``InvoiceDepositFailed``, ``InvoiceIntegrated``, ``InvoiceRejected``): a run stopped halfway keeps what it did. A document
 Chorus could not be reached for stays ``failed`` and is sent again by the next run. Without
 credentials the flows are written to a folder (state ``written``, ``InvoiceWritten``) for a manual upload.
 The events of a deposit or a writing carry the PDF's SHA-256 and size (the PDF itself names the person).
@@ -12,7 +12,8 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from contracts.billing import ChorusStatusItem, InvoiceDeposited, InvoiceIntegrated, InvoiceRejected, InvoiceWritten
+from contracts.billing import (ChorusStatusItem, InvoiceDeposited, InvoiceDepositFailed, InvoiceIntegrated,
+                               InvoiceRejected, InvoiceWritten)
 from servicekit.clock import PARIS
 
 from billing.service_layer.invoicing import Invoicing, pdf_of
@@ -54,7 +55,8 @@ async def deposit_night(uow, invoicing: Invoicing, chorus, polls: int = 3, poll_
         try:
             deposit = await chorus.deposit(filename, pdf)
         except Exception as exc:  # ChorusUnavailable: kept for the next run
-            await _save(uow, row, chorus_status="failed", chorus_attempts=attempts, chorus_reason=str(exc))
+            await _save(uow, row, InvoiceDepositFailed, _status(row, uow.clock.now(), pdf, reason=str(exc)),
+                        chorus_status="failed", chorus_attempts=attempts, chorus_reason=str(exc))
             lines.append(f"{row['number']} : non déposé, {exc}")
             continue
         now = uow.clock.now()

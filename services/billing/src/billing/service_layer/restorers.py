@@ -7,8 +7,8 @@ their SHA-256 (and the PDF's size), and the bootstrap leaves those two columns o
 
 from typing import Any
 
-from contracts.billing import (ChorusStatusItem, CreditNoteIssued, InvoiceDeposited, InvoiceIntegrated,
-                               InvoiceIssued, InvoiceRejected, InvoiceWritten, IssuedDocument)
+from contracts.billing import (ChorusStatusItem, CreditNoteIssued, InvoiceDeposited, InvoiceDepositFailed,
+                               InvoiceIntegrated, InvoiceIssued, InvoiceRejected, InvoiceWritten, IssuedDocument)
 
 from billing.service_layer.invoicing import CREDITED_FIELDS, emit_redraft, redraft
 
@@ -76,7 +76,7 @@ async def _chorus_values(uow, item: ChorusStatusItem, status: str) -> dict[str, 
     values: dict[str, Any] = {"chorus_status": status}
     if status == "integrated":
         return values
-    if status in ("written", "deposited") or item.flow_id is None:  # a try at sending (not a flow's report)
+    if status in ("written", "deposited", "failed") or item.flow_id is None:  # a try at sending (not a flow's report)
         row = await uow.invoices.get(item.document_id)
         values["chorus_attempts"] = row["chorus_attempts"] + 1
     if status == "deposited":
@@ -88,5 +88,6 @@ async def _chorus_values(uow, item: ChorusStatusItem, status: str) -> dict[str, 
 RESTORERS = {InvoiceIssued: restore_invoices, CreditNoteIssued: restore_credit_notes,
              InvoiceWritten: _chorus_restorer(InvoiceWritten, "written"),
              InvoiceDeposited: _chorus_restorer(InvoiceDeposited, "deposited"),
+             InvoiceDepositFailed: _chorus_restorer(InvoiceDepositFailed, "failed"),
              InvoiceIntegrated: _chorus_restorer(InvoiceIntegrated, "integrated"),
              InvoiceRejected: _chorus_restorer(InvoiceRejected, "rejected")}
