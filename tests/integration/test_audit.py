@@ -163,9 +163,6 @@ def test_ops04_replay_of_the_demos_log_reports_each_services_digest_against_the_
 # What a replay of the demo's log cannot rebuild yet, service by service (deploy/AUDIT.md, "Limit
 # today"): state decided by commands whose own events do not carry it.
 NOT_YET_RESTORED = {
-    # Issuing (numbers, Factur-X PDF and XML) and the Chorus Pro deposit: InvoiceIssued and
-    # CreditNoteIssued have no restorer, the folder deposit no event.
-    "billing": {"aggregate_versions", "invoices", "numbering"},
     # The postman's outcomes: MessageSent carries neither the message as sent (recipient, subject,
     # bodies: personal data) nor the server's answers, and the contacts it unsealed to send.
     "notify": {"aggregate_versions", "contacts", "delivery_attempts", "messages"},
@@ -176,13 +173,14 @@ def test_ops04_the_demos_log_replayed_from_its_export_rebuilds_each_service(demo
     """OPS-04: the demo's log replayed --from-export. Importer (its records restored from its own
     events, its keys declared out of the digest), affectation and planning (its referential, agenda,
     presences, journeys and deliverables restored from its own events; advisors' e-mails and the PDFs'
-    content, personal data never in the log, declared out) give the live digest; notify's
-    templates and rules and billing's catalogue are restored from their snapshot events; what still
+    content, personal data never in the log, declared out) and billing (its catalogue, invoices, credit
+    notes, numbering and Chorus deposit from its own events, the documents declared out) give the live
+    digest; notify's templates and rules are restored from their snapshot event; what still
     differs is exactly the state no event carries yet (NOT_YET_RESTORED)."""
     home, export = demo
     result = run(home, "audit", "replay", "--from-export", str(export), "--json")
     services = json.loads(result.output)["services"]
-    for name in ("importer", "affectation", "planning"):
+    for name in ("importer", "affectation", "planning", "billing"):
         assert services[name]["identical"] and services[name]["refused"] is None, services[name]
         assert services[name]["digest"] == services[name]["live_digest"]
     assert services["importer"]["applied"] >= 10  # its own events: the two imports and the purge
@@ -195,13 +193,17 @@ def test_ops04_the_demos_log_replayed_from_its_export_rebuilds_each_service(demo
                                                      "deliverables.content"}
     assert "données personnelles" in services["planning"]["excluded"]["advisors.email"]
     assert services["planning"]["applied"] > 20 and services["planning"]["differing_tables"] == {}
+    # Billing's issuing and Chorus deposit are restored from its own events; the documents (CII XML,
+    # Factur-X PDF) name the person: out, their SHA-256 in the events.
+    assert set(services["billing"]["excluded"]) == {"invoices.xml", "invoices.pdf"}
+    assert "bénéficiaire" in services["billing"]["excluded"]["invoices.pdf"]
     for name, tables in NOT_YET_RESTORED.items():
         assert set(services[name]["differing_tables"]) == tables, (name, services[name]["differing_tables"])
-    assert not {"importer", "affectation", "planning"} & set(NOT_YET_RESTORED)
+    assert not {"importer", "affectation", "planning", "billing"} & set(NOT_YET_RESTORED)
 
 
-@pytest.mark.xfail(strict=True, reason="OPS-04 not met yet: billing and notify hold command-made state "
-                                       "their events do not carry (NOT_YET_RESTORED, deploy/AUDIT.md)")
+@pytest.mark.xfail(strict=True, reason="OPS-04 not met yet: notify holds command-made state "
+                                       "its events do not carry (NOT_YET_RESTORED, deploy/AUDIT.md)")
 def test_ops04_the_demos_log_replayed_gives_five_identical_digests(demo):
     """OPS-04 as the issue states it: the demo's log replayed with five identical digests."""
     home, export = demo

@@ -117,6 +117,14 @@ class IssuedDocument(Contract):
     amount: Decimal = Field(description="Amount in euros, positive for both kinds.", examples=["1200.00"])
     credited_number: str | None = Field(default=None, description="For a credit note: the invoice it "
                                         "cancels (BT-25).", examples=[None])
+    # What an audit replay restores the document from (OPS-04); absent from events written before.
+    sequence: int | None = Field(default=None, ge=1, description="Its place in the legal entity's gap-free "
+                                 "sequence (the number's last part).", examples=[1])
+    reason: str | None = Field(default=None, description="For a credit note: why it was issued.",
+                               examples=["Parcours rouvert : sortie positive corrigée"])
+    xml_sha256: str | None = Field(default=None, description="SHA-256 of the Factur-X CII XML as stored (the XML "
+                                   "names the beneficiary, so it never travels in an event).",
+                                   examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])
 
 
 class InvoiceIssuedItem(IssuedDocument, Item):
@@ -155,6 +163,11 @@ class ChorusStatus(Contract):
     flow_id: str | None = Field(default=None, description="Chorus Pro's flow number (numeroFluxDepot).",
                                 examples=["CPP2025_0001"])
     reason: str | None = Field(default=None, description="Chorus Pro's reason, for a rejection.", examples=[None])
+    # The PDF sent or written (OPS-04: it names the beneficiary and never travels in an event); absent
+    # from events written before.
+    pdf_sha256: str | None = Field(default=None, description="SHA-256 of the Factur-X PDF deposited or written.",
+                                   examples=["9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"])
+    pdf_size: int | None = Field(default=None, ge=0, description="Size of that PDF in bytes.", examples=[48213])
 
 
 class ChorusStatusItem(ChorusStatus, Item):
@@ -169,6 +182,26 @@ class InvoiceDeposited(ListEvent):
     producer = PRODUCER
 
     items: tuple[ChorusStatusItem, ...] = items_field("The documents deposited")
+
+
+class InvoiceWritten(ListEvent):
+    """Without Chorus Pro credentials, issued documents were written to the deposit folder for a manual
+    upload (BIL-07, state ``written``)."""
+
+    event_type = "InvoiceWritten"
+    producer = PRODUCER
+
+    items: tuple[ChorusStatusItem, ...] = items_field("The documents written")
+
+
+class InvoiceDepositFailed(ListEvent):
+    """Chorus Pro could not be reached to deposit issued documents (state ``failed``): they are sent
+    again by the next run; ``reason`` says why (BIL-07)."""
+
+    event_type = "InvoiceDepositFailed"
+    producer = PRODUCER
+
+    items: tuple[ChorusStatusItem, ...] = items_field("The documents not deposited")
 
 
 class InvoiceIntegrated(ListEvent):

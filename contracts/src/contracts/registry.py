@@ -19,7 +19,9 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     importer.BeneficiaryDeactivated, importer.BeneficiaryPurged, importer.BeneficiaryCorrected,
     importer.GdprAgreementRequested, importer.GdprAgreementRecorded, importer.BeneficiariesMerged,
     billing.CatalogueChanged, billing.InvoiceDrafted, billing.InvoiceIssued, billing.CreditNoteIssued,
-    billing.InvoiceDeposited, billing.InvoiceIntegrated, billing.InvoiceRejected, notify.NotificationSetupChanged, affectation.ParticipantAssigned,
+    billing.InvoiceDeposited, billing.InvoiceWritten, billing.InvoiceDepositFailed,
+    billing.InvoiceIntegrated, billing.InvoiceRejected,
+    notify.NotificationSetupChanged, affectation.ParticipantAssigned,
     notify.MessageSent, notify.MessageNotSent,
 )
 # First versions, still published and upcast when a log holding them is read.

@@ -24,6 +24,13 @@ from billing.service_layer.unit_of_work import BillingUnitOfWork
 
 NAME = "billing"
 MIGRATIONS = Path(__file__).parent / "migrations"
+# Out of the state digest by design (OPS-04): the issued documents name the beneficiary.
+UNREPLAYABLE_XML = ("XML Factur-X (CII) de chaque facture et avoir : il nomme le bénéficiaire, donnée personnelle "
+                    "jamais dans le journal (sa clé disparaît à la purge, la facture reste) ; InvoiceIssued et "
+                    "CreditNoteIssued portent son empreinte SHA-256")
+UNREPLAYABLE_PDF = ("PDF Factur-X de chaque facture et avoir : il nomme le bénéficiaire et porte son heure de "
+                    "rendu ; InvoiceWritten et InvoiceDeposited portent l'empreinte SHA-256 et la taille du PDF "
+                    "déposé")
 
 
 def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | None = None, *,
@@ -35,6 +42,7 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
                        EVENT_HANDLERS, consumers.SUBSCRIPTIONS, BillingUnitOfWork, clock)
     runtime.key_source = key_source or HttpKeySource(settings.importer_url, auth=auth_from_settings(settings))
     runtime.restorers = RESTORERS
+    runtime.unreplayable = {"invoices.xml": UNREPLAYABLE_XML, "invoices.pdf": UNREPLAYABLE_PDF}
     renderer = PdfRenderer(settings.pdf_workers)  # renders invoices and runs their EN 16931 checks
     runtime.invoicing = Invoicing(CiiValidator(renderer), InvoicePdfs(renderer), runtime.key_source, [])
     runtime.chorus = (ChorusApi(settings, chorus_transport) if settings.chorus_configured

@@ -2,8 +2,14 @@
 tokens, deposits, reports read until integrated or rejected, transient failures retried as configured;
 without credentials the night's flows are written to a folder."""
 
-from sqlalchemy import select
+import hashlib
 
+from sqlalchemy import select, update
+
+from contracts import Envelope
+from contracts.registry import parse_event
+
+from billing.adapters import orm
 from billing.adapters.chorus import ChorusApi
 from billing.service_layer import invoicing
 
@@ -46,6 +52,16 @@ async def test_bil12_without_credentials_the_nights_flows_are_written_to_a_folde
     assert all((night / f"{n}.pdf").read_bytes().startswith(b"%PDF-") for n in numbers.values())
     assert {s for s, _r, _a in (await states(pg_billing)).values()} == {"written"}
     assert (await pg_billing.deposit())["lines"] == []  # written once
+    # OPS-04: each writing is an event, with the PDF's SHA-256 and size (the PDF names the person).
+    async with pg_billing.uow_factory() as uow:
+        outbox = pg_billing.tables.outbox
+        written = [e["payload"]["items"] for e in (await uow.session.execute(
+            select(outbox.c.envelope).where(outbox.c.type == "InvoiceWritten"))).scalars()]
+    items = {i["number"]: i for batch in written for i in batch}
+    assert set(items) == set(numbers.values())
+    for number, item in items.items():
+        pdf = (night / f"{number}.pdf").read_bytes()
+        assert (item["pdf_sha256"], item["pdf_size"]) == (hashlib.sha256(pdf).hexdigest(), len(pdf))
 
 
 async def test_bil07_bil12_deposit_report_rejection_and_transient_failures(pg_billing, keys):
@@ -76,6 +92,35 @@ async def test_bil07_bil12_deposit_report_rejection_and_transient_failures(pg_bi
         assert fake.calls[f"deposit:{numbers['b']}"] == 1
     types = await event_types(pg_billing)
     assert types.count("InvoiceDeposited") >= 2 and "InvoiceIntegrated" in types and "InvoiceRejected" in types
+    assert types.count("InvoiceDepositFailed") == 1  # d, the first night (c's 503s were retried in its call)
+    await chorus_states_replay_to_the_live_ones(pg_billing)
+
+
+CHORUS_COLUMNS = ("chorus_status", "chorus_flow", "chorus_reason", "chorus_attempts", "chorus_at")
+
+
+async def chorus_states_replay_to_the_live_ones(runtime) -> None:
+    """OPS-04: the Chorus states (failures, deposits, reports) rebuilt from billing's own events by its
+    restorers, stamped with each event's time, are the live ones."""
+    table = runtime.tables.outbox
+    invoices = orm.invoices
+    async with runtime.uow_factory() as uow:
+        live = (await uow.session.execute(select(invoices.c.id, *[invoices.c[c] for c in CHORUS_COLUMNS])
+                                          .order_by(invoices.c.id))).all()
+        envelopes = [Envelope.model_validate(e) for e in (await uow.session.execute(
+            select(table.c.envelope).where(table.c.type.in_(CHORUS_EVENTS)).order_by(table.c.id))).scalars()]
+        await uow.session.execute(update(invoices).where(invoices.c.status == "issued").values(
+            chorus_status="pending", chorus_flow=None, chorus_reason=None, chorus_attempts=0, chorus_at=None))
+        await uow.commit()
+    for envelope in envelopes:
+        await runtime.dispatcher.handle(envelope, runtime.restorers[type(parse_event(envelope))])
+    async with runtime.uow_factory() as uow:
+        replayed = (await uow.session.execute(select(invoices.c.id, *[invoices.c[c] for c in CHORUS_COLUMNS])
+                                              .order_by(invoices.c.id))).all()
+    assert replayed == live and {r.chorus_status for r in live} >= {"integrated", "rejected"}
+
+
+CHORUS_EVENTS = ("InvoiceDeposited", "InvoiceDepositFailed", "InvoiceIntegrated", "InvoiceRejected")
 
 
 async def test_bil07_random_503s_are_retried_until_every_flow_is_integrated(pg_billing, keys):

@@ -155,6 +155,17 @@ class SqlInvoiceRepository:
             orm.invoices.c.status == "issued", orm.invoices.c.pdf.is_(None)).order_by(orm.invoices.c.number))
         return list(rows.scalars())
 
+    async def restore_sequence(self, legal_entity: str, sequence: int) -> None:
+        """The audit's replay (OPS-04): the sequence has reached ``sequence`` (a number restored from the log)."""
+        table = orm.numbering
+        last = (await self.session.execute(select(table.c.last_sequence)
+                                           .where(table.c.legal_entity == legal_entity))).scalar()
+        if last is None:
+            await self.session.execute(insert(table).values(legal_entity=legal_entity, last_sequence=sequence))
+        elif last < sequence:
+            await self.session.execute(update(table).where(table.c.legal_entity == legal_entity)
+                                       .values(last_sequence=sequence))
+
     async def allocate(self, legal_entity: str) -> int:
         """The next number of ``legal_entity``'s sequence; its row stays locked until the transaction ends."""
         table = orm.numbering

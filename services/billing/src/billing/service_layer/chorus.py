@@ -2,15 +2,18 @@
 the reports of the flows deposited are read until integrated or rejected.
 
 Each document's new state is committed on its own, with its event (``InvoiceDeposited``,
-``InvoiceIntegrated``, ``InvoiceRejected``): a run stopped halfway keeps what it did. A document
+``InvoiceDepositFailed``, ``InvoiceIntegrated``, ``InvoiceRejected``): a run stopped halfway keeps what it did. A document
 Chorus could not be reached for stays ``failed`` and is sent again by the next run. Without
-credentials the flows are written to a folder (state ``written``) for a manual upload.
+credentials the flows are written to a folder (state ``written``, ``InvoiceWritten``) for a manual upload.
+The events of a deposit or a writing carry the PDF's SHA-256 and size (the PDF itself names the person).
 """
 
+import hashlib
 from datetime import datetime
 from typing import Any
 
-from contracts.billing import ChorusStatusItem, InvoiceDeposited, InvoiceIntegrated, InvoiceRejected
+from contracts.billing import (ChorusStatusItem, InvoiceDeposited, InvoiceDepositFailed, InvoiceIntegrated,
+                               InvoiceRejected, InvoiceWritten)
 from servicekit.clock import PARIS
 
 from billing.service_layer.invoicing import Invoicing, pdf_of
@@ -18,7 +21,9 @@ from billing.service_layer.invoicing import Invoicing, pdf_of
 TO_SEND = ("pending", "failed")
 
 
-def _status(row: dict[str, Any], at: datetime, **values: Any) -> ChorusStatusItem:
+def _status(row: dict[str, Any], at: datetime, pdf: bytes | None = None, **values: Any) -> ChorusStatusItem:
+    if pdf is not None:
+        values |= {"pdf_sha256": hashlib.sha256(pdf).hexdigest(), "pdf_size": len(pdf)}
     return ChorusStatusItem(document_id=row["id"], number=row["number"], enrolment_id=row["enrolment_id"], at=at,
                             **values)
 
@@ -43,22 +48,24 @@ async def deposit_night(uow, invoicing: Invoicing, chorus, polls: int = 3, poll_
         attempts = row["chorus_attempts"] + 1
         if chorus.mode == "folder":
             path = chorus.write(night, filename, pdf)
-            await _save(uow, row, chorus_status="written", chorus_attempts=attempts, chorus_reason=None)
+            await _save(uow, row, InvoiceWritten, _status(row, uow.clock.now(), pdf), chorus_status="written",
+                        chorus_attempts=attempts, chorus_reason=None)
             lines.append(f"{row['number']} : écrit dans {path.parent.name}/{path.name} (dépôt manuel)")
             continue
         try:
             deposit = await chorus.deposit(filename, pdf)
         except Exception as exc:  # ChorusUnavailable: kept for the next run
-            await _save(uow, row, chorus_status="failed", chorus_attempts=attempts, chorus_reason=str(exc))
+            await _save(uow, row, InvoiceDepositFailed, _status(row, uow.clock.now(), pdf, reason=str(exc)),
+                        chorus_status="failed", chorus_attempts=attempts, chorus_reason=str(exc))
             lines.append(f"{row['number']} : non déposé, {exc}")
             continue
         now = uow.clock.now()
         if not deposit.accepted:
-            await _save(uow, row, InvoiceRejected, _status(row, now, reason=deposit.reason),
+            await _save(uow, row, InvoiceRejected, _status(row, now, pdf, reason=deposit.reason),
                         chorus_status="rejected", chorus_attempts=attempts, chorus_reason=deposit.reason)
             lines.append(f"{row['number']} : refusé au dépôt : {deposit.reason}")
             continue
-        await _save(uow, row, InvoiceDeposited, _status(row, now, flow_id=deposit.flow_id),
+        await _save(uow, row, InvoiceDeposited, _status(row, now, pdf, flow_id=deposit.flow_id),
                     chorus_status="deposited", chorus_attempts=attempts, chorus_flow=deposit.flow_id,
                     chorus_reason=None)
         lines.append(f"{row['number']} : déposé (flux {deposit.flow_id})")

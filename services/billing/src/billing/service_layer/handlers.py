@@ -12,6 +12,7 @@ from billing.domain.catalogue import (AntenneEntity, Buyer, Catalogue, Catalogue
                                       duplicate_codes)
 from billing.service_layer.invoicing import (draft_invoices, forget_beneficiaries, record_beneficiaries,
                                              reopen_journeys)
+from billing.service_layer.restorers import RESTORERS as ISSUING_RESTORERS
 
 
 @dataclass(frozen=True)
@@ -65,7 +66,7 @@ async def restore_catalogue(event: CatalogueChanged, uow) -> None:
 
 
 # What billing's commands decided, rebuilt by a replay from billing's own events.
-RESTORERS = {CatalogueChanged: restore_catalogue}
+RESTORERS = {CatalogueChanged: restore_catalogue, **ISSUING_RESTORERS}
 
 
 # Billing's copy of ressources (market, lot, mandataire) and sites (address for invoices).

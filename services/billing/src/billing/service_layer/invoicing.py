@@ -8,6 +8,7 @@ after the commit (from what was committed, so a crash before it only delays the 
 rendered again by :func:`render_missing`).
 """
 
+import hashlib
 import time
 from dataclasses import dataclass, replace
 from datetime import date
@@ -281,7 +282,7 @@ async def issue_invoice(cmd: IssueInvoice, uow, invoicing: Invoicing) -> dict[st
         uow.emit_items(InvoiceIssued, [InvoiceIssuedItem(
             document_id=row["id"], kind="invoice", number=number, enrolment_id=row["enrolment_id"],
             beneficiary_id=row["beneficiary_id"], legal_entity=row["legal_entity"], issued_on=issued_on,
-            amount=row["amount"])])
+            amount=row["amount"], sequence=sequence, xml_sha256=hashlib.sha256(xml).hexdigest())])
         await _commit_numbered(uow, invoicing)
     await _render(uow, invoicing, row["id"], document, number, xml)
     return {"id": row["id"], "number": number, "amount": row["amount"], "issued_on": issued_on}
@@ -327,32 +328,44 @@ async def issue_credit_note(cmd: IssueCreditNote, uow, invoicing: Invoicing) -> 
         number, sequence, xml = await _allocate(uow, numbering, document)
         issued_on = document.document.issued_on
         credit_id = derived_id("credit-note", invoice["id"])
-        fields = {k: invoice[k] for k in ("enrolment_id", "closing", "beneficiary_id", "ods", "resource", "site",
-                                          "ods_start", "ods_end", "order_number", "outcome", "outcome_date",
-                                          "closed_on", "legal_entity", "funder", "tariff_amount", "percentage",
-                                          "amount")}
+        fields = {k: invoice[k] for k in CREDITED_FIELDS}
         await uow.invoices.add_new([fields | {
             "id": credit_id, "kind": "credit_note", "status": "issued", "problems": [], "number": number,
             "sequence": sequence, "issued_on": issued_on, "credits": invoice["id"], "reason": cmd.reason.strip(),
             "xml": xml.decode("utf-8"), "chorus_status": "pending", "chorus_attempts": 0}])
         if not await uow.invoices.update_if(invoice["id"], {"credited_by": None}, credited_by=credit_id):
             await not_credited()  # credited meanwhile by a concurrent request: all rolled back
-        # The journey can be invoiced again: a new draft, priced as the first one.
-        reissue = fields | {"id": derived_id("reissue", credit_id), "kind": "invoice", "status": "draft",
-                            "problems": [], "chorus_attempts": 0}
-        await uow.invoices.add_new([reissue])
+        reissue = await redraft(uow, fields, credit_id)
         uow.emit_items(CreditNoteIssued, [CreditNoteIssuedItem(
             document_id=credit_id, kind="credit_note", number=number, enrolment_id=invoice["enrolment_id"],
             beneficiary_id=invoice["beneficiary_id"], legal_entity=invoice["legal_entity"], issued_on=issued_on,
-            amount=invoice["amount"], credited_number=invoice["number"])])
-        uow.emit_items(InvoiceDrafted, [InvoiceDraftedItem(
-            invoice_id=reissue["id"], enrolment_id=reissue["enrolment_id"], closing=reissue["closing"],
-            beneficiary_id=reissue["beneficiary_id"], legal_entity=reissue["legal_entity"], amount=reissue["amount"],
-            percentage=reissue["percentage"])])
+            amount=invoice["amount"], credited_number=invoice["number"], sequence=sequence, reason=cmd.reason.strip(),
+            xml_sha256=hashlib.sha256(xml).hexdigest())])
+        emit_redraft(uow, reissue)
         await _commit_numbered(uow, invoicing)
     await _render(uow, invoicing, credit_id, document, number, xml)
     return {"id": credit_id, "number": number, "credits": cmd.number, "amount": invoice["amount"],
             "issued_on": issued_on, "reissue_id": reissue["id"]}
+
+
+CREDITED_FIELDS = ("enrolment_id", "closing", "beneficiary_id", "ods", "resource", "site", "ods_start", "ods_end",
+                   "order_number", "outcome", "outcome_date", "closed_on", "legal_entity", "funder", "tariff_amount",
+                   "percentage", "amount")
+
+
+async def redraft(uow, fields: dict[str, Any], credit_id: str) -> dict[str, Any]:
+    """The journey a credit note cancelled can be invoiced again: a new draft, priced as the first one."""
+    reissue = fields | {"id": derived_id("reissue", credit_id), "kind": "invoice", "status": "draft",
+                        "problems": [], "chorus_attempts": 0}
+    await uow.invoices.add_new([reissue])
+    return reissue
+
+
+def emit_redraft(uow, reissue: dict[str, Any]) -> None:
+    uow.emit_items(InvoiceDrafted, [InvoiceDraftedItem(
+        invoice_id=reissue["id"], enrolment_id=reissue["enrolment_id"], closing=reissue["closing"],
+        beneficiary_id=reissue["beneficiary_id"], legal_entity=reissue["legal_entity"], amount=reissue["amount"],
+        percentage=reissue["percentage"])])
 
 
 async def pdf_of(uow, invoicing: Invoicing, number: str) -> bytes:
