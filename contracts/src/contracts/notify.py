@@ -1,8 +1,8 @@
 """Events produced by the notify service."""
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from contracts.base import Contract, Event, Item, ListEvent, items_field
 
@@ -43,6 +43,26 @@ class NotificationSetupChanged(Event):
 MessageChannel = Literal["email", "sms"]
 
 
+class DeliveryTry(Contract):
+    """One delivery attempt as notify logged it: when and how it ended, never the server's answer (it may
+    quote the address)."""
+
+    at: AwareDatetime = Field(description="When the attempt was made.", examples=["2025-01-12T18:00:00Z"])
+    outcome: Literal["sent", "temporary", "permanent", "invalid"] = Field(
+        description="Accepted, temporary failure (tried again), permanent failure, or the message could not be made.",
+        examples=["sent"])
+
+
+# What an audit replay restores a message's outcome from (OPS-04); absent from events written before.
+def outcome_at_field() -> Any:
+    return Field(default=None, description="When the postman recorded the outcome (the message's last change).",
+                 examples=["2025-01-12T18:00:00Z"])
+
+
+def tries_field() -> Any:
+    return Field(default=None, description="Every delivery attempt of the message, oldest first (none: not said).")
+
+
 class MessageSentFields(Contract):
     message_id: str = Field(description="Notify's message id (one per recipient × rule × appointment).")
     beneficiary_id: str = Field(description="Recipient's beneficiary id.", examples=["b-6f1c2d"])
@@ -55,6 +75,9 @@ class MessageSentFields(Contract):
 
 
 class MessageSentItem(MessageSentFields, Item):
+    sent_at: AwareDatetime | None = outcome_at_field()
+    tries: tuple[DeliveryTry, ...] | None = tries_field()
+
     aggregate = "message"
     aggregate_field = "message_id"
 
@@ -84,6 +107,17 @@ class MessageNotSentFields(Contract):
 
 
 class MessageNotSentItem(MessageNotSentFields, Item):
+    status: Literal["not_sent", "cancelled", "manual"] | None = Field(
+        default=None, description="What became of the message: not sent, cancelled, or to send by hand (GDPR mail).",
+        examples=["not_sent"])
+    reason_text: str | None = Field(
+        default=None, description="The reason as staff read it (French, built from the code, the template's code "
+                                  "and the attempts; never personal data).",
+        examples=["Pas d'adresse e-mail sur la fiche."])
+    attempts: int | None = Field(default=None, ge=0, description="Delivery attempts made.", examples=[0])
+    decided_at: AwareDatetime | None = outcome_at_field()
+    tries: tuple[DeliveryTry, ...] | None = tries_field()
+
     aggregate = "message"
     aggregate_field = "message_id"
 

@@ -156,5 +156,6 @@ class SqlMessages:
         taken = await self.session.execute(
             update(_m).where(_m.c.claimed_at.is_not(None), _m.c.status.in_(FINAL)).values(claimed_at=None)
             .returning(_m.c.id, _m.c.beneficiary_id, _m.c.registration_id, _m.c.template_code, _m.c.channel,
-                       _m.c.kind, _m.c.status, _m.c.reason_code, _m.c.attempts, _m.c.due_at))
+                       _m.c.kind, _m.c.status, _m.c.reason_code, _m.c.reason, _m.c.attempts, _m.c.due_at,
+                       _m.c.updated_at, _m.c.sent_at))
         return sorted((dict(r) for r in taken.mappings()), key=lambda m: (m["due_at"], m["id"]))
