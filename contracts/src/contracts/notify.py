@@ -47,6 +47,9 @@ class DeliveryTry(Contract):
     """One delivery attempt as notify logged it: when and how it ended, never the server's answer (it may
     quote the address)."""
 
+    id: int | None = Field(default=None, description="The attempt's number in notify's delivery log, all messages "
+                                                    "together (the order of the attempts across messages).",
+                           examples=[12])
     at: AwareDatetime = Field(description="When the attempt was made.", examples=["2025-01-12T18:00:00Z"])
     outcome: Literal["sent", "temporary", "permanent", "invalid"] = Field(
         description="Accepted, temporary failure (tried again), permanent failure, or the message could not be made.",

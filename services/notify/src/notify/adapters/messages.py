@@ -109,9 +109,11 @@ class SqlMessages:
     async def stale_claims(self, before: datetime) -> list[dict[str, Any]]:
         return await self._all(select(_m).where(_m.c.status == "sending", _m.c.claimed_at < before))
 
-    async def add_attempt(self, message_id: str, attempt: int, at: datetime, outcome: str, answer: str | None) -> None:
+    async def add_attempt(self, message_id: str, attempt: int, at: datetime, outcome: str, answer: str | None,
+                          row_id: int | None = None) -> None:
+        """``row_id``: the row's place in the log as announced (an audit replay's), else the next one."""
         await self.session.execute(insert(_a).values(message_id=message_id, attempt=attempt, at=at, outcome=outcome,
-                                                     answer=answer))
+                                                     answer=answer, **({"id": row_id} if row_id is not None else {})))
 
     async def attempts(self, message_id: str) -> list[dict[str, Any]]:
         return await self._all(select(_a).where(_a.c.message_id == message_id).order_by(_a.c.id))

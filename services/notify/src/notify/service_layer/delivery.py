@@ -185,7 +185,7 @@ class Postman:
         async with self.uow_factory() as uow:
             outcomes = await uow.messages.outcomes_to_announce()
             tries = await uow.messages.attempts_of([m["id"] for m in outcomes])
-            said = {m["id"]: tuple(DeliveryTry(at=a["at"], outcome=a["outcome"]) for a in tries[m["id"]])
+            said = {m["id"]: tuple(DeliveryTry(id=a["id"], at=a["at"], outcome=a["outcome"]) for a in tries[m["id"]])
                     for m in outcomes}
             uow.emit_items(MessageSent, [
                 MessageSentItem(message_id=m["id"], beneficiary_id=m["beneficiary_id"],

@@ -36,7 +36,7 @@ async def _unseal(uow, keys: KeySource, beneficiary_ids: Iterable[str]) -> None:
 
 async def _record(uow, message_id: str, tries: tuple[DeliveryTry, ...] | None, values: dict[str, Any]) -> None:
     for number, attempt in enumerate(tries or (), 1):
-        await uow.messages.add_attempt(message_id, number, attempt.at, attempt.outcome, None)
+        await uow.messages.add_attempt(message_id, number, attempt.at, attempt.outcome, None, attempt.id)
     await uow.messages.update(message_id, next_attempt_at=None, claimed_at=None, **values)
 
 
