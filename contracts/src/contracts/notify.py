@@ -144,6 +144,28 @@ class MessageNotSent(ListEvent):
     items: tuple[MessageNotSentItem, ...] = items_field("The messages that will not go")
 
 
+class MessageScheduledByHandItem(Item):
+    message_id: str = Field(description="Notify's message id (a new one, or the GDPR mail not sent yet).")
+    beneficiary_id: str = Field(description="Recipient's beneficiary id.", examples=["b-6f1c2d"])
+    template: str = Field(description="Template (modèle) code.", examples=["SYS-RGPD"])
+
+    aggregate = "message"
+    aggregate_field = "message_id"
+
+
+class MessageScheduledByHand(ListEvent):
+    """Staff asked notify to send a message now (NOT-05: the GDPR information mail by hand); it is
+    scheduled, due at once, and its outcome follows in ``MessageSent`` or ``MessageNotSent``.
+
+    Ids and codes only, like the other message events.
+    """
+
+    event_type = "MessageScheduledByHand"
+    producer = PRODUCER
+
+    items: tuple[MessageScheduledByHandItem, ...] = items_field("The messages scheduled")
+
+
 # First versions: one aggregate per event. Kept for their published schemas and upcast on reading.
 
 class MessageSentV1(MessageSentFields, Event):

@@ -489,16 +489,25 @@ async def test_ops04_the_postmans_outcomes_replay_to_notifys_live_digest(notify,
     smtp_server.refuse.add("refus@example.org")
     smtp_server.start()
     assert await n.send(n.clock.now() + timedelta(minutes=5)) == {"sent": 1, "not_sent": 1, "cancelled": 0, "retry": 0}
+    # NOT-05 by hand: a GDPR mail left to staff (no civilité), then sent by hand (MessageScheduledByHand).
+    n.clock.at += timedelta(minutes=1)
+    await register(n, "b-4", civility=None, first="Piotr", last="KOWALSKI", email="piotr.k@example.com")
+    await n.feed(one(PresenceValidated, action_id="a-1", beneficiary_id="b-4", presence="oui",
+                     action_starts_at=paris(2025, 3, 19, 9, 0)))
+    assert (await n.send())["cancelled"] + (await n.send())["sent"] == 0  # manual: waits for staff
+    n.clock.at += timedelta(minutes=1)
+    assert (await n.call("POST", "/beneficiaries/b-4/gdpr")).json()["sent"]["sent"] == 1
+    assert [i["beneficiary_id"] for i in await n.emitted_items("MessageScheduledByHand")] == ["b-4"]
 
     sent = await n.emitted_items("MessageSent")
     assert [(i["beneficiary_id"], i["attempts"], [t["outcome"] for t in i["tries"]]) for i in sent] == [
-        ("b-1", 2, ["temporary", "sent"])]
+        ("b-1", 2, ["temporary", "sent"]), ("b-4", 1, ["sent"])]
     not_sent = {i["beneficiary_id"]: i for i in await n.emitted_items("MessageNotSent")}
     assert not_sent["b-2"]["reason"] == "rejected" and not_sent["b-2"]["status"] == "not_sent"
     assert [t["outcome"] for t in not_sent["b-2"]["tries"]] == ["temporary", "permanent"]
     assert not_sent["b-3"]["reason_text"] == "Pas d'adresse e-mail sur la fiche." and not_sent["b-3"]["attempts"] == 0
     log = json.dumps(await n.emitted())
-    for personal in ("lea.dupont@example.org", "refus@example.org", "DUPONT", "Boîte inconnue"):
+    for personal in ("lea.dupont@example.org", "refus@example.org", "DUPONT", "KOWALSKI", "Boîte inconnue"):
         assert personal not in log  # neither what was sent nor the servers' answers
 
     live = await runtime_digest(n.runtime)
