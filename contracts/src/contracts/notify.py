@@ -166,6 +166,25 @@ class MessageScheduledByHand(ListEvent):
     items: tuple[MessageScheduledByHandItem, ...] = items_field("The messages scheduled")
 
 
+class VirtualOfficeLoginItem(Item):
+    beneficiary_id: str = Field(description="Beneficiary who logged in.", examples=["b-6f1c2d"])
+    at: AwareDatetime = Field(description="When the virtual office says they logged in.",
+                              examples=["2025-01-08T10:15:00Z"])
+
+    aggregate = "virtual_office_login"
+    aggregate_field = "beneficiary_id"
+
+
+class VirtualOfficeLoginRecorded(ListEvent):
+    """The virtual office (Mon Bureau Virtuel) reported a person's login to notify: the J-7 reminder is
+    then not needed (NOT-04). Ids and times only."""
+
+    event_type = "VirtualOfficeLoginRecorded"
+    producer = PRODUCER
+
+    items: tuple[VirtualOfficeLoginItem, ...] = items_field("The logins reported")
+
+
 # First versions: one aggregate per event. Kept for their published schemas and upcast on reading.
 
 class MessageSentV1(MessageSentFields, Event):

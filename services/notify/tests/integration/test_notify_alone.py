@@ -498,6 +498,11 @@ async def test_ops04_the_postmans_outcomes_replay_to_notifys_live_digest(notify,
     n.clock.at += timedelta(minutes=1)
     assert (await n.call("POST", "/beneficiaries/b-4/gdpr")).json()["sent"]["sent"] == 1
     assert [i["beneficiary_id"] for i in await n.emitted_items("MessageScheduledByHand")] == ["b-4"]
+    # NOT-04: the virtual office reports logins (VirtualOfficeLoginRecorded).
+    for at in (None, paris(2025, 3, 19, 8, 0)):
+        login = await n.call("POST", "/beneficiaries/b-1/virtual-office-logins", json={"at": at and at.isoformat()})
+        assert login.status_code == 200, login.text
+    assert login.json()["count"] == 2
 
     sent = await n.emitted_items("MessageSent")
     assert [(i["beneficiary_id"], i["attempts"], [t["outcome"] for t in i["tries"]]) for i in sent] == [
