@@ -163,9 +163,7 @@ def test_ops04_replay_of_the_demos_log_reports_each_services_digest_against_the_
 # What a replay of the demo's log cannot rebuild yet, service by service (deploy/AUDIT.md, "Limit
 # today"): state decided by commands whose own events do not carry it.
 NOT_YET_RESTORED = {
-    # The postman's outcomes: MessageSent carries neither the message as sent (recipient, subject,
-    # bodies: personal data) nor the server's answers, and the contacts it unsealed to send.
-    "notify": {"aggregate_versions", "contacts", "delivery_attempts", "messages"},
+    # Nothing: every service's command-made state reaches the log (billing, notify restored too).
 }
 
 
@@ -173,9 +171,10 @@ def test_ops04_the_demos_log_replayed_from_its_export_rebuilds_each_service(demo
     """OPS-04: the demo's log replayed --from-export. Importer (its records restored from its own
     events, its keys declared out of the digest), affectation and planning (its referential, agenda,
     presences, journeys and deliverables restored from its own events; advisors' e-mails and the PDFs'
-    content, personal data never in the log, declared out) and billing (its catalogue, invoices, credit
-    notes, numbering and Chorus deposit from its own events, the documents declared out) give the live
-    digest; notify's templates and rules are restored from their snapshot event; what still
+    content, personal data never in the log, declared out), billing (its catalogue, invoices, credit
+    notes, numbering and Chorus deposit from its own events, the documents declared out) and notify (its
+    templates and rules from their snapshot event, its postman's outcomes from MessageSent and
+    MessageNotSent, what was sent declared out) give the live digest; what still
     differs is exactly the state no event carries yet (NOT_YET_RESTORED)."""
     home, export = demo
     result = run(home, "audit", "replay", "--from-export", str(export), "--json")
@@ -197,13 +196,17 @@ def test_ops04_the_demos_log_replayed_from_its_export_rebuilds_each_service(demo
     # Factur-X PDF) name the person: out, their SHA-256 in the events.
     assert set(services["billing"]["excluded"]) == {"invoices.xml", "invoices.pdf"}
     assert "bénéficiaire" in services["billing"]["excluded"]["invoices.pdf"]
+    # Notify's postman outcomes are restored from its MessageSent and MessageNotSent, the contacts it
+    # unsealed with the audit's keys; what was sent and the servers' answers (never in the log) are out.
+    assert services["notify"]["identical"] and services["notify"]["refused"] is None, services["notify"]
+    assert set(services["notify"]["excluded"]) == {"messages.recipient", "messages.subject", "messages.body_text",
+                                                   "messages.body_html", "delivery_attempts.answer"}
+    assert "données personnelles" in services["notify"]["excluded"]["messages.recipient"]
     for name, tables in NOT_YET_RESTORED.items():
         assert set(services[name]["differing_tables"]) == tables, (name, services[name]["differing_tables"])
-    assert not {"importer", "affectation", "planning", "billing"} & set(NOT_YET_RESTORED)
+    assert not {"importer", "affectation", "planning", "billing", "notify"} & set(NOT_YET_RESTORED)
 
 
-@pytest.mark.xfail(strict=True, reason="OPS-04 not met yet: notify holds command-made state "
-                                       "its events do not carry (NOT_YET_RESTORED, deploy/AUDIT.md)")
 def test_ops04_the_demos_log_replayed_gives_five_identical_digests(demo):
     """OPS-04 as the issue states it: the demo's log replayed with five identical digests."""
     home, export = demo

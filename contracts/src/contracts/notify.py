@@ -1,8 +1,8 @@
 """Events produced by the notify service."""
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import AwareDatetime, Field
 
 from contracts.base import Contract, Event, Item, ListEvent, items_field
 
@@ -43,6 +43,29 @@ class NotificationSetupChanged(Event):
 MessageChannel = Literal["email", "sms"]
 
 
+class DeliveryTry(Contract):
+    """One delivery attempt as notify logged it: when and how it ended, never the server's answer (it may
+    quote the address)."""
+
+    id: int | None = Field(default=None, description="The attempt's number in notify's delivery log, all messages "
+                                                    "together (the order of the attempts across messages).",
+                           examples=[12])
+    at: AwareDatetime = Field(description="When the attempt was made.", examples=["2025-01-12T18:00:00Z"])
+    outcome: Literal["sent", "temporary", "permanent", "invalid"] = Field(
+        description="Accepted, temporary failure (tried again), permanent failure, or the message could not be made.",
+        examples=["sent"])
+
+
+# What an audit replay restores a message's outcome from (OPS-04); absent from events written before.
+def outcome_at_field() -> Any:
+    return Field(default=None, description="When the postman recorded the outcome (the message's last change).",
+                 examples=["2025-01-12T18:00:00Z"])
+
+
+def tries_field() -> Any:
+    return Field(default=None, description="Every delivery attempt of the message, oldest first (none: not said).")
+
+
 class MessageSentFields(Contract):
     message_id: str = Field(description="Notify's message id (one per recipient × rule × appointment).")
     beneficiary_id: str = Field(description="Recipient's beneficiary id.", examples=["b-6f1c2d"])
@@ -55,6 +78,9 @@ class MessageSentFields(Contract):
 
 
 class MessageSentItem(MessageSentFields, Item):
+    sent_at: AwareDatetime | None = outcome_at_field()
+    tries: tuple[DeliveryTry, ...] | None = tries_field()
+
     aggregate = "message"
     aggregate_field = "message_id"
 
@@ -84,6 +110,17 @@ class MessageNotSentFields(Contract):
 
 
 class MessageNotSentItem(MessageNotSentFields, Item):
+    status: Literal["not_sent", "cancelled", "manual"] | None = Field(
+        default=None, description="What became of the message: not sent, cancelled, or to send by hand (GDPR mail).",
+        examples=["not_sent"])
+    reason_text: str | None = Field(
+        default=None, description="The reason as staff read it (French, built from the code, the template's code "
+                                  "and the attempts; never personal data).",
+        examples=["Pas d'adresse e-mail sur la fiche."])
+    attempts: int | None = Field(default=None, ge=0, description="Delivery attempts made.", examples=[0])
+    decided_at: AwareDatetime | None = outcome_at_field()
+    tries: tuple[DeliveryTry, ...] | None = tries_field()
+
     aggregate = "message"
     aggregate_field = "message_id"
 
@@ -105,6 +142,47 @@ class MessageNotSent(ListEvent):
     producer = PRODUCER
 
     items: tuple[MessageNotSentItem, ...] = items_field("The messages that will not go")
+
+
+class MessageScheduledByHandItem(Item):
+    message_id: str = Field(description="Notify's message id (a new one, or the GDPR mail not sent yet).")
+    beneficiary_id: str = Field(description="Recipient's beneficiary id.", examples=["b-6f1c2d"])
+    template: str = Field(description="Template (modèle) code.", examples=["SYS-RGPD"])
+
+    aggregate = "message"
+    aggregate_field = "message_id"
+
+
+class MessageScheduledByHand(ListEvent):
+    """Staff asked notify to send a message now (NOT-05: the GDPR information mail by hand); it is
+    scheduled, due at once, and its outcome follows in ``MessageSent`` or ``MessageNotSent``.
+
+    Ids and codes only, like the other message events.
+    """
+
+    event_type = "MessageScheduledByHand"
+    producer = PRODUCER
+
+    items: tuple[MessageScheduledByHandItem, ...] = items_field("The messages scheduled")
+
+
+class VirtualOfficeLoginItem(Item):
+    beneficiary_id: str = Field(description="Beneficiary who logged in.", examples=["b-6f1c2d"])
+    at: AwareDatetime = Field(description="When the virtual office says they logged in.",
+                              examples=["2025-01-08T10:15:00Z"])
+
+    aggregate = "virtual_office_login"
+    aggregate_field = "beneficiary_id"
+
+
+class VirtualOfficeLoginRecorded(ListEvent):
+    """The virtual office (Mon Bureau Virtuel) reported a person's login to notify: the J-7 reminder is
+    then not needed (NOT-04). Ids and times only."""
+
+    event_type = "VirtualOfficeLoginRecorded"
+    producer = PRODUCER
+
+    items: tuple[VirtualOfficeLoginItem, ...] = items_field("The logins reported")
 
 
 # First versions: one aggregate per event. Kept for their published schemas and upcast on reading.

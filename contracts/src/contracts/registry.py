@@ -22,7 +22,8 @@ EVENT_MODELS: tuple[type[Event], ...] = (
     billing.InvoiceDeposited, billing.InvoiceWritten, billing.InvoiceDepositFailed,
     billing.InvoiceIntegrated, billing.InvoiceRejected,
     notify.NotificationSetupChanged, affectation.ParticipantAssigned,
-    notify.MessageSent, notify.MessageNotSent,
+    notify.MessageSent, notify.MessageNotSent, notify.MessageScheduledByHand,
+    notify.VirtualOfficeLoginRecorded,
 )
 # First versions, still published and upcast when a log holding them is read.
 FIRST_VERSIONS: tuple[type[Event], ...] = (

@@ -22,6 +22,7 @@ from notify.adapters.sms import FolderSms, HttpSms
 from notify.config import NotifySettings, notify_settings
 from notify.entrypoints import api, consumers
 from notify.service_layer.delivery import Channel, Postman
+from notify.service_layer import gdpr, outcomes, projections
 from notify.service_layer.handlers import EVENT_HANDLERS
 from notify.service_layer.setup import RESTORERS
 from notify.service_layer.unit_of_work import NotifyUnitOfWork
@@ -67,7 +68,12 @@ def bootstrap(bus: Bus, settings: ServiceSettings | None = None, clock: Clock | 
     runtime = assemble(NAME, settings, bus, orm.metadata, orm.kit, MIGRATIONS, EVENT_HANDLERS,
                        consumers.SUBSCRIPTIONS, uow_class, clock, serialized_events=True)
     runtime.key_source = key_source
-    runtime.restorers = RESTORERS
+    # An audit replay restores the set-up and the postman's outcomes from notify's own events (OPS-04),
+    # unsealing contacts with the keys the audit gives (it replaces ``key_source``); what was sent and
+    # the servers' answers are never in the log: out of the digest, with their reasons.
+    runtime.restorers = (RESTORERS | outcomes.restorers(lambda: runtime.key_source) | gdpr.RESTORERS
+                         | projections.RESTORERS)
+    runtime.unreplayable = outcomes.UNREPLAYABLE
     postman = Postman(runtime.uow_factory, channels_override or channels(settings), settings, runtime.clock, key_source,
                       ImporterGdprLinks(key_source))
     holder.append(postman)

@@ -8,16 +8,20 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 
+from contracts import Envelope
 from contracts.base import ListEvent
 from contracts.importer import (BeneficiaryPurged, BeneficiaryRegistered, ParticipantConfirmed,
                                 ParticipantNotConfirmed, RegistrationCancelled, RegistrationRecorded)
 from contracts.planning import (ActionCancelled, ActionChanged, ActionItem, ActionPlanned, ParticipantAdded,
                                 PresenceValidated, ReferentialChanged, SiteRef, StructureRef)
 from servicekit import crypto
+from servicekit.bus import Bus
 from servicekit.clock import PARIS, FixedClock
+from servicekit.runtime import runtime_digest
+from servicekit.settings import ServiceSettings
 
 from notify.adapters.sms import HttpSms
-from notify.bootstrap import channels as configured_channels
+from notify.bootstrap import bootstrap, channels as configured_channels
 from notify.service_layer.delivery import Postman
 
 RULES = [{"ods": "ACR2025", "confirmation": "any", "template": "ACR-PRESENTATION", "delay_days": 0},
@@ -441,3 +445,78 @@ async def test_ben02_importer_unreachable_the_gdpr_mail_waits_for_its_link(notif
     n.importer.down = False
     assert (await n.send(at=n.clock.now() + timedelta(minutes=5)))["sent"] == 1
     assert "jeton=signed-full-0" in smtp_server.received[0].message.get_body(("plain",)).get_content()
+
+
+# --- OPS-04: the postman's outcomes (sent after a temporary failure, refused for good, not sent for want
+# of an address) are restored by a replay of notify's log from its own MessageSent and MessageNotSent,
+# the contacts unsealed with importer's keys; the copy's digest is the live one. The events never carry
+# what was sent nor the servers' answers.
+
+
+async def replayed_digest(n, home) -> dict:
+    """A fresh notify on SQLite fed the log: input events to its handlers, its own events that no
+    event caused (its commands', its postman's) to its restorers, in time order (inputs first)."""
+    own = [e for e in await n.emitted() if e.get("causation_id") is None]
+    log = sorted([(e, 0) for e, _ in n.fed] + [(e, 1) for e in own], key=lambda p: (p[0]["occurred_at"], p[1]))
+    clock = FixedClock(n.clock.now())
+    runtime = bootstrap(Bus("memory://"), ServiceSettings(home=home, bus="memory://"), clock,
+                        importer_transport=n.importer.transport())
+    await runtime.database.migrate()
+    restorers = {model.event_type: handler for model, handler in runtime.restorers.items()}
+    try:
+        for body, is_own in log:
+            envelope = Envelope.model_validate(body)
+            handler = (restorers if is_own else runtime.dispatcher.handlers).get(envelope.type)
+            assert handler is not None, envelope.type
+            clock.at = envelope.occurred_at
+            await runtime.dispatcher.handle(envelope, handler)
+        return await runtime_digest(runtime)
+    finally:
+        await runtime.database.dispose()
+
+
+async def test_ops04_the_postmans_outcomes_replay_to_notifys_live_digest(notify, smtp_server, tmp_path):
+    n = notify
+    n.clock.at += timedelta(minutes=1)  # after the set-up (a replay orders the log by time)
+    await register(n, "b-1")
+    await register(n, "b-2", email="refus@example.org")
+    await register(n, "b-3", email=None)
+    smtp_server.stop()  # an outage: b-1's and b-2's mails fail for a while
+    for who in ("b-1", "b-2", "b-3"):
+        await record(n, who)
+    assert await n.send(n.clock.now() + timedelta(minutes=1)) == {"sent": 0, "not_sent": 1, "cancelled": 0,
+                                                                    "retry": 2}
+    smtp_server.refuse.add("refus@example.org")
+    smtp_server.start()
+    assert await n.send(n.clock.now() + timedelta(minutes=5)) == {"sent": 1, "not_sent": 1, "cancelled": 0, "retry": 0}
+    # NOT-05 by hand: a GDPR mail left to staff (no civilité), then sent by hand (MessageScheduledByHand).
+    n.clock.at += timedelta(minutes=1)
+    await register(n, "b-4", civility=None, first="Piotr", last="KOWALSKI", email="piotr.k@example.com")
+    await n.feed(one(PresenceValidated, action_id="a-1", beneficiary_id="b-4", presence="oui",
+                     action_starts_at=paris(2025, 3, 19, 9, 0)))
+    assert (await n.send())["cancelled"] + (await n.send())["sent"] == 0  # manual: waits for staff
+    n.clock.at += timedelta(minutes=1)
+    assert (await n.call("POST", "/beneficiaries/b-4/gdpr")).json()["sent"]["sent"] == 1
+    assert [i["beneficiary_id"] for i in await n.emitted_items("MessageScheduledByHand")] == ["b-4"]
+    # NOT-04: the virtual office reports logins (VirtualOfficeLoginRecorded).
+    for at in (None, paris(2025, 3, 19, 8, 0)):
+        login = await n.call("POST", "/beneficiaries/b-1/virtual-office-logins", json={"at": at and at.isoformat()})
+        assert login.status_code == 200, login.text
+    assert login.json()["count"] == 2
+
+    sent = await n.emitted_items("MessageSent")
+    assert [(i["beneficiary_id"], i["attempts"], [t["outcome"] for t in i["tries"]]) for i in sent] == [
+        ("b-1", 2, ["temporary", "sent"]), ("b-4", 1, ["sent"])]
+    not_sent = {i["beneficiary_id"]: i for i in await n.emitted_items("MessageNotSent")}
+    assert not_sent["b-2"]["reason"] == "rejected" and not_sent["b-2"]["status"] == "not_sent"
+    assert [t["outcome"] for t in not_sent["b-2"]["tries"]] == ["temporary", "permanent"]
+    assert not_sent["b-3"]["reason_text"] == "Pas d'adresse e-mail sur la fiche." and not_sent["b-3"]["attempts"] == 0
+    log = json.dumps(await n.emitted())
+    for personal in ("lea.dupont@example.org", "refus@example.org", "DUPONT", "KOWALSKI", "Boîte inconnue"):
+        assert personal not in log  # neither what was sent nor the servers' answers
+
+    live = await runtime_digest(n.runtime)
+    replayed = await replayed_digest(n, tmp_path / "replay")
+    assert replayed["tables"] == live["tables"] and replayed["digest"] == live["digest"]
+    assert set(live["excluded"]) == {"messages.recipient", "messages.subject", "messages.body_text",
+                                     "messages.body_html", "delivery_attempts.answer"}

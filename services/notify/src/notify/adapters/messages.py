@@ -109,9 +109,11 @@ class SqlMessages:
     async def stale_claims(self, before: datetime) -> list[dict[str, Any]]:
         return await self._all(select(_m).where(_m.c.status == "sending", _m.c.claimed_at < before))
 
-    async def add_attempt(self, message_id: str, attempt: int, at: datetime, outcome: str, answer: str | None) -> None:
+    async def add_attempt(self, message_id: str, attempt: int, at: datetime, outcome: str, answer: str | None,
+                          row_id: int | None = None) -> None:
+        """``row_id``: the row's place in the log as announced (an audit replay's), else the next one."""
         await self.session.execute(insert(_a).values(message_id=message_id, attempt=attempt, at=at, outcome=outcome,
-                                                     answer=answer))
+                                                     answer=answer, **({"id": row_id} if row_id is not None else {})))
 
     async def attempts(self, message_id: str) -> list[dict[str, Any]]:
         return await self._all(select(_a).where(_a.c.message_id == message_id).order_by(_a.c.id))
@@ -156,5 +158,6 @@ class SqlMessages:
         taken = await self.session.execute(
             update(_m).where(_m.c.claimed_at.is_not(None), _m.c.status.in_(FINAL)).values(claimed_at=None)
             .returning(_m.c.id, _m.c.beneficiary_id, _m.c.registration_id, _m.c.template_code, _m.c.channel,
-                       _m.c.kind, _m.c.status, _m.c.reason_code, _m.c.attempts, _m.c.due_at))
+                       _m.c.kind, _m.c.status, _m.c.reason_code, _m.c.reason, _m.c.attempts, _m.c.due_at,
+                       _m.c.updated_at, _m.c.sent_at))
         return sorted((dict(r) for r in taken.mappings()), key=lambda m: (m["due_at"], m["id"]))

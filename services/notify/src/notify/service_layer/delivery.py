@@ -25,7 +25,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from contracts.notify import MessageNotSent, MessageSent, MessageSentItem
+from contracts.notify import DeliveryTry, MessageNotSent, MessageSent, MessageSentItem
 from servicekit.clock import Clock
 from servicekit.uow import UnitOfWork
 
@@ -85,6 +85,17 @@ class GdprLinks(Protocol):
     """BEN-02: the person's agreement link for the GDPR mail (None once the agreement is recorded)."""
 
     async def link(self, beneficiary_id: str) -> str | None: ...
+
+
+async def keep_unsealed(uow, pending: list[tuple[str, str]], identities: dict[str, dict[str, Any] | None]) -> None:
+    """Each contact received sealed (beneficiary id, token) replaced by the fields messages need, read
+    from its unsealed identity (None: the key was destroyed, the contact is deleted)."""
+    for beneficiary_id, token in pending:
+        identity = identities[beneficiary_id]
+        await uow.contacts.unsealed(beneficiary_id, token, identity and {
+            "civility": identity.get("civility") or None, "first_name": identity.get("first_name"),
+            "last_name": identity.get("last_name"), "email": identity.get("email") or None,
+            "phone": identity.get("phone") or None})
 
 
 class Postman:
@@ -162,27 +173,30 @@ class Postman:
                 failed |= {beneficiary_id for beneficiary_id, _ in pending}
                 log.warning("keys not available", extra={"service": "notify", "count": len(pending)})
                 continue
-            results = [(beneficiary_id, token, identities[beneficiary_id]) for beneficiary_id, token in pending]
             async with self.uow_factory() as uow:
-                for beneficiary_id, token, identity in results:
-                    await uow.contacts.unsealed(beneficiary_id, token, identity and {
-                        "civility": identity.get("civility") or None, "first_name": identity.get("first_name"),
-                        "last_name": identity.get("last_name"), "email": identity.get("email") or None,
-                        "phone": identity.get("phone") or None})
+                await keep_unsealed(uow, pending, identities)
                 await uow.commit()
-            done += len(results)
+            done += len(pending)
 
     async def _announce(self) -> None:
-        """One ``MessageSent`` for the messages sent, then one ``MessageNotSent`` for the others."""
+        """One ``MessageSent`` for the messages sent, then one ``MessageNotSent`` for the others, each
+        with its outcome's time and attempts (never what was sent, nor the servers' answers), from which
+        an audit replay restores them (OPS-04)."""
         async with self.uow_factory() as uow:
             outcomes = await uow.messages.outcomes_to_announce()
+            tries = await uow.messages.attempts_of([m["id"] for m in outcomes])
+            said = {m["id"]: tuple(DeliveryTry(id=a["id"], at=a["at"], outcome=a["outcome"]) for a in tries[m["id"]])
+                    for m in outcomes}
             uow.emit_items(MessageSent, [
                 MessageSentItem(message_id=m["id"], beneficiary_id=m["beneficiary_id"],
                                 registration_id=m["registration_id"], template=m["template_code"],
-                                channel=m["channel"], kind=m["kind"], attempts=m["attempts"])
+                                channel=m["channel"], kind=m["kind"], attempts=m["attempts"],
+                                sent_at=m["sent_at"], tries=said[m["id"]])
                 for m in outcomes if m["status"] == "sent"])
-            uow.emit_items(MessageNotSent, [not_sent_item(m, m["reason_code"]) for m in outcomes
-                                            if m["status"] != "sent"])
+            uow.emit_items(MessageNotSent, [
+                not_sent_item(m, m["reason_code"], status=m["status"], reason_text=m["reason"],
+                              attempts=m["attempts"], decided_at=m["updated_at"], tries=said[m["id"]])
+                for m in outcomes if m["status"] != "sent"])
             await uow.commit()
         self._announced = True
 

@@ -1,6 +1,7 @@
 """The GDPR information mail (NOT-05) and the purge of a person (X-04)."""
 
 from contracts.importer import BeneficiaryPurged, GdprAgreementRequested
+from contracts.notify import MessageScheduledByHand, MessageScheduledByHandItem
 from contracts.planning import PresenceValidated
 from servicekit.errors import Conflict, NotFound, RefusedInput
 
@@ -64,8 +65,20 @@ async def send_gdpr_by_hand(beneficiary_id: str, uow) -> dict:
         if not contact["email"]:
             raise RefusedInput(["Pas d'adresse e-mail sur la fiche : le mail RGPD ne peut pas être envoyé."])
         message = await _schedule(uow, beneficiary_id, message, now)
+        uow.emit_items(MessageScheduledByHand, [MessageScheduledByHandItem(
+            message_id=message["id"], beneficiary_id=beneficiary_id, template=message["template_code"])])
         await uow.commit()
     return {"message_id": message["id"], "status": "scheduled"}
+
+
+async def restore_by_hand(event: MessageScheduledByHand, uow) -> None:
+    """The audit's replay (OPS-04): the GDPR mail staff sent by hand, scheduled again at the event's time."""
+    async with uow:
+        for item in event.items:
+            await _schedule(uow, item.beneficiary_id, await uow.messages.by_key(dedup_key(item.beneficiary_id, "gdpr")),
+                            uow.clock.now())
+        uow.emit_items(MessageScheduledByHand, event.items)
+        await uow.commit()
 
 
 async def _schedule(uow, beneficiary_id: str, message: dict | None, now, key: str | None = None) -> dict:
@@ -102,3 +115,7 @@ async def send_gdpr_on_request(event: GdprAgreementRequested, uow) -> None:
                 if await uow.messages.by_key(again) is None:
                     await _schedule(uow, item.beneficiary_id, None, now, again)
         await uow.commit()
+
+
+# What notify's commands decided about the GDPR mail, rebuilt by a replay from notify's own events.
+RESTORERS = {MessageScheduledByHand: restore_by_hand}

@@ -12,6 +12,7 @@ from datetime import datetime
 from contracts.importer import (BeneficiaryCorrected, BeneficiaryRegistered, ParticipantConfirmed,
                                 ParticipantNotConfirmed, RegistrationCancelled, RegistrationRecorded,
                                 RegistrationRecordedItem)
+from contracts.notify import VirtualOfficeLoginItem, VirtualOfficeLoginRecorded
 from contracts.planning import (ActionCancelled, ActionChanged, ActionFields, ActionPlanned, ParticipantAdded,
                                 ParticipantRemoved, ReferentialChanged)
 
@@ -281,7 +282,22 @@ async def unlink_participants(event: ParticipantRemoved, uow) -> None:
 async def record_login(beneficiary_id: str, at: datetime | None, uow) -> dict:
     """The virtual office tells notify a person logged in (the J-7 reminder is then not needed)."""
     async with uow:
-        row = await uow.logins.record(beneficiary_id, at or uow.clock.now())
+        at = at or uow.clock.now()
+        row = await uow.logins.record(beneficiary_id, at)
+        uow.emit_items(VirtualOfficeLoginRecorded, [VirtualOfficeLoginItem(beneficiary_id=beneficiary_id, at=at)])
         await uow.commit()
     return {"beneficiary_id": beneficiary_id, "first_at": row["first_at"].isoformat(),
             "last_at": row["last_at"].isoformat(), "count": row["count"]}
+
+
+async def restore_logins(event: VirtualOfficeLoginRecorded, uow) -> None:
+    """The audit's replay (OPS-04): the logins the virtual office reported, from notify's own event."""
+    async with uow:
+        for item in event.items:
+            await uow.logins.record(item.beneficiary_id, item.at)
+        uow.emit_items(VirtualOfficeLoginRecorded, event.items)
+        await uow.commit()
+
+
+# What notify's commands decided about logins, rebuilt by a replay from notify's own events.
+RESTORERS = {VirtualOfficeLoginRecorded: restore_logins}

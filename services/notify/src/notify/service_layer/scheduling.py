@@ -21,10 +21,11 @@ from notify.domain.messages import PENDING, REASONS, dedup_key
 APPOINTMENT_PURPOSES = ("rule", "mbv_reminder")  # the virtual-office access mail is about the person
 
 
-def not_sent_item(message: dict[str, Any], code: str) -> MessageNotSentItem:
+def not_sent_item(message: dict[str, Any], code: str, **outcome: Any) -> MessageNotSentItem:
+    """``outcome``: what an audit replay restores the message from (status, reason_text, attempts, …)."""
     return MessageNotSentItem(message_id=message["id"], beneficiary_id=message["beneficiary_id"],
                               registration_id=message["registration_id"], template=message["template_code"],
-                              channel=message["channel"], kind=message["kind"], reason=code)
+                              channel=message["channel"], kind=message["kind"], reason=code, **outcome)
 
 
 def stopped(status: str, code: str, reason: str, now: datetime) -> dict[str, Any]:
