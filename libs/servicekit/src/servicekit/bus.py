@@ -220,8 +220,8 @@ class Bus:
         self._producer = AIOKafkaProducer(bootstrap_servers=self.bootstrap.split(","), acks="all",
                                           enable_idempotence=self.idempotence, client_id=self.client_id,
                                           **self._security)
+        self._stack.push_async_callback(self._producer.stop)  # also when its start fails half-way
         await self._producer.start()
-        self._stack.push_async_callback(self._producer.stop)
         await self.broker.start()
         self._stack.push_async_callback(self.broker.stop)
 

@@ -148,13 +148,16 @@ class KafkaBroker:
 
 
 @contextmanager
-def _tansu() -> Iterator[KafkaBroker]:
+def _tansu(advertised_port: int | None = None) -> Iterator[KafkaBroker]:
+    """Tansu on a free loopback port; ``advertised_port``: the port clients are told to use instead
+    (a proxy in front of it, e.g. TLS, which this Tansu cannot terminate itself)."""
     port = free_port()
     binary = _tansu_binary()
     version = subprocess.run([binary, "--version"], capture_output=True, text=True).stdout.strip()
     process = subprocess.Popen(
         [binary, "broker", "--listener-url", f"tcp://127.0.0.1:{port}",
-         "--advertised-listener-url", f"tcp://127.0.0.1:{port}", "--storage-engine", "memory://tansu/"],
+         "--advertised-listener-url", f"tcp://127.0.0.1:{advertised_port or port}",
+         "--storage-engine", "memory://tansu/"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         wait_for_port(port)
